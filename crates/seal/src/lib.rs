@@ -1,1 +1,49 @@
-//! placeholder
+//! Byte-compatible Bitnami Sealed Secrets: the pure core.
+//!
+//! No Kubernetes client, no async, no I/O beyond what the caller passes in. Which function
+//! to use:
+//!
+//! | to… | use |
+//! | --- | --- |
+//! | seal a Secret manifest | [`read_secrets`] → [`seal_secret`] → [`write_documents`] |
+//! | unseal offline or in the controller | [`read_sealed_secrets`] → [`unseal`] with a [`Keyring`] |
+//! | check or re-seal without templates (`/v1/verify`, `/v1/rotate`) | [`verify`], [`reencrypt`] |
+//! | seal or open one raw value (`kubeseal --raw`) | [`Scope::label`] + [`seal_value`] / [`Keyring::open_value`] |
+//! | make, read and write keys and certificates | [`PrivateKey`], [`Certificate`] |
+//! | read keys from PEM files, key Secrets or backup Lists | [`read_private_keys`] |
+//!
+//! Plaintext lives in [`SecretBytes`] / [`SecretString`] (wiped on drop, `[REDACTED]` in
+//! `Debug`); no error type carries a secret byte.
+#![deny(missing_docs)]
+
+mod backend;
+pub mod format;
+mod keyfile;
+pub mod keyring;
+pub mod keys;
+pub mod manifest;
+pub mod scope;
+mod sealing;
+mod secret;
+pub mod template;
+mod yaml;
+
+#[cfg(test)]
+pub(crate) mod test_keys;
+
+pub use format::{OpenError, open_value, seal_value};
+pub use keyfile::{
+    KeyFileError, LoadedKey, SEALING_KEY_LABEL, TLS_SECRET_TYPE, read_private_keys, tls_key_secret,
+};
+pub use keyring::{KeyEntry, Keyring};
+pub use keys::{Certificate, Fingerprint, KeyError, PrivateKey, PublicKey};
+pub use manifest::{
+    Format, ManifestError, ObjectMeta, OwnerReference, SealedSecret, Secret, read_sealed_secrets,
+    read_secrets, write_documents,
+};
+pub use scope::Scope;
+pub use sealing::{
+    ItemError, SKIP_SET_OWNER_REFERENCES_ANNOTATION, SealError, SealOptions, UnsealError,
+    UnsealOptions, Unsealed, label_of, owner_reference, reencrypt, seal_secret, unseal, verify,
+};
+pub use secret::{SecretBytes, SecretString};
