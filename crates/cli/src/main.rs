@@ -23,7 +23,11 @@ struct Cli {
     #[arg(short = 'o', long = "format", env = "SEALED_SECRETS_FORMAT")]
     format: Option<String>,
     /// Sealed-secret (output) file.
-    #[arg(short = 'w', long = "sealed-secret-file", env = "SEALED_SECRETS_SEALED_SECRET_FILE")]
+    #[arg(
+        short = 'w',
+        long = "sealed-secret-file",
+        env = "SEALED_SECRETS_SEALED_SECRET_FILE"
+    )]
     output: Option<PathBuf>,
     /// Secret (input) file; standard input when absent.
     #[arg(short = 'f', long = "secret-file", env = "SEALED_SECRETS_SECRET_FILE")]
@@ -44,7 +48,11 @@ struct Cli {
     #[arg(long, env = "SEALED_SECRETS_RECOVERY_UNSEAL")]
     recovery_unseal: bool,
     /// Private key file(s) for --recovery-unseal (PEM, key Secret or List).
-    #[arg(long, value_delimiter = ',', env = "SEALED_SECRETS_RECOVERY_PRIVATE_KEY")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "SEALED_SECRETS_RECOVERY_PRIVATE_KEY"
+    )]
     recovery_private_key: Vec<PathBuf>,
     /// Print version information and exit.
     #[arg(long)]
@@ -88,7 +96,10 @@ fn read_input(path: Option<&Path>) -> Result<Zeroizing<String>> {
     match path {
         Some(path) => {
             *bytes = fs::read(path).with_context(|| {
-                format!("Could not read file specified with --secret-file {}", path.display())
+                format!(
+                    "Could not read file specified with --secret-file {}",
+                    path.display()
+                )
             })?;
         }
         None => {
@@ -184,9 +195,16 @@ fn recovery_unseal(cli: &Cli, input: &str, format: Format) -> Result<Zeroizing<S
 /// Writes to a temporary file beside `path` and renames it over `path`, so a failure never
 /// leaves a truncated file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().context("output path has no file name")?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

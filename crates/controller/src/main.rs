@@ -1,1 +1,7 @@
-fn main() {}
+//! `sealed-secrets-controller`: unseals SealedSecrets into Secrets inside the cluster.
+
+fn main() {
+    if std::env::args().any(|a| a == "--version") {
+        println!("controller version: {}", env!("CARGO_PKG_VERSION"));
+    }
+}

@@ -1,0 +1,5 @@
+//! The sealed-secrets controller: keys, reconcile, HTTP API and metrics.
+//!
+//! The binary `sealed-secrets-controller` is a thin `main` over this library.
+
+pub mod reconcile;

@@ -1,0 +1,541 @@
+//! The reconcile decision: a pure function from (SealedSecret, existing Secret, keyring) to
+//! what the Secret should become and what to report. No I/O; the shell applies it.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use seal::{Fingerprint, Keyring, SealedSecret, UnsealOptions};
+
+/// Annotation on a pre-existing Secret: the controller may take it over.
+pub const MANAGED_ANNOTATION: &str = "sealedsecrets.bitnami.com/managed";
+/// Annotation on a pre-existing Secret: merge into it instead of replacing it.
+pub const PATCH_ANNOTATION: &str = "sealedsecrets.bitnami.com/patch";
+
+/// What to do with the Secret.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretAction {
+    /// No Secret exists: create this one.
+    Create(Secret),
+    /// Replace the existing Secret with this one (carries the existing `resourceVersion`).
+    Update(Secret),
+    /// The Secret is already as it should be.
+    Unchanged,
+}
+
+/// Why a SealedSecret cannot be applied. Messages never contain plaintext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The values do not open (wrong key, wrong scope, tampered, bad base64, bad template).
+    Unseal(String),
+    /// A Secret of that name exists and this controller may not touch it.
+    Unmanaged(String),
+    /// The existing Secret is immutable and its data would have to change.
+    Immutable(String),
+}
+
+impl Failure {
+    /// Event reason, as upstream.
+    #[must_use]
+    pub fn event_reason(&self) -> &'static str {
+        match self {
+            Self::Unseal(_) => "ErrUnsealFailed",
+            Self::Unmanaged(_) | Self::Immutable(_) => "ErrUpdateFailed",
+        }
+    }
+
+    /// `reason` label of `sealed_secrets_controller_unseal_errors_total`, as upstream.
+    #[must_use]
+    pub fn metric_reason(&self) -> &'static str {
+        match self {
+            Self::Unseal(_) => "unseal",
+            Self::Unmanaged(_) => "unmanaged",
+            Self::Immutable(_) => "update",
+        }
+    }
+
+    /// Event message.
+    #[must_use]
+    pub fn event_message(&self) -> String {
+        match self {
+            Self::Unseal(e) => format!("Failed to unseal: {e}"),
+            Self::Unmanaged(m) | Self::Immutable(m) => m.clone(),
+        }
+    }
+
+    /// Status condition message.
+    #[must_use]
+    pub fn status_message(&self) -> String {
+        match self {
+            Self::Unseal(e) | Self::Immutable(e) => e.clone(),
+            Self::Unmanaged(m) => format!("failed update: {m}"),
+        }
+    }
+}
+
+/// The decision for one SealedSecret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// What to do with the Secret, or why nothing can be done.
+    pub outcome: Result<SecretAction, Failure>,
+    /// The key that opened the values (a hint for next time).
+    pub key: Option<Fingerprint>,
+}
+
+/// Options that shape the decision.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecideOptions<'a> {
+    /// Accept the deprecated v1 `spec.data` blob.
+    pub accept_deprecated_v1_data: bool,
+    /// The key that opened this object last time.
+    pub key_hint: Option<&'a Fingerprint>,
+}
+
+/// Decides what the Secret for `sealed` should be, given the one that exists.
+#[must_use]
+pub fn decide(
+    sealed: &SealedSecret,
+    existing: Option<&Secret>,
+    keyring: &Keyring,
+    options: &DecideOptions<'_>,
+) -> Decision {
+    let unsealed = match seal::unseal(
+        sealed,
+        keyring,
+        &UnsealOptions {
+            accept_deprecated_v1_data: options.accept_deprecated_v1_data,
+            key_hint: options.key_hint,
+        },
+    ) {
+        Ok(unsealed) => unsealed,
+        Err(e) => {
+            return Decision {
+                outcome: Err(Failure::Unseal(e.to_string())),
+                key: None,
+            };
+        }
+    };
+    let desired = to_k8s_secret(&unsealed.secret);
+    Decision {
+        outcome: apply_to_existing(sealed, desired, existing),
+        key: unsealed.key,
+    }
+}
+
+fn to_k8s_secret(secret: &seal::Secret) -> Secret {
+    // Both sides speak the Kubernetes JSON shape; going through it keeps every field.
+    let value = serde_json::to_value(secret).expect("Secret serializes");
+    serde_json::from_value(value).expect("our Secret JSON is a valid Kubernetes Secret")
+}
+
+fn annotated(secret: &Secret, annotation: &str) -> bool {
+    secret
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(annotation))
+        .is_some_and(|v| v == "true")
+}
+
+fn is_controlled_by(secret: &Secret, sealed: &SealedSecret) -> bool {
+    let Some(uid) = sealed.metadata.uid.as_deref() else {
+        return false;
+    };
+    secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|r: &OwnerReference| r.controller == Some(true) && r.uid == uid)
+}
+
+/// The existing-Secret matrix, as upstream: none → create; owned or `managed` → replace data,
+/// labels, annotations and ownerReferences; `patch` → merge, ownerReferences only if also
+/// `managed`; anything else → refuse, untouched.
+fn apply_to_existing(
+    sealed: &SealedSecret,
+    desired: Secret,
+    existing: Option<&Secret>,
+) -> Result<SecretAction, Failure> {
+    let Some(existing) = existing else {
+        return Ok(SecretAction::Create(desired));
+    };
+    let managed = annotated(existing, MANAGED_ANNOTATION);
+    let patch = annotated(existing, PATCH_ANNOTATION);
+    if !is_controlled_by(existing, sealed) && !managed && !patch {
+        return Err(Failure::Unmanaged(format!(
+            "Resource {:?} already exists and is not managed by SealedSecret",
+            existing.metadata.name.as_deref().unwrap_or_default()
+        )));
+    }
+    let mut next = existing.clone();
+    if patch {
+        merge_into(&mut next.data, desired.data);
+        merge_into(&mut next.metadata.labels, desired.metadata.labels);
+        merge_into(&mut next.metadata.annotations, desired.metadata.annotations);
+        if managed {
+            next.metadata.owner_references = desired.metadata.owner_references;
+        }
+    } else {
+        next.data = desired.data;
+        next.metadata.labels = desired.metadata.labels;
+        next.metadata.annotations = desired.metadata.annotations;
+        next.metadata.owner_references = desired.metadata.owner_references;
+    }
+    if desired.type_.is_some() {
+        next.type_ = desired.type_;
+    }
+    // Upstream only sets `immutable` on create; making a Secret immutable later is allowed too.
+    if desired.immutable == Some(true) {
+        next.immutable = Some(true);
+    }
+    if existing.immutable == Some(true)
+        && (non_empty(&next.data) != non_empty(&existing.data) || next.type_ != existing.type_)
+    {
+        return Err(Failure::Immutable(format!(
+            "Error updating {}/{}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret.",
+            sealed.metadata.namespace(),
+            sealed.metadata.name()
+        )));
+    }
+    if same_content(&next, existing) {
+        Ok(SecretAction::Unchanged)
+    } else {
+        Ok(SecretAction::Update(next))
+    }
+}
+
+fn merge_into<V>(target: &mut Option<BTreeMap<String, V>>, source: Option<BTreeMap<String, V>>) {
+    if let Some(source) = source {
+        target.get_or_insert_with(BTreeMap::new).extend(source);
+    }
+}
+
+fn non_empty<V>(map: &Option<BTreeMap<String, V>>) -> Option<&BTreeMap<String, V>> {
+    map.as_ref().filter(|m| !m.is_empty())
+}
+
+fn non_empty_vec<V>(list: &Option<Vec<V>>) -> Option<&Vec<V>> {
+    list.as_ref().filter(|l| !l.is_empty())
+}
+
+/// Equal for what this controller writes; `None` and empty are the same, as the API server
+/// stores them.
+fn same_content(a: &Secret, b: &Secret) -> bool {
+    non_empty(&a.data) == non_empty(&b.data)
+        && non_empty(&a.metadata.labels) == non_empty(&b.metadata.labels)
+        && non_empty(&a.metadata.annotations) == non_empty(&b.metadata.annotations)
+        && non_empty_vec(&a.metadata.owner_references)
+            == non_empty_vec(&b.metadata.owner_references)
+        && a.type_ == b.type_
+        && a.immutable.unwrap_or(false) == b.immutable.unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::ByteString;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use seal::{Certificate, PrivateKey, SealOptions};
+
+    use super::*;
+
+    const KEY: &str = include_str!("../../../seal/tests/fixtures/compat/keys/rsa2048/tls.key");
+    const CERT: &str = include_str!("../../../seal/tests/fixtures/compat/keys/rsa2048/tls.crt");
+    const FOREIGN: &str =
+        include_str!("../../../seal/tests/fixtures/compat/keys/foreign2048/tls.crt");
+
+    fn keyring() -> Keyring {
+        let mut ring = Keyring::new();
+        ring.insert_with_certificate(
+            PrivateKey::from_pem(KEY.as_bytes()).unwrap(),
+            Certificate::from_pem(CERT.as_bytes()).unwrap(),
+        );
+        ring
+    }
+
+    /// `testsecret` in `ns` with label mylabel=myvalue and foo=bar, as upstream's suite.
+    fn sealed_with(cert: &str, extra_annotations: &[(&str, &str)]) -> SealedSecret {
+        let mut yaml = String::from(
+            "kind: Secret\nmetadata:\n  name: testsecret\n  namespace: ns\n  labels: {mylabel: myvalue}\n  annotations: {",
+        );
+        for (k, v) in extra_annotations {
+            yaml.push_str(&format!("{k}: '{v}', "));
+        }
+        yaml.push_str("}\ndata: {foo: YmFy}\n");
+        let secret = seal::read_secrets(&yaml).unwrap().remove(0);
+        let cert = Certificate::from_pem(cert.as_bytes()).unwrap();
+        let mut sealed =
+            seal::seal_secret(&secret, cert.public_key(), &SealOptions::default()).unwrap();
+        sealed.metadata.uid = Some("uid-1".into());
+        sealed
+    }
+
+    fn sealed() -> SealedSecret {
+        sealed_with(CERT, &[])
+    }
+
+    fn existing(
+        annotations: &[(&str, &str)],
+        owner_uid: Option<&str>,
+        data: &[(&str, &str)],
+        labels: &[(&str, &str)],
+    ) -> Secret {
+        let map = |pairs: &[(&str, &str)]| {
+            (!pairs.is_empty()).then(|| {
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect::<BTreeMap<_, _>>()
+            })
+        };
+        Secret {
+            metadata: ObjectMeta {
+                name: Some("testsecret".into()),
+                namespace: Some("ns".into()),
+                resource_version: Some("41".into()),
+                annotations: map(annotations),
+                labels: map(labels),
+                owner_references: owner_uid.map(|uid| {
+                    vec![OwnerReference {
+                        api_version: "bitnami.com/v1alpha1".into(),
+                        kind: "SealedSecret".into(),
+                        name: "testsecret".into(),
+                        uid: uid.into(),
+                        controller: Some(true),
+                        block_owner_deletion: None,
+                    }]
+                }),
+                ..ObjectMeta::default()
+            },
+            data: (!data.is_empty()).then(|| {
+                data.iter()
+                    .map(|(k, v)| ((*k).to_owned(), ByteString(v.as_bytes().to_vec())))
+                    .collect()
+            }),
+            ..Secret::default()
+        }
+    }
+
+    fn run(sealed: &SealedSecret, existing: Option<&Secret>) -> Result<SecretAction, Failure> {
+        decide(sealed, existing, &keyring(), &DecideOptions::default()).outcome
+    }
+
+    fn data(secret: &Secret) -> BTreeMap<String, String> {
+        secret
+            .data
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), String::from_utf8(v.0.clone()).unwrap()))
+            .collect()
+    }
+
+    fn owners(secret: &Secret) -> usize {
+        secret.metadata.owner_references.iter().flatten().count()
+    }
+
+    #[test]
+    fn creates_an_owned_secret_when_none_exists() {
+        let Ok(SecretAction::Create(secret)) = run(&sealed(), None) else {
+            panic!("expected create")
+        };
+        assert_eq!(
+            data(&secret),
+            BTreeMap::from([("foo".into(), "bar".into())])
+        );
+        assert_eq!(secret.metadata.labels.unwrap()["mylabel"], "myvalue");
+        let owner = &secret.metadata.owner_references.unwrap()[0];
+        assert_eq!(
+            (owner.uid.as_str(), owner.controller),
+            ("uid-1", Some(true))
+        );
+        assert_eq!(secret.metadata.namespace.as_deref(), Some("ns"));
+    }
+
+    #[test]
+    fn owned_and_identical_is_unchanged() {
+        let Ok(SecretAction::Create(created)) = run(&sealed(), None) else {
+            panic!()
+        };
+        assert_eq!(run(&sealed(), Some(&created)), Ok(SecretAction::Unchanged));
+    }
+
+    #[test]
+    fn owned_with_drifted_data_is_overwritten() {
+        let current = existing(&[], Some("uid-1"), &[("foo", "old"), ("x", "y")], &[]);
+        let Ok(SecretAction::Update(next)) = run(&sealed(), Some(&current)) else {
+            panic!()
+        };
+        assert_eq!(data(&next), BTreeMap::from([("foo".into(), "bar".into())]));
+        assert_eq!(next.metadata.resource_version.as_deref(), Some("41"));
+    }
+
+    #[test]
+    fn unowned_without_annotation_is_refused_untouched() {
+        let current = existing(&[], None, &[("foo", "old")], &[]);
+        let outcome = run(&sealed(), Some(&current));
+        let Err(failure) = outcome else { panic!() };
+        assert_eq!(failure.event_reason(), "ErrUpdateFailed");
+        assert_eq!(failure.metric_reason(), "unmanaged");
+        assert_eq!(
+            failure.event_message(),
+            "Resource \"testsecret\" already exists and is not managed by SealedSecret"
+        );
+        // Owned by another SealedSecret (another uid) counts as unowned.
+        let other = existing(&[], Some("uid-other"), &[], &[]);
+        assert!(run(&sealed(), Some(&other)).is_err());
+    }
+
+    #[test]
+    fn managed_takes_over_wholesale() {
+        let current = existing(
+            &[(MANAGED_ANNOTATION, "true"), ("keep", "no")],
+            None,
+            &[("foo2", "bar2")],
+            &[("extra", "label")],
+        );
+        let Ok(SecretAction::Update(next)) = run(&sealed(), Some(&current)) else {
+            panic!()
+        };
+        assert_eq!(data(&next), BTreeMap::from([("foo".into(), "bar".into())]));
+        assert!(next.metadata.annotations.is_none());
+        assert_eq!(
+            next.metadata.labels.clone().unwrap(),
+            BTreeMap::from([("mylabel".into(), "myvalue".into())])
+        );
+        assert_eq!(owners(&next), 1);
+    }
+
+    #[test]
+    fn managed_and_patch_merges_and_owns() {
+        let current = existing(
+            &[(MANAGED_ANNOTATION, "true"), (PATCH_ANNOTATION, "true")],
+            None,
+            &[("foo2", "bar2")],
+            &[("extra", "label")],
+        );
+        let Ok(SecretAction::Update(next)) = run(&sealed(), Some(&current)) else {
+            panic!()
+        };
+        assert_eq!(
+            data(&next),
+            BTreeMap::from([("foo".into(), "bar".into()), ("foo2".into(), "bar2".into())])
+        );
+        assert_eq!(next.metadata.annotations.as_ref().unwrap().len(), 2);
+        assert_eq!(next.metadata.labels.as_ref().unwrap().len(), 2);
+        assert_eq!(owners(&next), 1);
+    }
+
+    #[test]
+    fn patch_only_merges_without_owning() {
+        let current = existing(
+            &[(PATCH_ANNOTATION, "true")],
+            None,
+            &[("foo2", "bar2")],
+            &[],
+        );
+        let Ok(SecretAction::Update(next)) = run(&sealed(), Some(&current)) else {
+            panic!()
+        };
+        assert_eq!(data(&next).len(), 2);
+        assert_eq!(owners(&next), 0);
+        assert_eq!(next.metadata.labels.unwrap()["mylabel"], "myvalue");
+    }
+
+    #[test]
+    fn patch_into_an_empty_secret_does_not_panic_on_missing_maps() {
+        let current = existing(&[(PATCH_ANNOTATION, "true")], None, &[], &[]);
+        let Ok(SecretAction::Update(next)) = run(&sealed(), Some(&current)) else {
+            panic!()
+        };
+        assert_eq!(data(&next), BTreeMap::from([("foo".into(), "bar".into())]));
+        assert_eq!(owners(&next), 0);
+    }
+
+    #[test]
+    fn foreign_key_fails_to_unseal_without_touching_anything() {
+        let outcome = run(&sealed_with(FOREIGN, &[]), None);
+        let Err(failure) = outcome else { panic!() };
+        assert_eq!(failure.event_reason(), "ErrUnsealFailed");
+        assert_eq!(failure.metric_reason(), "unseal");
+        assert_eq!(
+            failure.event_message(),
+            "Failed to unseal: no key could decrypt secret (foo)"
+        );
+    }
+
+    #[test]
+    fn immutable_secret_with_new_data_fails_with_upstream_text() {
+        let mut current = existing(
+            &[],
+            Some("uid-1"),
+            &[("foo", "old")],
+            &[("mylabel", "myvalue")],
+        );
+        current.immutable = Some(true);
+        let Err(failure) = run(&sealed(), Some(&current)) else {
+            panic!()
+        };
+        assert!(
+            failure
+                .event_message()
+                .contains("the target Secret is immutable")
+        );
+        assert_eq!(failure.event_reason(), "ErrUpdateFailed");
+        // Same data: nothing to do, no error.
+        let mut same = existing(
+            &[],
+            Some("uid-1"),
+            &[("foo", "bar")],
+            &[("mylabel", "myvalue")],
+        );
+        same.immutable = Some(true);
+        let mut immutable_sealed = sealed();
+        immutable_sealed.spec.template.immutable = Some(true);
+        assert_eq!(
+            run(&immutable_sealed, Some(&same)),
+            Ok(SecretAction::Unchanged)
+        );
+    }
+
+    #[test]
+    fn template_immutable_and_type_are_applied() {
+        let mut s = sealed();
+        s.spec.template.immutable = Some(true);
+        s.spec.template.type_ = Some("kubernetes.io/dockerconfigjson".into());
+        let Ok(SecretAction::Create(secret)) = run(&s, None) else {
+            panic!()
+        };
+        assert_eq!(secret.immutable, Some(true));
+        assert_eq!(
+            secret.type_.as_deref(),
+            Some("kubernetes.io/dockerconfigjson")
+        );
+    }
+
+    #[test]
+    fn renamed_strict_fails_and_cluster_wide_renamed_succeeds() {
+        let mut strict = sealed();
+        strict.metadata.name = Some("renamed".into());
+        assert!(matches!(run(&strict, None), Err(Failure::Unseal(_))));
+        let mut wide = sealed_with(CERT, &[("sealedsecrets.bitnami.com/cluster-wide", "true")]);
+        wide.metadata.name = Some("renamed".into());
+        wide.metadata.namespace = Some("elsewhere".into());
+        let Ok(SecretAction::Create(secret)) = run(&wide, None) else {
+            panic!()
+        };
+        assert_eq!(secret.metadata.name.as_deref(), Some("renamed"));
+        assert_eq!(secret.metadata.namespace.as_deref(), Some("elsewhere"));
+    }
+
+    #[test]
+    fn failure_messages_never_carry_plaintext() {
+        let mut s = sealed();
+        s.spec.template.data = Some(BTreeMap::from([("t".into(), "{{ fail .foo }}".into())]));
+        let decision = decide(&s, None, &keyring(), &DecideOptions::default());
+        if let Err(failure) = decision.outcome {
+            for text in [failure.event_message(), failure.status_message()] {
+                assert!(!text.contains("bar"), "{text}");
+            }
+        }
+    }
+}
