@@ -2,4 +2,5 @@
 //!
 //! The binary `sealed-secrets-controller` is a thin `main` over this library.
 
+pub mod keys;
 pub mod reconcile;

@@ -1,0 +1,394 @@
+//! Sealing keys held in Secrets: which are loaded, which one seals, and when to make a new one.
+//! Pure functions over Secrets as the API server returns them; the watcher that feeds them and
+//! the writer that creates new keys live in the runtime shell.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use k8s_openapi::api::core::v1::Secret;
+use seal::{Certificate, Fingerprint, Keyring, PrivateKey, SEALING_KEY_LABEL};
+
+/// Which time orders keys, to pick the newest for sealing (`--key-order-priority`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyOrder {
+    /// The certificate's `notBefore` (upstream's default).
+    #[default]
+    CertNotBefore,
+    /// The key Secret's `metadata.creationTimestamp`.
+    SecretCreationTimestamp,
+}
+
+impl FromStr for KeyOrder {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "CertNotBefore" => Ok(Self::CertNotBefore),
+            "SecretCreationTimestamp" => Ok(Self::SecretCreationTimestamp),
+            other => Err(format!(
+                "invalid key order priority {other:?}: must be CertNotBefore or SecretCreationTimestamp"
+            )),
+        }
+    }
+}
+
+/// Whether a key may seal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Labelled `active`: seals (when newest) and unseals.
+    Active,
+    /// Labelled anything else (e.g. `compromised`), or the unlabelled legacy Secret: unseals only.
+    Retired,
+}
+
+impl fmt::Display for KeyStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Active => "active",
+            Self::Retired => "compromised",
+        })
+    }
+}
+
+/// What is known of one loaded key (public facts only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Name of the Secret holding it.
+    pub secret_name: String,
+    /// Fingerprint.
+    pub fingerprint: Fingerprint,
+    /// Modulus bits.
+    pub bits: usize,
+    /// The time that orders it.
+    pub ordering_time: SystemTime,
+    /// Certificate validity end, when it has one.
+    pub not_after: Option<SystemTime>,
+    /// Whether it may seal.
+    pub status: KeyStatus,
+}
+
+/// A key Secret that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedKey {
+    /// Name of the Secret.
+    pub secret_name: String,
+    /// Why (never key material).
+    pub reason: String,
+}
+
+/// All keys the controller holds at one moment.
+#[derive(Debug, Default)]
+pub struct KeySet {
+    /// Every loaded key, newest first: all of them unseal.
+    pub keyring: Keyring,
+    /// Public facts, in keyring order.
+    pub info: Vec<KeyInfo>,
+    /// Secrets that were skipped.
+    pub malformed: Vec<MalformedKey>,
+}
+
+impl KeySet {
+    /// Builds the key set from the labelled key Secrets and the legacy Secret named exactly
+    /// `key_prefix` (loaded when present, labelled or not). Malformed Secrets are reported in
+    /// `malformed` and skipped, never fatal.
+    #[must_use]
+    pub fn from_secrets<'a>(
+        secrets: impl IntoIterator<Item = &'a Secret>,
+        key_prefix: &str,
+        order: KeyOrder,
+    ) -> Self {
+        let mut set = Self::default();
+        let mut loaded: Vec<KeyInfo> = Vec::new();
+        for secret in secrets {
+            let name = secret.metadata.name.clone().unwrap_or_default();
+            let label = secret
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(SEALING_KEY_LABEL));
+            if label.is_none() && name != key_prefix {
+                continue;
+            }
+            let status = if label.is_some_and(|v| v == "active") {
+                KeyStatus::Active
+            } else {
+                KeyStatus::Retired
+            };
+            match load(secret, order) {
+                Ok((key, certificate, ordering_time)) => {
+                    let info = KeyInfo {
+                        secret_name: name,
+                        fingerprint: key.fingerprint().clone(),
+                        bits: key.public_key().bits(),
+                        ordering_time,
+                        not_after: certificate.as_ref().map(Certificate::not_after),
+                        status,
+                    };
+                    if set.keyring.insert(key, certificate, ordering_time) {
+                        loaded.push(info);
+                    } else if status == KeyStatus::Retired {
+                        // The same key under two Secrets: a retired label wins.
+                        if let Some(other) = loaded
+                            .iter_mut()
+                            .find(|i| i.fingerprint == info.fingerprint)
+                        {
+                            other.status = KeyStatus::Retired;
+                        }
+                    }
+                }
+                Err(reason) => set.malformed.push(MalformedKey {
+                    secret_name: name,
+                    reason,
+                }),
+            }
+        }
+        set.info = set
+            .keyring
+            .iter()
+            .filter_map(|entry| {
+                loaded
+                    .iter()
+                    .find(|i| &i.fingerprint == entry.key().fingerprint())
+                    .cloned()
+            })
+            .collect();
+        set
+    }
+
+    /// The key that seals: the newest active one.
+    #[must_use]
+    pub fn sealing_key(&self) -> Option<&KeyInfo> {
+        self.info.iter().find(|i| i.status == KeyStatus::Active)
+    }
+
+    /// The sealing key's certificate, as `/v1/cert.pem` serves it.
+    #[must_use]
+    pub fn sealing_certificate(&self) -> Option<&Certificate> {
+        let info = self.sealing_key()?;
+        self.keyring.get(&info.fingerprint)?.certificate()
+    }
+}
+
+fn load(
+    secret: &Secret,
+    order: KeyOrder,
+) -> Result<(PrivateKey, Option<Certificate>, SystemTime), String> {
+    let data = secret.data.as_ref();
+    let key_pem = data
+        .and_then(|d| d.get("tls.key"))
+        .ok_or_else(|| "no tls.key in data".to_owned())?;
+    let key = PrivateKey::from_pem(&key_pem.0).map_err(|e| e.to_string())?;
+    let certificate = match data.and_then(|d| d.get("tls.crt")) {
+        Some(crt) => Some(Certificate::from_pem(&crt.0).map_err(|e| format!("tls.crt: {e}"))?),
+        None => None,
+    };
+    if let Some(cert) = &certificate {
+        if cert.public_key().fingerprint() != key.fingerprint() {
+            return Err("tls.crt does not belong to tls.key".into());
+        }
+    }
+    let created = secret
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| SystemTime::from(t.0));
+    let ordering_time = match (order, &certificate, created) {
+        (KeyOrder::CertNotBefore, Some(cert), _) => cert.not_before(),
+        (_, _, Some(created)) => created,
+        (_, Some(cert), None) => cert.not_before(),
+        (_, None, None) => SystemTime::UNIX_EPOCH,
+    };
+    Ok((key, certificate, ordering_time))
+}
+
+/// When to make the next key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// Now: there is no sealing key.
+    NowNoKey,
+    /// Now: the newest key predates `--key-cutoff-time`.
+    NowCutoff,
+    /// Now: the newest key is a whole renewal period old.
+    NowDue,
+    /// After this long.
+    After(Duration),
+    /// Never: renewal is disabled and a key exists.
+    Never,
+}
+
+/// Decides when to renew, from the newest sealing key's ordering time.
+#[must_use]
+pub fn next_renewal(
+    newest: Option<SystemTime>,
+    now: SystemTime,
+    period: Option<Duration>,
+    cutoff: Option<SystemTime>,
+) -> Renewal {
+    let Some(newest) = newest else {
+        return Renewal::NowNoKey;
+    };
+    if cutoff.is_some_and(|cutoff| newest < cutoff && cutoff <= now) {
+        return Renewal::NowCutoff;
+    }
+    let Some(period) = period.filter(|p| !p.is_zero()) else {
+        return Renewal::Never;
+    };
+    let age = now.duration_since(newest).unwrap_or_default();
+    match period.checked_sub(age) {
+        Some(left) if !left.is_zero() => Renewal::After(left),
+        _ => Renewal::NowDue,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::ByteString;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+
+    use super::*;
+
+    const KEY: &str = include_str!("../../seal/tests/fixtures/compat/keys/rsa2048/tls.key");
+    const CERT: &str = include_str!("../../seal/tests/fixtures/compat/keys/rsa2048/tls.crt");
+    const KEY4096: &str = include_str!("../../seal/tests/fixtures/compat/keys/rsa4096/tls.key");
+    const CERT4096: &str = include_str!("../../seal/tests/fixtures/compat/keys/rsa4096/tls.crt");
+
+    fn key_secret(
+        name: &str,
+        label: Option<&str>,
+        key: &str,
+        cert: Option<&str>,
+        created: i64,
+    ) -> Secret {
+        let mut data =
+            BTreeMap::from([("tls.key".to_owned(), ByteString(key.as_bytes().to_vec()))]);
+        if let Some(cert) = cert {
+            data.insert("tls.crt".into(), ByteString(cert.as_bytes().to_vec()));
+        }
+        Secret {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                labels: label
+                    .map(|l| BTreeMap::from([(SEALING_KEY_LABEL.to_owned(), l.to_owned())])),
+                creation_timestamp: Some(Time(jiff::Timestamp::from_second(created).unwrap())),
+                ..ObjectMeta::default()
+            },
+            data: Some(data),
+            type_: Some("kubernetes.io/tls".into()),
+            ..Secret::default()
+        }
+    }
+
+    #[test]
+    fn loads_active_retired_and_legacy_and_skips_malformed() {
+        let secrets = [
+            key_secret(
+                "sealed-secrets-keyaaaaa",
+                Some("active"),
+                KEY,
+                Some(CERT),
+                10,
+            ),
+            key_secret("sealed-secrets-key", None, KEY4096, Some(CERT4096), 5),
+            key_secret("broken", Some("active"), "not a key", None, 20),
+            key_secret("unrelated", None, KEY, None, 1),
+        ];
+        let set = KeySet::from_secrets(&secrets, "sealed-secrets-key", KeyOrder::CertNotBefore);
+        assert_eq!(set.keyring.len(), 2);
+        assert_eq!(set.malformed.len(), 1);
+        assert_eq!(set.malformed[0].secret_name, "broken");
+        let sealing = set.sealing_key().unwrap();
+        assert_eq!(sealing.secret_name, "sealed-secrets-keyaaaaa");
+        assert!(set.sealing_certificate().is_some());
+        let legacy = set
+            .info
+            .iter()
+            .find(|i| i.secret_name == "sealed-secrets-key")
+            .unwrap();
+        assert_eq!(legacy.bits, 4096);
+    }
+
+    #[test]
+    fn compromised_key_unseals_but_does_not_seal() {
+        let secrets = [
+            key_secret("new", Some("compromised"), KEY, Some(CERT), 100),
+            key_secret("old", Some("active"), KEY4096, Some(CERT4096), 1),
+        ];
+        let set = KeySet::from_secrets(
+            &secrets,
+            "sealed-secrets-key",
+            KeyOrder::SecretCreationTimestamp,
+        );
+        assert_eq!(set.keyring.len(), 2);
+        assert_eq!(set.sealing_key().unwrap().secret_name, "old");
+    }
+
+    #[test]
+    fn order_priority_picks_the_newest_by_the_chosen_time() {
+        // Both certificates carry a notBefore from the vectors' creation; creation timestamps
+        // decide under SecretCreationTimestamp.
+        let secrets = [
+            key_secret("a", Some("active"), KEY, Some(CERT), 100),
+            key_secret("b", Some("active"), KEY4096, Some(CERT4096), 200),
+        ];
+        let set = KeySet::from_secrets(&secrets, "p", KeyOrder::SecretCreationTimestamp);
+        assert_eq!(set.sealing_key().unwrap().secret_name, "b");
+        let swapped = [
+            key_secret("a", Some("active"), KEY, Some(CERT), 300),
+            key_secret("b", Some("active"), KEY4096, Some(CERT4096), 200),
+        ];
+        let set = KeySet::from_secrets(&swapped, "p", KeyOrder::SecretCreationTimestamp);
+        assert_eq!(set.sealing_key().unwrap().secret_name, "a");
+    }
+
+    #[test]
+    fn mismatched_certificate_is_malformed() {
+        let secrets = [key_secret("x", Some("active"), KEY, Some(CERT4096), 1)];
+        let set = KeySet::from_secrets(&secrets, "p", KeyOrder::CertNotBefore);
+        assert!(set.keyring.is_empty());
+        assert_eq!(
+            set.malformed[0].reason,
+            "tls.crt does not belong to tls.key"
+        );
+    }
+
+    #[test]
+    fn renewal_schedule() {
+        let day = Duration::from_secs(86_400);
+        let t0 = SystemTime::UNIX_EPOCH + 1000 * day;
+        let period = Some(30 * day);
+        assert_eq!(next_renewal(None, t0, period, None), Renewal::NowNoKey);
+        assert_eq!(
+            next_renewal(Some(t0), t0 + day, period, None),
+            Renewal::After(29 * day)
+        );
+        assert_eq!(
+            next_renewal(Some(t0), t0 + 30 * day, period, None),
+            Renewal::NowDue
+        );
+        assert_eq!(
+            next_renewal(Some(t0), t0 + 90 * day, period, None),
+            Renewal::NowDue
+        );
+        assert_eq!(next_renewal(Some(t0), t0 + day, None, None), Renewal::Never);
+        assert_eq!(
+            next_renewal(Some(t0), t0 + day, Some(Duration::ZERO), None),
+            Renewal::Never
+        );
+        assert_eq!(
+            next_renewal(Some(t0), t0 + 2 * day, None, Some(t0 + day)),
+            Renewal::NowCutoff
+        );
+        // A cutoff in the future does nothing yet; one before the key does nothing at all.
+        assert_eq!(
+            next_renewal(Some(t0), t0 + day, None, Some(t0 + 5 * day)),
+            Renewal::Never
+        );
+        assert_eq!(
+            next_renewal(Some(t0), t0 + day, None, Some(t0 - day)),
+            Renewal::Never
+        );
+    }
+}
