@@ -183,10 +183,10 @@ fn load(
         Some(crt) => Some(Certificate::from_pem(&crt.0).map_err(|e| format!("tls.crt: {e}"))?),
         None => None,
     };
-    if let Some(cert) = &certificate {
-        if cert.public_key().fingerprint() != key.fingerprint() {
-            return Err("tls.crt does not belong to tls.key".into());
-        }
+    if let Some(cert) = &certificate
+        && cert.public_key().fingerprint() != key.fingerprint()
+    {
+        return Err("tls.crt does not belong to tls.key".into());
     }
     let created = secret
         .metadata
