@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::core::v1::Secret;
@@ -167,6 +168,24 @@ impl KeySet {
     pub fn sealing_certificate(&self) -> Option<&Certificate> {
         let info = self.sealing_key()?;
         self.keyring.get(&info.fingerprint)?.certificate()
+    }
+}
+
+/// The current key set, shared between the key watcher (writer) and everyone else (readers).
+/// Readers take a snapshot and never hold the lock across work.
+#[derive(Debug, Default)]
+pub struct SharedKeys(RwLock<Arc<KeySet>>);
+
+impl SharedKeys {
+    /// The current snapshot.
+    #[must_use]
+    pub fn get(&self) -> Arc<KeySet> {
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the snapshot.
+    pub fn set(&self, keys: KeySet) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
     }
 }
 

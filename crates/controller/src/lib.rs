@@ -2,5 +2,7 @@
 //!
 //! The binary `sealed-secrets-controller` is a thin `main` over this library.
 
+pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod reconcile;
