@@ -154,15 +154,19 @@ fn limited(state: &ApiState, path: &str, headers: &HeaderMap) -> bool {
 }
 
 /// Reads exactly one SealedSecret from a request body (JSON or YAML).
-fn one_sealed_secret(body: &Bytes) -> Result<SealedSecret, Response> {
-    let bad = |message: String| (StatusCode::BAD_REQUEST, message + "\n").into_response();
-    let text = std::str::from_utf8(body).map_err(|_| bad("request body is not UTF-8".into()))?;
-    let mut docs = read_sealed_secrets(text).map_err(|e| bad(e.to_string()))?;
+/// On failure, the message for a 400 answer.
+fn one_sealed_secret(body: &Bytes) -> Result<SealedSecret, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "request body is not UTF-8".to_owned())?;
+    let mut docs = read_sealed_secrets(text).map_err(|e| e.to_string())?;
     match docs.len() {
         1 => Ok(docs.remove(0)),
-        0 => Err(bad("request body holds no SealedSecret".into())),
-        _ => Err(bad("request body must hold exactly one SealedSecret".into())),
+        0 => Err("request body holds no SealedSecret".into()),
+        _ => Err("request body must hold exactly one SealedSecret".into()),
     }
+}
+
+fn bad_request(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response()
 }
 
 async fn verify(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -171,7 +175,7 @@ async fn verify(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) 
     }
     let sealed = match one_sealed_secret(&body) {
         Ok(sealed) => sealed,
-        Err(response) => return response,
+        Err(message) => return bad_request(&message),
     };
     let keys = state.keys.get();
     let opened = tokio::task::spawn_blocking(move || seal::verify(&sealed, &keys.keyring).is_ok())
@@ -191,7 +195,7 @@ async fn rotate(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) 
     }
     let sealed = match one_sealed_secret(&body) {
         Ok(sealed) => sealed,
-        Err(response) => return response,
+        Err(message) => return bad_request(&message),
     };
     let keys = state.keys.get();
     let result = tokio::task::spawn_blocking(move || {
