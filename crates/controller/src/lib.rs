@@ -6,3 +6,4 @@ pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod reconcile;
+pub mod config;
