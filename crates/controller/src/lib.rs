@@ -1,0 +1,3 @@
+//! Sealed Secrets controller library.
+
+pub mod crd;
