@@ -142,13 +142,20 @@ fn parse_body(headers: &http::HeaderMap, body: &Bytes) -> Result<Value, ApiError
     if body.is_empty() {
         return Err(ApiError::bad_request("the request body is empty"));
     }
-    if let Ok(v) = serde_json::from_slice::<Value>(body) {
-        return Ok(v);
-    }
     let ct = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    if ct.contains("protobuf") || ct.contains("cbor") {
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the fake API server only accepts JSON and YAML bodies, not {ct}"),
+        ));
+    }
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        return Ok(v);
+    }
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::bad_request("the request body is not valid UTF-8"))?;
     if ct.contains("yaml") {
@@ -297,6 +304,7 @@ async fn dispatch(
                     "name": r.gvr.resource, "singularName": r.kind.to_lowercase(),
                     "namespaced": r.namespaced, "kind": r.kind,
                     "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                    "shortNames": r.short_names,
                 }));
                 if r.status_subresource {
                     resources.push(json!({

@@ -101,14 +101,19 @@ impl std::fmt::Debug for FakeApiServer {
 pub fn default_resources() -> Vec<ResourceInfo> {
     let core = |r: &str, k: &str, ns: bool| ResourceInfo::new(Gvr::core(r), k, ns);
     vec![
-        core("namespaces", "Namespace", false).with_status(),
+        core("namespaces", "Namespace", false)
+            .with_status()
+            .with_short_names(&["ns"]),
         core("secrets", "Secret", true),
-        core("configmaps", "ConfigMap", true),
-        core("events", "Event", true),
-        core("services", "Service", true).with_status(),
-        core("serviceaccounts", "ServiceAccount", true),
-        core("endpoints", "Endpoints", true),
-        ResourceInfo::new(Gvr::new("events.k8s.io", "v1", "events"), "Event", true),
+        core("configmaps", "ConfigMap", true).with_short_names(&["cm"]),
+        core("events", "Event", true).with_short_names(&["ev"]),
+        core("services", "Service", true)
+            .with_status()
+            .with_short_names(&["svc"]),
+        core("serviceaccounts", "ServiceAccount", true).with_short_names(&["sa"]),
+        core("endpoints", "Endpoints", true).with_short_names(&["ep"]),
+        ResourceInfo::new(Gvr::new("events.k8s.io", "v1", "events"), "Event", true)
+            .with_short_names(&["ev"]),
         ResourceInfo::new(
             Gvr::new("coordination.k8s.io", "v1", "leases"),
             "Lease",
@@ -119,6 +124,7 @@ pub fn default_resources() -> Vec<ResourceInfo> {
             "CustomResourceDefinition",
             false,
         )
+        .with_short_names(&["crd", "crds"])
         .with_status()
         .with_generation(),
         ResourceInfo::new(Gvr::sealed_secrets(), "SealedSecret", true)

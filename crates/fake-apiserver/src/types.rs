@@ -77,6 +77,8 @@ pub struct ResourceInfo {
     /// Maintains `metadata.generation` (starts at 1, bumped when anything outside
     /// `metadata` and `status` changes), as for custom resources.
     pub generation: bool,
+    /// Discovery short names (`ns`, `cm`, ...), so `kubectl get ns` works against the fake.
+    pub short_names: Vec<String>,
 }
 
 impl ResourceInfo {
@@ -87,7 +89,14 @@ impl ResourceInfo {
             namespaced,
             status_subresource: false,
             generation: false,
+            short_names: Vec::new(),
         }
+    }
+
+    #[must_use]
+    pub fn with_short_names(mut self, names: &[&str]) -> Self {
+        self.short_names = names.iter().map(|n| (*n).to_string()).collect();
+        self
     }
 
     #[must_use]

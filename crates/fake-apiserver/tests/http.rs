@@ -165,3 +165,59 @@ async fn service_proxy_to_handler_and_url() {
         .unwrap_err();
     assert!(matches!(err, kube::Error::Api(ref s) if s.code == 503));
 }
+
+/// A real binary (kubectl) driven against the served fake. Skipped when kubectl is missing.
+#[test]
+fn kubectl_against_the_fake() {
+    use std::process::Command;
+    let fake = FakeApiServer::new();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    fake.write_kubeconfig(&kc, "default").unwrap();
+    let kubectl = |args: &[&str]| {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(args)
+            .output()
+    };
+    let out = match kubectl(&["get", "ns", "-o", "name"]) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("SKIPPED: kubectl not available ({e})");
+            return;
+        }
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "namespace/default\nnamespace/kube-public\nnamespace/kube-system\n"
+    );
+    let manifest = dir.path().join("s.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  a: b\n",
+    )
+    .unwrap();
+    // Validation would need /openapi/v2, which the fake does not serve.
+    let out = kubectl(&[
+        "apply",
+        "--validate=false",
+        "-f",
+        manifest.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = fake.get(&Gvr::secrets(), "default", "s").unwrap();
+    assert_eq!(s["data"]["a"], "Yg==");
+    let out = kubectl(&["get", "secret", "s", "-o", "jsonpath={.data.a}"]).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Yg==");
+}
