@@ -127,9 +127,7 @@ pub fn default_resources() -> Vec<ResourceInfo> {
         .with_short_names(&["crd", "crds"])
         .with_status()
         .with_generation(),
-        ResourceInfo::new(Gvr::sealed_secrets(), "SealedSecret", true)
-            .with_status()
-            .with_generation(),
+        ResourceInfo::new(Gvr::sealed_secrets(), "SealedSecret", true).custom_resource(),
     ]
 }
 

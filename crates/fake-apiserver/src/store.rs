@@ -355,6 +355,34 @@ impl State {
         }
     }
 
+    /// Secret `data` values must be standard base64, as the API server's decoder requires.
+    fn validate_secret_data(info: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
+        if info.gvr != Gvr::secrets() {
+            return Ok(());
+        }
+        match obj.get("data") {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::Object(m)) => {
+                for v in m.values() {
+                    let s = v.as_str().ok_or_else(|| {
+                        ApiError::bad_request("Secret in version \"v1\" cannot be handled as a Secret: data values must be strings")
+                    })?;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(s)
+                        .map_err(|e| {
+                            ApiError::bad_request(format!(
+                                "Secret in version \"v1\" cannot be handled as a Secret: {e}"
+                            ))
+                        })?;
+                }
+                Ok(())
+            }
+            Some(_) => Err(ApiError::bad_request(
+                "Secret in version \"v1\" cannot be handled as a Secret: data must be an object",
+            )),
+        }
+    }
+
     /// Immutable Secrets/ConfigMaps and the immutable Secret type.
     fn validate_update(
         info: &ResourceInfo,
@@ -472,6 +500,7 @@ impl State {
             o.remove("status");
         }
         Self::normalize(info, &mut obj);
+        Self::validate_secret_data(info, &obj)?;
         let uid = self.rng.uid();
         let m = meta_mut(&mut obj);
         m.insert("name".into(), json!(name));
@@ -530,10 +559,23 @@ impl State {
             .get(&info.gvr, ns, name)
             .cloned()
             .ok_or_else(|| ApiError::not_found(&info.gvr, name))?;
-        if let Some(want) = meta(&body, "resourceVersion")
-            && Some(&want) != meta(&old, "resourceVersion").as_ref()
-        {
-            return Err(ApiError::conflict(&info.gvr, name));
+        match meta(&body, "resourceVersion").filter(|rv| !rv.is_empty()) {
+            Some(want) if Some(&want) != meta(&old, "resourceVersion").as_ref() => {
+                return Err(ApiError::conflict(&info.gvr, name));
+            }
+            None if !info.unconditional_update => {
+                return Err(ApiError::invalid(
+                    &info.gvr,
+                    &info.kind,
+                    name,
+                    &[(
+                        "metadata.resourceVersion".into(),
+                        "FieldValueInvalid".into(),
+                        "Invalid value: 0x0: must be specified for an update".into(),
+                    )],
+                ));
+            }
+            _ => {}
         }
         let mut new = if status_only {
             let mut n = old.clone();
@@ -585,6 +627,7 @@ impl State {
                 json!(meta(&old, "resourceVersion").unwrap_or_default()),
             );
         }
+        Self::validate_secret_data(info, &new)?;
         Self::validate_update(info, name, &old, &new)?;
         if info.generation && generation_content(&old) != generation_content(&new) {
             let g = old

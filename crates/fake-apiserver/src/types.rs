@@ -77,6 +77,9 @@ pub struct ResourceInfo {
     /// Maintains `metadata.generation` (starts at 1, bumped when anything outside
     /// `metadata` and `status` changes), as for custom resources.
     pub generation: bool,
+    /// PUT without `metadata.resourceVersion` is allowed (true for built-in types; custom
+    /// resources require it, like the real API server).
+    pub unconditional_update: bool,
     /// Discovery short names (`ns`, `cm`, ...), so `kubectl get ns` works against the fake.
     pub short_names: Vec<String>,
 }
@@ -89,8 +92,19 @@ impl ResourceInfo {
             namespaced,
             status_subresource: false,
             generation: false,
+            unconditional_update: true,
             short_names: Vec::new(),
         }
+    }
+
+    /// Behave like a custom resource: `/status` subresource, `metadata.generation`, and
+    /// updates must carry `metadata.resourceVersion`.
+    #[must_use]
+    pub fn custom_resource(mut self) -> Self {
+        self.status_subresource = true;
+        self.generation = true;
+        self.unconditional_update = false;
+        self
     }
 
     #[must_use]

@@ -113,6 +113,33 @@ async fn crud_and_status_errors() {
     let e = api_err(api.delete("s", &DeleteParams::default()).await.unwrap_err());
     assert_eq!(e.code, 404);
 
+    // Built-in types accept an unconditional update (no resourceVersion).
+    api.create(&PostParams::default(), &secret("u", &[]))
+        .await
+        .unwrap();
+    api.replace("u", &PostParams::default(), &secret("u", &[("x", "y")]))
+        .await
+        .unwrap();
+    // Secret data must be base64.
+    let bad: Secret = serde_json::from_value(json!({"metadata": {"name": "b"}})).unwrap();
+    let mut bad = serde_json::to_value(bad).unwrap();
+    bad["data"] = json!({"k": "not base64!"});
+    let req = http::Request::post("/api/v1/namespaces/ns1/secrets")
+        .header("content-type", "application/json")
+        .body(bad.to_string().into_bytes())
+        .unwrap();
+    let e = api_err(
+        fake.client("default")
+            .request::<Secret>(req)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 400);
+    assert!(
+        e.message
+            .starts_with("Secret in version \"v1\" cannot be handled as a Secret")
+    );
+
     // Group resources qualify their names in messages.
     let e = api_err(
         ss_api(&fake.client("default"), "ns1")
@@ -334,6 +361,19 @@ async fn status_subresource_and_generation() {
     assert_eq!(after4.data["status"]["conditions"][0]["type"], "Synced");
     assert_eq!(after4.data["spec"]["encryptedData"]["a"], "AgA=");
     assert_eq!(after4.metadata.generation, Some(2));
+
+    // Custom resources need a resourceVersion on PUT.
+    let mut no_rv = after4.clone();
+    no_rv.metadata.resource_version = None;
+    let e = api_err(
+        api.replace("s", &PostParams::default(), &no_rv)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 422);
+    assert!(e.message.ends_with(
+        "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
+    ));
 
     // Stale status write → conflict.
     let e = api_err(
