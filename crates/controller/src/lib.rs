@@ -2,8 +2,9 @@
 //!
 //! The binary `sealed-secrets-controller` is a thin `main` over this library.
 
+pub mod config;
+pub mod crd;
 pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod reconcile;
-pub mod config;
