@@ -432,8 +432,8 @@ fn fmt_int(buf: &mut SBuf, i: i64, base: u32, upper: bool, verb: char, sp: &Spec
         if p == 0 && mag == 0 {
             digits.clear();
         }
-        while digits.len() < p {
-            digits.insert(0, '0');
+        if digits.len() < p {
+            digits = format!("{}{digits}", "0".repeat(p - digits.len()));
         }
     }
     let mut prefix = String::new();

@@ -229,8 +229,15 @@ fn mk_bytes(ex: &mut Exec<'_>, b: &[u8]) -> FR {
 
 fn mk_list(ex: &mut Exec<'_>, elem: ElemTy, items: Vec<Value>) -> FR {
     ex.alloc_list(items.len())?;
-    Ok(Value::list(elem, items))
+    let v = Value::list(elem, items);
+    if v.list_depth() > MAX_LIST_DEPTH {
+        return Err(ErrKind::Limit("nesting depth"));
+    }
+    Ok(v)
 }
+
+/// Maximum nesting of lists within lists.
+const MAX_LIST_DEPTH: usize = 100;
 
 fn str_list(ex: &mut Exec<'_>, items: Vec<Vec<u8>>) -> FR {
     let total: usize = items.iter().map(Vec::len).sum();
@@ -760,6 +767,9 @@ fn go_replace(s: &[u8], old: &[u8], new: &[u8]) -> Result<SBuf, ErrKind> {
 fn go_repeat(s: &[u8], count: i64) -> Result<SBuf, ErrKind> {
     if count < 0 {
         return Err(e("strings: negative Repeat count"));
+    }
+    if s.is_empty() {
+        return Ok(SBuf::new());
     }
     let total = usize::try_from(count)
         .ok()
@@ -2671,7 +2681,7 @@ pub(crate) fn call(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
                 ex.alloc_list(res.len() + l.items.len())?;
                 res.extend(l.items.iter().cloned());
             }
-            Ok(Value::list(ElemTy::Any, res))
+            mk_list(ex, ElemTy::Any, res)
         }
         "chunk" | "mustChunk" => {
             let size = i_arg(&a, 0)?;

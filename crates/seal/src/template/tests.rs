@@ -615,6 +615,27 @@ fn limits() {
         run(recursive, STD),
         Err(TemplateError::Limit { .. })
     ));
+    // nesting just under the limit still works
+    let ok_parens = format!("{{{{ {}1{} }}}}", "(".repeat(90), ")".repeat(90));
+    assert_eq!(ok(&ok_parens, STD), "1");
+    let ok_ifs = format!("{}x{}", "{{ if true }}".repeat(90), "{{ end }}".repeat(90));
+    assert_eq!(ok(&ok_ifs, STD), "x");
+    // deeply nested lists are refused (no deep recursion on drop)
+    let deep_list = "{{ $l := list }}{{ range until 100000 }}{{ $l = list $l }}{{ end }}";
+    assert!(matches!(
+        run(deep_list, STD),
+        Err(TemplateError::Limit { .. })
+    ));
+    let deep_dict = "{{ $d := dict }}{{ range until 100000 }}{{ $d = dict \"x\" (list $d) }}{{ end }}{{ len $d }}";
+    assert_eq!(ok(deep_dict, STD), "1");
+    // empty-string repeat and huge zero padding terminate quickly
+    assert_eq!(
+        ok(
+            "{{ repeat 1000000000000 \"\" }}|{{ len (printf \"%0999999d\" 1) }}",
+            STD
+        ),
+        "|999999"
+    );
     // huge allocations are errors, not OOMs
     assert!(matches!(
         run("{{ repeat 100000000 \"x\" }}", STD),

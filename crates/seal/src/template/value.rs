@@ -141,6 +141,9 @@ impl ElemTy {
 pub(crate) struct ListData {
     pub(crate) elem: ElemTy,
     pub(crate) items: Vec<Value>,
+    /// Nesting depth of lists inside this list (1 for a flat list); bounded
+    /// so that dropping a value can never recurse deeply.
+    pub(crate) depth: usize,
 }
 
 /// Map contents (always keyed by string).
@@ -195,7 +198,12 @@ impl Value {
         Value::Str(Rc::new(s.into_secret()))
     }
     pub(crate) fn list(elem: ElemTy, items: Vec<Value>) -> Value {
-        Value::List(Rc::new(ListData { elem, items }))
+        let depth = 1 + items
+            .iter()
+            .map(|v| if let Value::List(l) = v { l.depth } else { 0 })
+            .max()
+            .unwrap_or(0);
+        Value::List(Rc::new(ListData { elem, items, depth }))
     }
     pub(crate) fn int(i: i64) -> Value {
         Value::Int(i, IntTy::Int)
@@ -271,6 +279,14 @@ impl Value {
         match self {
             Value::Nil => Value::Invalid,
             v => v,
+        }
+    }
+
+    /// List nesting depth (0 for non-lists).
+    pub(crate) fn list_depth(&self) -> usize {
+        match self {
+            Value::List(l) => l.depth,
+            _ => 0,
         }
     }
 
