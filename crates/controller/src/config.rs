@@ -31,7 +31,11 @@ pub struct Flags {
     #[arg(long, alias = "rotate-period", env = "SEALED_SECRETS_KEY_RENEW_PERIOD", default_value = "720h", value_parser = parse_go_duration)]
     pub key_renew_period: Duration,
     /// Which time orders keys: CertNotBefore or SecretCreationTimestamp.
-    #[arg(long, env = "SEALED_SECRETS_KEY_ORDER_PRIORITY", default_value = "CertNotBefore")]
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_KEY_ORDER_PRIORITY",
+        default_value = "CertNotBefore"
+    )]
     pub key_order_priority: KeyOrder,
     /// Create a new key at startup if the newest is older than this time (RFC 1123Z, `date -R`).
     #[arg(long, env = "SEALED_SECRETS_KEY_CUTOFF_TIME", value_parser = parse_rfc1123z)]
@@ -43,7 +47,11 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub all_namespaces: bool,
     /// Comma-separated namespaces to watch besides the controller's.
-    #[arg(long, env = "SEALED_SECRETS_ADDITIONAL_NAMESPACES", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_ADDITIONAL_NAMESPACES",
+        value_delimiter = ','
+    )]
     pub additional_namespaces: Vec<String>,
     /// Only SealedSecrets (and their Secrets) matching this label selector.
     #[arg(long, env = "SEALED_SECRETS_LABEL_SELECTOR", default_value = "")]
@@ -107,7 +115,11 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub leader_elect: bool,
     /// Name of the leader-election Lease.
-    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_LEASE_NAME", default_value = "sealed-secrets-controller")]
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LEADER_ELECT_LEASE_NAME",
+        default_value = "sealed-secrets-controller"
+    )]
     pub leader_elect_lease_name: String,
     /// Lease duration.
     #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_LEASE_DURATION", default_value = "15s", value_parser = parse_go_duration)]
@@ -129,7 +141,8 @@ pub type KeyValues = BTreeMap<String, String>;
 fn parse_key_prefix(s: &str) -> Result<String, String> {
     let valid = !s.is_empty()
         && s.len() <= 245
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if valid {
         Ok(s.to_owned())
     } else {
@@ -149,7 +162,9 @@ pub fn parse_key_values(s: &str) -> Result<KeyValues, String> {
             return Err(format!("{entry:?} has an empty key"));
         }
         if k == seal::SEALING_KEY_LABEL {
-            return Err(format!("{k} is set by the controller and cannot be overridden"));
+            return Err(format!(
+                "{k} is set by the controller and cannot be overridden"
+            ));
         }
         out.insert(k.to_owned(), v.trim().to_owned());
     }
@@ -264,7 +279,11 @@ mod tests {
             parse_key_values("a=1, b=2").unwrap(),
             KeyValues::from([("a".into(), "1".into()), ("b".into(), "2".into())])
         );
-        assert!(parse_key_values("novalue").unwrap_err().contains("key=value"));
+        assert!(
+            parse_key_values("novalue")
+                .unwrap_err()
+                .contains("key=value")
+        );
         assert!(parse_key_values("=x").is_err());
         assert!(parse_key_values("sealedsecrets.bitnami.com/sealed-secrets-key=no").is_err());
         assert!(parse_key_values("").unwrap().is_empty());
