@@ -67,6 +67,8 @@ pub struct KeyInfo {
     pub not_after: Option<SystemTime>,
     /// Whether it may seal.
     pub status: KeyStatus,
+    /// When `kubeseal keys backup` last exported it.
+    pub backed_up_at: Option<SystemTime>,
 }
 
 /// A key Secret that could not be used.
@@ -87,6 +89,20 @@ pub struct KeySet {
     pub info: Vec<KeyInfo>,
     /// Secrets that were skipped.
     pub malformed: Vec<MalformedKey>,
+    /// The latest explicit request for a new key (annotation on any key Secret).
+    pub renewal_requested_at: Option<SystemTime>,
+}
+
+/// Annotation `kubeseal keys backup` puts on each key Secret it exported (RFC 3339).
+pub const BACKED_UP_AT_ANNOTATION: &str = "sealedsecrets.bitnami.com/backed-up-at";
+/// Annotation an operator (or `kubeseal keys rotate`) puts on a key Secret to ask for a new
+/// key now (RFC 3339). Authorization is the API server's: whoever may patch key Secrets.
+pub const RENEWAL_REQUESTED_AT_ANNOTATION: &str = "sealedsecrets.bitnami.com/renewal-requested-at";
+
+fn annotation_time(secret: &Secret, annotation: &str) -> Option<SystemTime> {
+    let text = secret.metadata.annotations.as_ref()?.get(annotation)?;
+    let timestamp: jiff::Timestamp = text.parse().ok()?;
+    Some(SystemTime::from(timestamp))
 }
 
 impl KeySet {
@@ -111,6 +127,9 @@ impl KeySet {
             if label.is_none() && name != key_prefix {
                 continue;
             }
+            if let Some(requested) = annotation_time(secret, RENEWAL_REQUESTED_AT_ANNOTATION) {
+                set.renewal_requested_at = set.renewal_requested_at.max(Some(requested));
+            }
             let status = if label.is_some_and(|v| v == "active") {
                 KeyStatus::Active
             } else {
@@ -125,6 +144,7 @@ impl KeySet {
                         ordering_time,
                         not_after: certificate.as_ref().map(Certificate::not_after),
                         status,
+                        backed_up_at: annotation_time(secret, BACKED_UP_AT_ANNOTATION),
                     };
                     if set.keyring.insert(key, certificate, ordering_time) {
                         loaded.push(info);
@@ -163,6 +183,14 @@ impl KeySet {
         self.info.iter().find(|i| i.status == KeyStatus::Active)
     }
 
+    /// Whether another key set holds the same keys in the same roles.
+    #[must_use]
+    pub fn same_keys(&self, other: &Self) -> bool {
+        self.info == other.info
+            && self.malformed == other.malformed
+            && self.renewal_requested_at == other.renewal_requested_at
+    }
+
     /// The sealing key's certificate, as `/v1/cert.pem` serves it.
     #[must_use]
     pub fn sealing_certificate(&self) -> Option<&Certificate> {
@@ -172,20 +200,46 @@ impl KeySet {
 }
 
 /// The current key set, shared between the key watcher (writer) and everyone else (readers).
-/// Readers take a snapshot and never hold the lock across work.
-#[derive(Debug, Default)]
-pub struct SharedKeys(RwLock<Arc<KeySet>>);
+/// Readers take a snapshot and never hold the lock across work; `subscribe` tells them when
+/// it changed.
+#[derive(Debug)]
+pub struct SharedKeys {
+    current: RwLock<Arc<KeySet>>,
+    changes: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for SharedKeys {
+    fn default() -> Self {
+        Self {
+            current: RwLock::default(),
+            changes: tokio::sync::watch::Sender::new(0),
+        }
+    }
+}
 
 impl SharedKeys {
     /// The current snapshot.
     #[must_use]
     pub fn get(&self) -> Arc<KeySet> {
-        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Replaces the snapshot.
+    /// Replaces the snapshot and notifies subscribers.
     pub fn set(&self, keys: KeySet) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        self.changes.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// How many times the snapshot was replaced.
+    #[must_use]
+    pub fn epoch(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
+    /// A receiver that wakes on every replacement.
+    #[must_use]
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 }
 
@@ -230,6 +284,8 @@ pub enum Renewal {
     NowCutoff,
     /// Now: the newest key is a whole renewal period old.
     NowDue,
+    /// Now: someone asked for a new key after the newest was made.
+    NowRequested,
     /// After this long.
     After(Duration),
     /// Never: renewal is disabled and a key exists.
@@ -243,10 +299,14 @@ pub fn next_renewal(
     now: SystemTime,
     period: Option<Duration>,
     cutoff: Option<SystemTime>,
+    requested: Option<SystemTime>,
 ) -> Renewal {
     let Some(newest) = newest else {
         return Renewal::NowNoKey;
     };
+    if requested.is_some_and(|requested| newest < requested) {
+        return Renewal::NowRequested;
+    }
     if cutoff.is_some_and(|cutoff| newest < cutoff && cutoff <= now) {
         return Renewal::NowCutoff;
     }
@@ -378,35 +438,49 @@ mod tests {
         let day = Duration::from_secs(86_400);
         let t0 = SystemTime::UNIX_EPOCH + 1000 * day;
         let period = Some(30 * day);
-        assert_eq!(next_renewal(None, t0, period, None), Renewal::NowNoKey);
         assert_eq!(
-            next_renewal(Some(t0), t0 + day, period, None),
+            next_renewal(None, t0, period, None, None),
+            Renewal::NowNoKey
+        );
+        assert_eq!(
+            next_renewal(Some(t0), t0 + day, period, None, None),
             Renewal::After(29 * day)
         );
         assert_eq!(
-            next_renewal(Some(t0), t0 + 30 * day, period, None),
+            next_renewal(Some(t0), t0 + 30 * day, period, None, None),
             Renewal::NowDue
         );
         assert_eq!(
-            next_renewal(Some(t0), t0 + 90 * day, period, None),
+            next_renewal(Some(t0), t0 + 90 * day, period, None, None),
             Renewal::NowDue
         );
-        assert_eq!(next_renewal(Some(t0), t0 + day, None, None), Renewal::Never);
         assert_eq!(
-            next_renewal(Some(t0), t0 + day, Some(Duration::ZERO), None),
+            next_renewal(Some(t0), t0 + day, None, None, None),
             Renewal::Never
         );
         assert_eq!(
-            next_renewal(Some(t0), t0 + 2 * day, None, Some(t0 + day)),
+            next_renewal(Some(t0), t0 + day, Some(Duration::ZERO), None, None),
+            Renewal::Never
+        );
+        assert_eq!(
+            next_renewal(Some(t0), t0 + 2 * day, None, Some(t0 + day), None),
             Renewal::NowCutoff
+        );
+        assert_eq!(
+            next_renewal(Some(t0), t0 + 2 * day, period, None, Some(t0 + day)),
+            Renewal::NowRequested
+        );
+        assert_eq!(
+            next_renewal(Some(t0), t0 + 2 * day, None, None, Some(t0 - day)),
+            Renewal::Never
         );
         // A cutoff in the future does nothing yet; one before the key does nothing at all.
         assert_eq!(
-            next_renewal(Some(t0), t0 + day, None, Some(t0 + 5 * day)),
+            next_renewal(Some(t0), t0 + day, None, Some(t0 + 5 * day), None),
             Renewal::Never
         );
         assert_eq!(
-            next_renewal(Some(t0), t0 + day, None, Some(t0 - day)),
+            next_renewal(Some(t0), t0 + day, None, Some(t0 - day), None),
             Renewal::Never
         );
     }

@@ -5,6 +5,8 @@
 pub mod config;
 pub mod crd;
 pub mod http;
+pub mod key_manager;
 pub mod keys;
+pub mod leader;
 pub mod metrics;
 pub mod reconcile;

@@ -266,6 +266,7 @@ fn rbac_is_no_wider_than_upstream_plus_leases() {
             &[],
         ),
         ("", "events", &["create", "patch"], &[]),
+        ("events.k8s.io", "events", &["create", "patch"], &[]),
         ("", "namespaces", &["get"], &[]),
     ]);
     let key_admin = allowed(&[("", "secrets", &["create", "list"], &[])]);
@@ -285,7 +286,7 @@ fn rbac_is_no_wider_than_upstream_plus_leases() {
     let leases = allowed(&[(
         "coordination.k8s.io",
         "leases",
-        &["get", "create", "update"],
+        &["get", "create", "update", "patch"],
         &[],
     )]);
     let expected: BTreeMap<(&str, &str), &BTreeSet<Grant>> = BTreeMap::from([

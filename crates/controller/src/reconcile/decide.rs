@@ -32,6 +32,8 @@ pub enum Failure {
     Unmanaged(String),
     /// The existing Secret is immutable and its data would have to change.
     Immutable(String),
+    /// The API server did not take the write (retried with backoff).
+    Write(String),
 }
 
 impl Failure {
@@ -40,7 +42,7 @@ impl Failure {
     pub fn event_reason(&self) -> &'static str {
         match self {
             Self::Unseal(_) => "ErrUnsealFailed",
-            Self::Unmanaged(_) | Self::Immutable(_) => "ErrUpdateFailed",
+            Self::Unmanaged(_) | Self::Immutable(_) | Self::Write(_) => "ErrUpdateFailed",
         }
     }
 
@@ -50,7 +52,7 @@ impl Failure {
         match self {
             Self::Unseal(_) => "unseal",
             Self::Unmanaged(_) => "unmanaged",
-            Self::Immutable(_) => "update",
+            Self::Immutable(_) | Self::Write(_) => "update",
         }
     }
 
@@ -59,7 +61,7 @@ impl Failure {
     pub fn event_message(&self) -> String {
         match self {
             Self::Unseal(e) => format!("Failed to unseal: {e}"),
-            Self::Unmanaged(m) | Self::Immutable(m) => m.clone(),
+            Self::Unmanaged(m) | Self::Immutable(m) | Self::Write(m) => m.clone(),
         }
     }
 
@@ -67,7 +69,7 @@ impl Failure {
     #[must_use]
     pub fn status_message(&self) -> String {
         match self {
-            Self::Unseal(e) | Self::Immutable(e) => e.clone(),
+            Self::Unseal(e) | Self::Immutable(e) | Self::Write(e) => e.clone(),
             Self::Unmanaged(m) => format!("failed update: {m}"),
         }
     }

@@ -1,5 +1,6 @@
 //! Reconciling SealedSecrets into Secrets: a pure decision ([`decide`]), pure status rules
-//! ([`status`]), and the I/O shell that applies them.
+//! ([`status`]), and the I/O shell that applies them ([`run`]).
 
 pub mod decide;
+pub mod run;
 pub mod status;

@@ -4,46 +4,16 @@
 //! subresource, computed from the live object and never by mutating a cached copy.
 
 use jiff::Timestamp;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// Condition type written by the controller.
-pub const SYNCED: &str = "Synced";
+use crate::crd::{
+    CONDITION_SYNCED as SYNCED, SealedSecretCondition as Condition, SealedSecretStatus as Status,
+};
 
-/// One status condition, in upstream's JSON shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Condition {
-    /// Condition type, e.g. `Synced`.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// `True` or `False`.
-    pub status: String,
-    /// When the condition was last written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_update_time: Option<Time>,
-    /// When the status last flipped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_transition_time: Option<Time>,
-    /// Machine-readable reason.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Human-readable message (never plaintext).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-/// `status` of a SealedSecret.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Status {
-    /// Generation the status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Conditions.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
+/// Kubernetes `metav1.Time`: RFC 3339 in UTC, whole seconds.
+#[must_use]
+pub fn kube_time(now: Timestamp) -> String {
+    now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// What the reconcile concluded, for the status.
@@ -87,7 +57,7 @@ pub fn next_status(
     if unchanged {
         return None;
     }
-    let now = Time(now);
+    let now = kube_time(now);
     let condition = Condition {
         type_: SYNCED.into(),
         status: status.into(),
@@ -161,8 +131,8 @@ mod tests {
         let second = next_status(Some(&first), Some(2), &Observed::Synced, at(200)).unwrap();
         let c = synced(&second);
         assert_eq!(second.observed_generation, Some(2));
-        assert_eq!(c.last_update_time, Some(Time(at(200))));
-        assert_eq!(c.last_transition_time, Some(Time(at(100))));
+        assert_eq!(c.last_update_time, Some(kube_time(at(200))));
+        assert_eq!(c.last_transition_time, Some(kube_time(at(100))));
     }
 
     #[test]
@@ -180,7 +150,7 @@ mod tests {
         let c = synced(&good);
         assert_eq!(c.status, "True");
         assert!(c.message.is_none() && c.reason.is_none());
-        assert_eq!(c.last_transition_time, Some(Time(at(200))));
+        assert_eq!(c.last_transition_time, Some(kube_time(at(200))));
     }
 
     #[test]
@@ -188,7 +158,10 @@ mod tests {
         let bad = next_status(None, Some(1), &failed("a"), at(100)).unwrap();
         let worse = next_status(Some(&bad), Some(1), &failed("b"), at(200)).unwrap();
         assert_eq!(synced(&worse).message.as_deref(), Some("b"));
-        assert_eq!(synced(&worse).last_transition_time, Some(Time(at(100))));
+        assert_eq!(
+            synced(&worse).last_transition_time,
+            Some(kube_time(at(100)))
+        );
     }
 
     #[test]

@@ -1,0 +1,551 @@
+//! The I/O shell around [`decide`](super::decide): watches SealedSecrets and the Secrets they
+//! produce, reads existing Secrets from the watch cache, makes at most one Secret write per
+//! object, patches status against the live object, and emits events only when the outcome
+//! changes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures::{Stream, StreamExt, future};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::watcher::{self, Event as WatchEvent};
+use kube::{Client, Resource, ResourceExt};
+use seal::Fingerprint;
+
+use super::decide::{DecideOptions, Failure, MANAGED_ANNOTATION, SecretAction, decide};
+use super::status::{Observed, next_status, status_patch};
+use crate::crd::{CONDITION_SYNCED, SealedSecret};
+use crate::keys::SharedKeys;
+use crate::metrics::Metrics;
+
+/// Where to watch SealedSecrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every namespace.
+    AllNamespaces,
+    /// One namespace.
+    Namespace(String),
+}
+
+/// Reconcile settings (from the flags).
+#[derive(Debug, Clone)]
+pub struct ReconcileConfig {
+    /// Accept the deprecated v1 `spec.data` blob.
+    pub accept_deprecated_v1_data: bool,
+    /// Write the status subresource.
+    pub update_status: bool,
+    /// Delete the Secret when its SealedSecret goes (instead of garbage collection).
+    pub old_gc_behavior: bool,
+    /// Do not watch Secrets (no re-creation; existing Secrets are read live).
+    pub skip_recreate: bool,
+    /// Label selector for SealedSecrets and Secrets.
+    pub label_selector: Option<String>,
+    /// Objects reconciled at once.
+    pub workers: u16,
+    /// Slow periodic resync of everything.
+    pub resync_period: Option<Duration>,
+}
+
+/// A reconcile that could not finish; retried with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The API server refused or failed a write; the message carries no plaintext.
+    #[error("{0}")]
+    Api(String),
+    /// The object could not be read as a SealedSecret.
+    #[error("cannot read SealedSecret: {0}")]
+    Decode(String),
+}
+
+impl Error {
+    /// Describes a client error by code and reason only.
+    #[must_use]
+    pub fn from_kube_public(err: &kube::Error) -> String {
+        Self::from_kube("request", err).to_string()
+    }
+
+    fn from_kube(what: &str, err: &kube::Error) -> Self {
+        // API error messages can quote request fields; keep only code and reason.
+        match err {
+            kube::Error::Api(status) => {
+                Self::Api(format!("{what}: {} ({})", status.reason, status.code))
+            }
+            other => Self::Api(format!("{what}: {}", error_kind(other))),
+        }
+    }
+}
+
+fn error_kind(err: &kube::Error) -> &'static str {
+    match err {
+        kube::Error::HyperError(_) | kube::Error::Service(_) => "connection failed",
+        kube::Error::SerdeError(_) => "malformed response",
+        _ => "request failed",
+    }
+}
+
+#[derive(Debug, Default)]
+struct Memory {
+    key_hint: Option<Fingerprint>,
+    /// Inputs of the last successful reconcile: nothing to do while they stay the same.
+    synced: Option<(Option<i64>, Option<String>, u64)>,
+    /// The last outcome reported (for events on change only).
+    reported: Option<String>,
+    failures: u32,
+}
+
+/// Shared state of the reconcile loop.
+pub struct Context {
+    client: Client,
+    keys: Arc<SharedKeys>,
+    metrics: Arc<Metrics>,
+    recorder: Recorder,
+    config: ReconcileConfig,
+    secrets: Option<Store<Secret>>,
+    memory: Mutex<HashMap<String, Memory>>,
+}
+
+impl Context {
+    fn remember<T>(&self, uid: &str, f: impl FnOnce(&mut Memory) -> T) -> T {
+        let mut memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
+        f(memory.entry(uid.to_owned()).or_default())
+    }
+
+    fn forget(&self, uid: &str) {
+        self.memory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(uid);
+    }
+}
+
+fn instance_label(object: &SealedSecret) -> String {
+    object
+        .labels()
+        .get("app.kubernetes.io/instance")
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn owned_by_sealed_secret(secret: &Secret) -> bool {
+    secret.owner_references().iter().any(|r| {
+        r.kind == "SealedSecret"
+            && r.api_version.starts_with("bitnami.com/")
+            && r.controller == Some(true)
+    })
+}
+
+fn is_managed(secret: &Secret) -> bool {
+    secret
+        .annotations()
+        .get(MANAGED_ANNOTATION)
+        .is_some_and(|v| v == "true")
+}
+
+/// Runs the reconcile loop for `scope` until `shutdown` resolves.
+pub async fn run(
+    client: Client,
+    scope: Scope,
+    keys: Arc<SharedKeys>,
+    metrics: Arc<Metrics>,
+    recorder: Recorder,
+    config: ReconcileConfig,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let (sealed_api, secret_api): (Api<SealedSecret>, Api<Secret>) = match &scope {
+        Scope::AllNamespaces => (Api::all(client.clone()), Api::all(client.clone())),
+        Scope::Namespace(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
+    };
+    let mut watch_config = watcher::Config::default();
+    if let Some(selector) = &config.label_selector {
+        watch_config = watch_config.labels(selector);
+    }
+
+    let (sealed_reader, sealed_writer) = reflector::store::<SealedSecret>();
+    let (secret_store, secret_stream) = if config.skip_recreate {
+        (None, None)
+    } else {
+        let (reader, writer) = reflector::store::<Secret>();
+        let stream = watcher::watcher(secret_api, watch_config.clone())
+            .default_backoff()
+            .reflect(writer)
+            .touched_objects();
+        (Some(reader), Some(stream))
+    };
+
+    let context = Arc::new(Context {
+        client: client.clone(),
+        keys: Arc::clone(&keys),
+        metrics,
+        recorder,
+        config: config.clone(),
+        secrets: secret_store.clone(),
+        memory: Mutex::default(),
+    });
+
+    let trigger = sealed_trigger(
+        watcher::watcher(sealed_api, watch_config)
+            .default_backoff()
+            .reflect(sealed_writer),
+        Arc::clone(&context),
+    );
+    let mut controller = Controller::for_stream(trigger, sealed_reader)
+        .with_config(kube::runtime::controller::Config::default().concurrency(config.workers))
+        .reconcile_all_on(resync_triggers(&keys, config.resync_period))
+        .graceful_shutdown_on(shutdown);
+    if let Some(stream) = secret_stream {
+        controller = controller.watches_stream(stream, |secret: Secret| {
+            // A Secret this controller owns or may manage changed or went away: look again.
+            (owned_by_sealed_secret(&secret) || is_managed(&secret)).then(|| {
+                ObjectRef::new(&secret.name_any()).within(&secret.namespace().unwrap_or_default())
+            })
+        });
+    }
+    controller
+        .run(reconcile, error_policy, context)
+        .for_each(|result| {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "reconcile trigger");
+            }
+            future::ready(())
+        })
+        .await;
+}
+
+/// SealedSecret events that should reconcile: new objects and spec changes (a new
+/// `generation`); status-only and metadata-only updates are ignored. Deletions clean up.
+fn sealed_trigger(
+    events: impl Stream<Item = Result<WatchEvent<SealedSecret>, watcher::Error>> + Send + 'static,
+    context: Arc<Context>,
+) -> impl Stream<Item = Result<SealedSecret, watcher::Error>> + Send + 'static {
+    let mut seen: HashMap<String, Option<i64>> = HashMap::new();
+    events.filter_map(move |event| {
+        let out = match event {
+            Ok(WatchEvent::Apply(object) | WatchEvent::InitApply(object)) => {
+                let uid = object.uid().unwrap_or_default();
+                let generation = object.metadata.generation;
+                (seen.insert(uid, generation) != Some(generation)).then_some(Ok(object))
+            }
+            Ok(WatchEvent::Delete(object)) => {
+                let uid = object.uid().unwrap_or_default();
+                seen.remove(&uid);
+                on_deleted(&object, &context);
+                None
+            }
+            Ok(WatchEvent::Init | WatchEvent::InitDone) => None,
+            Err(e) => Some(Err(e)),
+        };
+        future::ready(out)
+    })
+}
+
+fn on_deleted(object: &SealedSecret, context: &Arc<Context>) {
+    let namespace = object.namespace().unwrap_or_default();
+    let name = object.name_any();
+    context.metrics.unseal_requests.inc();
+    context
+        .metrics
+        .forget_condition(&namespace, &name, &instance_label(object));
+    context.forget(&object.uid().unwrap_or_default());
+    if context.config.old_gc_behavior {
+        let api: Api<Secret> = Api::namespaced(context.client.clone(), &namespace);
+        tokio::spawn(async move {
+            tracing::info!(%namespace, %name, "SealedSecret has gone, deleting Secret");
+            if let Err(e) = api.delete(&name, &DeleteParams::default()).await
+                && !matches!(&e, kube::Error::Api(s) if s.code == 404)
+            {
+                tracing::warn!(%namespace, %name, error = %Error::from_kube("delete Secret", &e), "cannot delete Secret");
+            }
+        });
+    }
+}
+
+/// Reconcile everything when the keys change (a restored key may open what failed before),
+/// and on the slow resync.
+fn resync_triggers(
+    keys: &SharedKeys,
+    period: Option<Duration>,
+) -> impl Stream<Item = ()> + Send + 'static {
+    let key_changes = futures::stream::unfold(keys.subscribe(), |mut rx| async move {
+        rx.changed().await.ok().map(|()| ((), rx))
+    });
+    let ticks = futures::stream::unfold(period, |period| async move {
+        match period.filter(|p| !p.is_zero()) {
+            Some(p) => {
+                tokio::time::sleep(p).await;
+                Some(((), period))
+            }
+            None => future::pending().await,
+        }
+    });
+    futures::stream::select(key_changes, ticks)
+}
+
+fn error_policy(object: Arc<SealedSecret>, error: &Error, context: Arc<Context>) -> Action {
+    let failures = context.remember(&object.uid().unwrap_or_default(), |m| {
+        m.failures = m.failures.saturating_add(1);
+        m.failures
+    });
+    let backoff = Duration::from_millis(500)
+        .saturating_mul(1 << failures.min(10))
+        .min(Duration::from_secs(300));
+    tracing::warn!(
+        namespace = %object.namespace().unwrap_or_default(),
+        name = %object.name_any(),
+        error = %error,
+        retry_in = ?backoff,
+        "reconcile failed"
+    );
+    Action::requeue(backoff)
+}
+
+/// Re-reconcile after this long when nothing else happens (only when resync is on).
+fn settle(context: &Context) -> Action {
+    context
+        .config
+        .resync_period
+        .filter(|p| !p.is_zero())
+        .map_or_else(Action::await_change, Action::requeue)
+}
+
+async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let namespace = object.namespace().unwrap_or_default();
+    let name = object.name_any();
+    let uid = object.uid().unwrap_or_default();
+    context.metrics.unseal_requests.inc();
+
+    let secret_api: Api<Secret> = Api::namespaced(context.client.clone(), &namespace);
+    let existing = match &context.secrets {
+        Some(store) => {
+            // Until the cache is filled, "not in the cache" would wrongly mean "create".
+            let _ = store.wait_until_ready().await;
+            store
+                .get(&ObjectRef::new(&name).within(&namespace))
+                .map(|s| (*s).clone())
+        }
+        None => secret_api
+            .get_opt(&name)
+            .await
+            .map_err(|e| Error::from_kube("get Secret", &e))?,
+    };
+    let epoch = context.keys.epoch();
+    let inputs = (
+        object.metadata.generation,
+        existing
+            .as_ref()
+            .and_then(|s| s.metadata.resource_version.clone()),
+        epoch,
+    );
+    if context.remember(&uid, |m| m.synced.as_ref() == Some(&inputs)) {
+        return Ok(settle(&context));
+    }
+
+    let sealed: seal::SealedSecret = serde_json::to_value(object.as_ref())
+        .and_then(serde_json::from_value)
+        .map_err(|e| Error::Decode(e.to_string()))?;
+    let keys = context.keys.get();
+    let hint = context.remember(&uid, |m| m.key_hint.clone());
+    let accept_v1 = context.config.accept_deprecated_v1_data;
+    let existing_for_decision = existing.clone();
+    // RSA work runs on the blocking pool so that several objects use several cores.
+    let decision = tokio::task::spawn_blocking(move || {
+        decide(
+            &sealed,
+            existing_for_decision.as_ref(),
+            &keys.keyring,
+            &DecideOptions {
+                accept_deprecated_v1_data: accept_v1,
+                key_hint: hint.as_ref(),
+            },
+        )
+    })
+    .await
+    .map_err(|e| Error::Api(format!("reconcile task failed: {e}")))?;
+    if let Some(key) = decision.key.clone() {
+        context.remember(&uid, |m| m.key_hint = Some(key));
+    }
+
+    // The resourceVersion of the Secret this reconcile wrote, if it wrote one.
+    let mut wrote: Option<Option<String>> = None;
+    let outcome = match decision.outcome {
+        Ok(SecretAction::Create(secret)) => {
+            match secret_api.create(&PostParams::default(), &secret).await {
+                Ok(created) => {
+                    wrote = Some(created.metadata.resource_version);
+                    Ok(())
+                }
+                // The cache was behind: let the next event settle it.
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    return Err(Error::Api(format!("create Secret: {} (409)", s.reason)));
+                }
+                Err(e) => Err(Failure::Write(
+                    Error::from_kube("create Secret", &e).to_string(),
+                )),
+            }
+        }
+        Ok(SecretAction::Update(secret)) => {
+            match secret_api
+                .replace(&name, &PostParams::default(), &secret)
+                .await
+            {
+                Ok(updated) => {
+                    wrote = Some(updated.metadata.resource_version);
+                    Ok(())
+                }
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    return Err(Error::Api(format!("update Secret: {} (409)", s.reason)));
+                }
+                Err(kube::Error::Api(s))
+                    if s.code == 422 && s.message.contains("field is immutable") =>
+                {
+                    Err(Failure::Immutable(format!(
+                        "Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
+                    )))
+                }
+                Err(e) => Err(Failure::Write(
+                    Error::from_kube("update Secret", &e).to_string(),
+                )),
+            }
+        }
+        Ok(SecretAction::Unchanged) => Ok(()),
+        Err(failure) => Err(failure),
+    };
+
+    let instance = instance_label(&object);
+    let (observed, report) = match &outcome {
+        Ok(()) => (Observed::Synced, "Unsealed".to_owned()),
+        Err(failure) => {
+            context
+                .metrics
+                .count_error(failure.metric_reason(), &namespace);
+            (
+                Observed::Failed {
+                    reason: failure.event_reason(),
+                    message: "",
+                },
+                format!("{}:{}", failure.event_reason(), failure.status_message()),
+            )
+        }
+    };
+    let status_message = outcome.as_ref().err().map(Failure::status_message);
+    let observed = match (&observed, &status_message) {
+        (Observed::Failed { reason, .. }, Some(message)) => Observed::Failed {
+            reason,
+            message: message.as_str(),
+        },
+        _ => Observed::Synced,
+    };
+
+    // Events on change only: a write, or an outcome different from the last one reported
+    // (remembered, or read back from the live status after a restart).
+    let previously = context.remember(&uid, |m| m.reported.clone()).or_else(|| {
+        object.status.as_ref().and_then(|status| {
+            let synced = status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == CONDITION_SYNCED)?;
+            (status.observed_generation == object.metadata.generation).then(|| {
+                if synced.status == "True" {
+                    "Unsealed".to_owned()
+                } else {
+                    format!(
+                        "{}:{}",
+                        synced.reason.clone().unwrap_or_default(),
+                        synced.message.clone().unwrap_or_default()
+                    )
+                }
+            })
+        })
+    });
+    if wrote.is_some() || previously.as_deref() != Some(report.as_str()) {
+        let event = match &outcome {
+            Ok(()) => Event {
+                type_: EventType::Normal,
+                reason: "Unsealed".into(),
+                note: Some("SealedSecret unsealed successfully".into()),
+                action: "Unseal".into(),
+                secondary: None,
+            },
+            Err(failure) => Event {
+                type_: EventType::Warning,
+                reason: failure.event_reason().into(),
+                note: Some(failure.event_message()),
+                action: "Unseal".into(),
+                secondary: None,
+            },
+        };
+        if let Err(e) = context
+            .recorder
+            .publish(&event, &object.object_ref(&()))
+            .await
+        {
+            tracing::warn!(%namespace, %name, error = %Error::from_kube("publish event", &e), "cannot publish event");
+        }
+    }
+    context.remember(&uid, |m| m.reported = Some(report));
+
+    if context.config.update_status
+        && let Some(status) = next_status(
+            object.status.as_ref(),
+            object.metadata.generation,
+            &observed,
+            jiff::Timestamp::now(),
+        )
+    {
+        let api: Api<SealedSecret> = Api::namespaced(context.client.clone(), &namespace);
+        if let Err(e) = api
+            .patch_status(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(status_patch(&status)),
+            )
+            .await
+        {
+            if matches!(&e, kube::Error::Api(s) if s.code == 404) {
+                return Ok(Action::await_change());
+            }
+            context.metrics.count_error("status", &namespace);
+            return Err(Error::from_kube("patch status", &e));
+        }
+    }
+    context
+        .metrics
+        .observe_condition(&namespace, &name, &instance, outcome.is_ok());
+    context
+        .metrics
+        .reconcile_duration
+        .observe(started.elapsed().as_secs_f64());
+
+    match outcome {
+        Ok(()) => {
+            // Remember the inputs that gave a good Secret, with the version the cache will
+            // show next, so that the echo of our own write costs no RSA work.
+            let version = wrote.unwrap_or(inputs.1);
+            context.remember(&uid, |m| {
+                m.failures = 0;
+                m.synced = Some((inputs.0, version, epoch));
+            });
+            tracing::info!(%namespace, %name, "unsealed");
+            Ok(settle(&context))
+        }
+        Err(Failure::Write(message)) => {
+            context.remember(&uid, |m| m.synced = None);
+            Err(Error::Api(message))
+        }
+        Err(failure) => {
+            context.remember(&uid, |m| m.synced = None);
+            tracing::warn!(%namespace, %name, reason = failure.event_reason(), message = %failure.event_message(), "cannot unseal");
+            // Permanent: retried when the object, its Secret or the keys change, or on resync.
+            Ok(settle(&context))
+        }
+    }
+}
