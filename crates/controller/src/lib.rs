@@ -2,6 +2,7 @@
 //!
 //! The binary `sealed-secrets-controller` is a thin `main` over this library.
 
+pub mod app;
 pub mod config;
 pub mod crd;
 pub mod http;

@@ -1,0 +1,222 @@
+//! Wiring: everything `sealed-secrets-controller` runs, as one function that tests can call
+//! with a client of their own (the binary's `main` only parses flags and sets up logging).
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+use tokio::sync::{Notify, watch};
+
+use crate::config::Flags;
+use crate::http::{ApiConfig, api_router, metrics_router};
+use crate::key_manager::{KeyConfig, renew_keys, watch_keys};
+use crate::keys::SharedKeys;
+use crate::leader::{LeaseConfig, lead};
+use crate::metrics::Metrics;
+use crate::reconcile::run::{self, ReconcileConfig, Scope};
+
+/// Where the controller runs.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// The controller namespace (keys, Lease).
+    pub namespace: String,
+    /// This replica's identity (Lease holder, event reporter instance).
+    pub identity: String,
+}
+
+impl Environment {
+    /// From the pod: `$POD_NAMESPACE`, else the service account's namespace, else `default`;
+    /// `$POD_NAME`, else the host name.
+    #[must_use]
+    pub fn from_pod() -> Self {
+        Self {
+            namespace: controller_namespace(),
+            identity: identity(),
+        }
+    }
+}
+
+/// `$POD_NAMESPACE`, else the service account's namespace, else `default`.
+fn controller_namespace() -> String {
+    std::env::var("POD_NAMESPACE")
+        .ok()
+        .filter(|ns| !ns.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+                .ok()
+                .map(|ns| ns.trim().to_owned())
+                .filter(|ns| !ns.is_empty())
+        })
+        .unwrap_or_else(|| "default".into())
+}
+
+fn identity() -> String {
+    std::env::var("POD_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("sealed-secrets-controller-{}", std::process::id()))
+}
+
+/// Runs the controller until `shutdown` turns true: key watcher and HTTP servers in every
+/// replica; reconcile and key renewal in the leader. `renew_now` asks for a key at once (SIGUSR1).
+pub async fn run(
+    flags: Flags,
+    client: Client,
+    environment: Environment,
+    shutdown: watch::Receiver<bool>,
+    renew_now: Arc<Notify>,
+) -> anyhow::Result<()> {
+    let Environment {
+        namespace,
+        identity,
+    } = environment;
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), %namespace, %identity, "starting");
+
+    let metrics = Arc::new(Metrics::new());
+    let keys = Arc::new(SharedKeys::default());
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "sealed-secrets".into(),
+            instance: Some(identity.clone()),
+        },
+    );
+
+    let key_config = KeyConfig {
+        namespace: namespace.clone(),
+        key_prefix: flags.key_prefix.clone(),
+        key_size: flags.key_size,
+        key_ttl: flags.key_ttl,
+        my_cn: flags.my_cn.clone(),
+        renew_period: Some(flags.key_renew_period).filter(|p| !p.is_zero()),
+        cutoff: flags.key_cutoff_time,
+        order: flags.key_order_priority,
+        labels: flags.privatekey_labels.clone(),
+        annotations: flags.privatekey_annotations.clone(),
+    };
+    tokio::spawn(watch_keys(
+        client.clone(),
+        key_config.clone(),
+        Arc::clone(&keys),
+        Arc::clone(&metrics),
+        recorder.clone(),
+    ));
+
+    let api = api_router(
+        Arc::clone(&keys),
+        Arc::clone(&metrics),
+        ApiConfig {
+            rate_limit: flags.rate_limit,
+            rate_limit_burst: flags.rate_limit_burst,
+            timeout: flags.read_timeout.max(flags.write_timeout),
+            ..ApiConfig::default()
+        },
+    );
+    let servers = [
+        (flags.listen_addr, api),
+        (
+            flags.listen_metrics_addr,
+            metrics_router(Arc::clone(&metrics)),
+        ),
+    ];
+    for (addr, router) in servers {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(%addr, "HTTP server listening");
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(%addr, error = %e, "HTTP server failed");
+            }
+        });
+    }
+
+    let scopes = if !flags.additional_namespaces.is_empty() {
+        std::iter::once(namespace.clone())
+            .chain(flags.additional_namespaces.iter().cloned())
+            .map(Scope::Namespace)
+            .collect()
+    } else if flags.all_namespaces {
+        vec![Scope::AllNamespaces]
+    } else {
+        vec![Scope::Namespace(namespace.clone())]
+    };
+    let reconcile_config = ReconcileConfig {
+        accept_deprecated_v1_data: flags.accept_deprecated_v1_data,
+        update_status: flags.update_status,
+        old_gc_behavior: flags.old_gc_behavior,
+        skip_recreate: flags.skip_recreate,
+        label_selector: Some(flags.label_selector.clone()).filter(|s| !s.is_empty()),
+        workers: flags.workers.max(1),
+        resync_period: Some(flags.resync_period).filter(|p| !p.is_zero()),
+    };
+    let leader_work = {
+        let client = client.clone();
+        let keys = Arc::clone(&keys);
+        let metrics = Arc::clone(&metrics);
+        move |stop: watch::Receiver<bool>| {
+            let renew = renew_keys(
+                client.clone(),
+                key_config.clone(),
+                Arc::clone(&keys),
+                Arc::clone(&metrics),
+                Arc::clone(&renew_now),
+            );
+            let controllers = futures::future::join_all(scopes.iter().cloned().map(|scope| {
+                let mut stop = stop.clone();
+                run::run(
+                    client.clone(),
+                    scope,
+                    Arc::clone(&keys),
+                    Arc::clone(&metrics),
+                    recorder.clone(),
+                    reconcile_config.clone(),
+                    async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    },
+                )
+            }));
+            async move {
+                tokio::select! {
+                    () = renew => {}
+                    _ = controllers => {}
+                }
+            }
+        }
+    };
+    if flags.leader_elect {
+        lead(
+            client,
+            LeaseConfig {
+                namespace,
+                name: flags.leader_elect_lease_name.clone(),
+                identity,
+                duration: flags.leader_elect_lease_duration,
+            },
+            shutdown,
+            leader_work,
+        )
+        .await?;
+    } else {
+        let mut stop = shutdown.clone();
+        tokio::select! {
+            () = leader_work(shutdown) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
