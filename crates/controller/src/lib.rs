@@ -2,6 +2,8 @@
 //!
 //! The binary `sealed-secrets-controller` is a thin `main` over this library.
 
+pub mod config;
+pub mod crd;
 pub mod http;
 pub mod keys;
 pub mod metrics;

@@ -625,6 +625,46 @@ mod tests {
     }
 
     #[test]
+    fn template_data_renders_over_decrypted_values() {
+        let key = test_keys::rsa2048_cert();
+        let s = secret(
+            "kind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {foo: bar, password: 'p\"w'}\n",
+        );
+        let mut sealed = seal_secret(&s, key.public_key(), &SealOptions::default()).unwrap();
+        sealed.spec.template.data = Some(
+            [
+                (
+                    "greeting".to_owned(),
+                    "secret {{ index . \"foo\" }} !".to_owned(),
+                ),
+                ("json".to_owned(), "{{ toJson .password }}".to_owned()),
+                ("foo".to_owned(), "overridden {{ .foo }}".to_owned()),
+            ]
+            .into(),
+        );
+        let out = unseal(&sealed, &keyring(), &UnsealOptions::default())
+            .unwrap()
+            .secret;
+        assert_eq!(out.data["greeting"].expose(), b"secret bar !");
+        assert_eq!(out.data["json"].expose(), b"\"p\\\"w\"");
+        assert_eq!(out.data["foo"].expose(), b"overridden bar");
+        assert_eq!(out.data["password"].expose(), b"p\"w");
+        // Verify never renders templates: a failing template does not make it fail.
+        sealed
+            .spec
+            .template
+            .data
+            .as_mut()
+            .unwrap()
+            .insert("boom".into(), "{{ fail .foo }}".into());
+        assert!(verify(&sealed, &keyring()).is_ok());
+        let err = unseal(&sealed, &keyring(), &UnsealOptions::default()).unwrap_err();
+        assert!(matches!(err, UnsealError::Template { .. }));
+        assert!(!err.to_string().contains("bar"), "{err}");
+        assert!(!format!("{err:?}").contains("bar"), "{err:?}");
+    }
+
+    #[test]
     fn reencrypt_keeps_template_and_changes_ciphertext() {
         let key = test_keys::rsa2048_cert();
         let s = secret(

@@ -1,0 +1,311 @@
+//! Command-line flags, with upstream's names and defaults and `SEALED_SECRETS_<FLAG>`
+//! environment variables (the command line wins).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::{Duration, SystemTime};
+
+use clap::{ArgAction, Parser};
+
+use crate::keys::KeyOrder;
+
+/// `sealed-secrets-controller` flags.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "sealed-secrets-controller", disable_version_flag = true)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct Flags {
+    /// Prefix used to name keys (generateName), and the name of the legacy key Secret.
+    #[arg(long, env = "SEALED_SECRETS_KEY_PREFIX", default_value = "sealed-secrets-key", value_parser = parse_key_prefix)]
+    pub key_prefix: String,
+    /// Size of new RSA keys, in bits.
+    #[arg(long, env = "SEALED_SECRETS_KEY_SIZE", default_value_t = seal::keys::DEFAULT_KEY_BITS)]
+    pub key_size: usize,
+    /// Validity of new certificates (Go duration, e.g. 87600h).
+    #[arg(long, env = "SEALED_SECRETS_KEY_TTL", default_value = "87600h", value_parser = parse_go_duration)]
+    pub key_ttl: Duration,
+    /// Common name of new certificates.
+    #[arg(long, env = "SEALED_SECRETS_MY_CN", default_value = "")]
+    pub my_cn: String,
+    /// New key generation period; 0 disables automatic renewal.
+    #[arg(long, alias = "rotate-period", env = "SEALED_SECRETS_KEY_RENEW_PERIOD", default_value = "720h", value_parser = parse_go_duration)]
+    pub key_renew_period: Duration,
+    /// Which time orders keys: CertNotBefore or SecretCreationTimestamp.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_KEY_ORDER_PRIORITY",
+        default_value = "CertNotBefore"
+    )]
+    pub key_order_priority: KeyOrder,
+    /// Create a new key at startup if the newest is older than this time (RFC 1123Z, `date -R`).
+    #[arg(long, env = "SEALED_SECRETS_KEY_CUTOFF_TIME", value_parser = parse_rfc1123z)]
+    pub key_cutoff_time: Option<SystemTime>,
+    /// Accept the deprecated v1 `spec.data` format.
+    #[arg(long, env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub accept_deprecated_v1_data: bool,
+    /// Watch SealedSecrets in all namespaces (false: only the controller's).
+    #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub all_namespaces: bool,
+    /// Comma-separated namespaces to watch besides the controller's.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_ADDITIONAL_NAMESPACES",
+        value_delimiter = ','
+    )]
+    pub additional_namespaces: Vec<String>,
+    /// Only SealedSecrets (and their Secrets) matching this label selector.
+    #[arg(long, env = "SEALED_SECRETS_LABEL_SELECTOR", default_value = "")]
+    pub label_selector: String,
+    /// Requests per second per client for /v1/verify and /v1/rotate.
+    #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT", default_value = "2")]
+    pub rate_limit: NonZeroU32,
+    /// Burst for /v1/verify and /v1/rotate.
+    #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT_BURST", default_value = "2")]
+    pub rate_limit_burst: NonZeroU32,
+    /// Comma-separated k=v annotations for new key Secrets.
+    #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_ANNOTATIONS", default_value = "", value_parser = parse_key_values)]
+    pub privatekey_annotations: KeyValues,
+    /// Comma-separated k=v labels for new key Secrets.
+    #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_LABELS", default_value = "", value_parser = parse_key_values)]
+    pub privatekey_labels: KeyValues,
+    /// Delete the Secret when its SealedSecret is deleted, instead of relying on garbage collection.
+    #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub old_gc_behavior: bool,
+    /// Write the status subresource.
+    #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub update_status: bool,
+    /// Accepted for compatibility: key Secrets are always watched.
+    #[arg(long, env = "SEALED_SECRETS_WATCH_FOR_SECRETS", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub watch_for_secrets: bool,
+    /// Do not watch Secrets: deleted Secrets are not re-created.
+    #[arg(long, env = "SEALED_SECRETS_SKIP_RECREATE", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub skip_recreate: bool,
+    /// Log INFO to stdout and WARN/ERROR to stderr.
+    #[arg(long, env = "SEALED_SECRETS_LOG_INFO_STDOUT", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub log_info_stdout: bool,
+    /// Log level: DEBUG, INFO, WARN or ERROR.
+    #[arg(long, env = "SEALED_SECRETS_LOG_LEVEL", default_value = "INFO")]
+    pub log_level: String,
+    /// Log format: text or json.
+    #[arg(long, env = "SEALED_SECRETS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+    /// Accepted for compatibility: permanent failures are retried when something changes, other
+    /// failures with backoff.
+    #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
+    pub max_unseal_retries: u32,
+    /// Accepted for compatibility: the client is not throttled.
+    #[arg(long, env = "SEALED_SECRETS_KUBECLIENT_QPS", default_value_t = 5.0)]
+    pub kubeclient_qps: f32,
+    /// Accepted for compatibility: the client is not throttled.
+    #[arg(long, env = "SEALED_SECRETS_KUBECLIENT_BURST", default_value_t = 10)]
+    pub kubeclient_burst: u32,
+    /// HTTP API address.
+    #[arg(long, env = "SEALED_SECRETS_LISTEN_ADDR", default_value = ":8080", value_parser = parse_listen_addr)]
+    pub listen_addr: SocketAddr,
+    /// Metrics address.
+    #[arg(long, env = "SEALED_SECRETS_LISTEN_METRICS_ADDR", default_value = ":8081", value_parser = parse_listen_addr)]
+    pub listen_metrics_addr: SocketAddr,
+    /// HTTP read timeout.
+    #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m", value_parser = parse_go_duration)]
+    pub read_timeout: Duration,
+    /// HTTP write timeout.
+    #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m", value_parser = parse_go_duration)]
+    pub write_timeout: Duration,
+    /// Elect a leader through a Lease so that several replicas are safe.
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub leader_elect: bool,
+    /// Name of the leader-election Lease.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_LEADER_ELECT_LEASE_NAME",
+        default_value = "sealed-secrets-controller"
+    )]
+    pub leader_elect_lease_name: String,
+    /// Lease duration.
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_LEASE_DURATION", default_value = "15s", value_parser = parse_go_duration)]
+    pub leader_elect_lease_duration: Duration,
+    /// SealedSecrets reconciled at once.
+    #[arg(long, env = "SEALED_SECRETS_WORKERS", default_value_t = 8)]
+    pub workers: u16,
+    /// Slow periodic resync of every SealedSecret (retries permanent failures); 0 disables.
+    #[arg(long, env = "SEALED_SECRETS_RESYNC_PERIOD", default_value = "1h", value_parser = parse_go_duration)]
+    pub resync_period: Duration,
+    /// Print version information and exit.
+    #[arg(long)]
+    pub version: bool,
+}
+
+/// `k=v` pairs from a comma-separated flag.
+pub type KeyValues = BTreeMap<String, String>;
+
+fn parse_key_prefix(s: &str) -> Result<String, String> {
+    let valid = !s.is_empty()
+        && s.len() <= 245
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(s.to_owned())
+    } else {
+        Err("must be 1 to 245 characters of a-z, 0-9 and '-'".into())
+    }
+}
+
+/// Parses `k=v,k2=v2`; an entry without `=` is an error (upstream panics on it).
+pub fn parse_key_values(s: &str) -> Result<KeyValues, String> {
+    let mut out = KeyValues::new();
+    for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (k, v) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("{entry:?} is not of the form key=value"))?;
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(format!("{entry:?} has an empty key"));
+        }
+        if k == seal::SEALING_KEY_LABEL {
+            return Err(format!(
+                "{k} is set by the controller and cannot be overridden"
+            ));
+        }
+        out.insert(k.to_owned(), v.trim().to_owned());
+    }
+    Ok(out)
+}
+
+fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
+    let full = if s.starts_with(':') {
+        format!("0.0.0.0{s}")
+    } else {
+        s.to_owned()
+    };
+    full.parse()
+        .map_err(|_| format!("{s:?} is not an address like :8080 or 127.0.0.1:8080"))
+}
+
+/// Parses a Go duration: `1h30m`, `720h`, `2m`, `1.5s`, `300ms`, `0`.
+pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("{s:?} is not a duration like 720h, 2m or 30s");
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = s;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        if number_len == 0 {
+            return Err(bad());
+        }
+        let number: f64 = rest[..number_len].parse().map_err(|_| bad())?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += number * seconds;
+        rest = &rest[unit_len..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+/// Parses RFC 1123 with a numeric zone, as `date -R` prints: `Mon, 02 Jan 2006 15:04:05 -0700`.
+pub fn parse_rfc1123z(s: &str) -> Result<SystemTime, String> {
+    let bad = || format!("{s:?} is not a time like \"Mon, 02 Jan 2006 15:04:05 -0700\" (date -R)");
+    let zoned = jiff::fmt::rfc2822::parse(s).map_err(|_| bad())?;
+    Ok(SystemTime::from(zoned.timestamp()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_upstream_except_key_size() {
+        let flags = Flags::try_parse_from(["controller"]).unwrap();
+        assert_eq!(flags.key_prefix, "sealed-secrets-key");
+        assert_eq!(flags.key_size, 2048);
+        assert_eq!(flags.key_renew_period, Duration::from_secs(720 * 3600));
+        assert_eq!(flags.key_ttl, Duration::from_secs(87_600 * 3600));
+        assert!(flags.update_status && flags.all_namespaces && flags.accept_deprecated_v1_data);
+        assert!(!flags.skip_recreate && !flags.old_gc_behavior);
+        assert_eq!(flags.listen_addr.port(), 8080);
+        assert_eq!(flags.listen_metrics_addr.port(), 8081);
+        assert_eq!(flags.key_order_priority, KeyOrder::CertNotBefore);
+    }
+
+    #[test]
+    fn go_style_booleans_and_aliases() {
+        let flags = Flags::try_parse_from([
+            "controller",
+            "--update-status=false",
+            "--skip-recreate",
+            "--rotate-period",
+            "0",
+            "--key-order-priority",
+            "SecretCreationTimestamp",
+        ])
+        .unwrap();
+        assert!(!flags.update_status);
+        assert!(flags.skip_recreate);
+        assert_eq!(flags.key_renew_period, Duration::ZERO);
+        assert_eq!(flags.key_order_priority, KeyOrder::SecretCreationTimestamp);
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_go_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "h", "10", "10x", "-1h", "1h-"] {
+            assert!(parse_go_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn key_values_reject_what_upstream_panics_on() {
+        assert_eq!(
+            parse_key_values("a=1, b=2").unwrap(),
+            KeyValues::from([("a".into(), "1".into()), ("b".into(), "2".into())])
+        );
+        assert!(
+            parse_key_values("novalue")
+                .unwrap_err()
+                .contains("key=value")
+        );
+        assert!(parse_key_values("=x").is_err());
+        assert!(parse_key_values("sealedsecrets.bitnami.com/sealed-secrets-key=no").is_err());
+        assert!(parse_key_values("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn cutoff_time_is_rfc1123z() {
+        let t = parse_rfc1123z("Mon, 02 Jan 2006 15:04:05 -0700").unwrap();
+        let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(secs, 1_136_239_445);
+        assert!(parse_rfc1123z("yesterday").is_err());
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        for args in [
+            ["controller", "--key-prefix", "Bad_Prefix"],
+            ["controller", "--privatekey-labels", "oops"],
+            ["controller", "--key-ttl", "ten years"],
+            ["controller", "--listen-addr", "nowhere"],
+        ] {
+            assert!(Flags::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+}

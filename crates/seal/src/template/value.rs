@@ -1,0 +1,430 @@
+//! Runtime values of the template engine, modelled on the Go types that
+//! `text/template` + Sprig produce when rendering a `map[string]string`.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::Rc;
+
+use zeroize::Zeroize;
+
+/// A byte string that may hold plaintext: zeroized on drop, redacted in Debug.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub(crate) struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    pub(crate) fn new(v: Vec<u8>) -> Self {
+        SecretBytes(v)
+    }
+    pub(crate) fn from_slice(s: &[u8]) -> Self {
+        SecretBytes(s.to_vec())
+    }
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for SecretBytes {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+/// A growable byte buffer that zeroizes old allocations when it grows and
+/// its contents when dropped.
+#[derive(Default)]
+pub(crate) struct SBuf(Vec<u8>);
+
+impl SBuf {
+    pub(crate) fn new() -> Self {
+        SBuf(Vec::new())
+    }
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        SBuf(Vec::with_capacity(n))
+    }
+    fn reserve_for(&mut self, extra: usize) {
+        let need = self.0.len().saturating_add(extra);
+        if need > self.0.capacity() {
+            let new_cap = need.max(self.0.capacity().saturating_mul(2)).max(16);
+            let mut nv = Vec::with_capacity(new_cap);
+            nv.extend_from_slice(&self.0);
+            self.0.zeroize();
+            self.0 = nv;
+        }
+    }
+    pub(crate) fn push(&mut self, b: u8) {
+        self.reserve_for(1);
+        self.0.push(b);
+    }
+    pub(crate) fn extend(&mut self, s: &[u8]) {
+        self.reserve_for(s.len());
+        self.0.extend_from_slice(s);
+    }
+    pub(crate) fn push_str(&mut self, s: &str) {
+        self.extend(s.as_bytes());
+    }
+    pub(crate) fn push_char(&mut self, c: char) {
+        let mut tmp = [0u8; 4];
+        self.extend(c.encode_utf8(&mut tmp).as_bytes());
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    pub(crate) fn into_secret(mut self) -> SecretBytes {
+        SecretBytes(std::mem::take(&mut self.0))
+    }
+    pub(crate) fn into_vec(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl Drop for SBuf {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// Go integer types that can appear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IntTy {
+    /// `int`
+    Int,
+    /// `int64`
+    Int64,
+    /// `uint8` (byte from indexing a string)
+    Uint8,
+}
+
+/// Element type of a slice or map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ElemTy {
+    /// `interface {}`
+    Any,
+    /// `string`
+    Str,
+    /// `int`
+    Int,
+    /// `[]interface {}`
+    List,
+}
+
+impl ElemTy {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ElemTy::Any => "interface {}",
+            ElemTy::Str => "string",
+            ElemTy::Int => "int",
+            ElemTy::List => "[]interface {}",
+        }
+    }
+    /// Go zero value of this element type.
+    pub(crate) fn zero(self) -> Value {
+        match self {
+            ElemTy::Any => Value::Nil,
+            ElemTy::Str => Value::str(b""),
+            ElemTy::Int => Value::Int(0, IntTy::Int),
+            ElemTy::List => Value::list(ElemTy::Any, Vec::new()),
+        }
+    }
+}
+
+/// Slice contents.
+pub(crate) struct ListData {
+    pub(crate) elem: ElemTy,
+    pub(crate) items: Vec<Value>,
+    /// Nesting depth of lists inside this list (1 for a flat list); bounded
+    /// so that dropping a value can never recurse deeply.
+    pub(crate) depth: usize,
+}
+
+/// Map contents (always keyed by string).
+pub(crate) struct MapData {
+    pub(crate) elem: ElemTy,
+    pub(crate) entries: BTreeMap<SecretBytes, Value>,
+}
+
+pub(crate) type MapRef = Rc<RefCell<MapData>>;
+
+/// A template value.
+#[derive(Clone)]
+pub(crate) enum Value {
+    /// Go's invalid `reflect.Value` ("no value").
+    Invalid,
+    /// An untyped nil interface.
+    Nil,
+    Bool(bool),
+    Int(i64, IntTy),
+    Float(f64),
+    Str(Rc<SecretBytes>),
+    List(Rc<ListData>),
+    Map(MapRef),
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Invalid => f.write_str("Invalid"),
+            Value::Nil => f.write_str("Nil"),
+            Value::Bool(_) => f.write_str("Bool([REDACTED])"),
+            Value::Int(_, t) => write!(f, "Int([REDACTED], {t:?})"),
+            Value::Float(_) => f.write_str("Float([REDACTED])"),
+            Value::Str(_) => f.write_str("Str([REDACTED])"),
+            Value::List(l) => write!(f, "List({}, len={})", l.elem.name(), l.items.len()),
+            Value::Map(m) => match m.try_borrow() {
+                Ok(m) => write!(f, "Map({}, len={})", m.elem.name(), m.entries.len()),
+                Err(_) => f.write_str("Map(..)"),
+            },
+        }
+    }
+}
+
+impl Value {
+    pub(crate) fn str(b: &[u8]) -> Value {
+        Value::Str(Rc::new(SecretBytes::from_slice(b)))
+    }
+    pub(crate) fn string(s: SecretBytes) -> Value {
+        Value::Str(Rc::new(s))
+    }
+    pub(crate) fn sbuf(s: SBuf) -> Value {
+        Value::Str(Rc::new(s.into_secret()))
+    }
+    pub(crate) fn list(elem: ElemTy, items: Vec<Value>) -> Value {
+        let depth = 1 + items
+            .iter()
+            .map(|v| if let Value::List(l) = v { l.depth } else { 0 })
+            .max()
+            .unwrap_or(0);
+        Value::List(Rc::new(ListData { elem, items, depth }))
+    }
+    pub(crate) fn int(i: i64) -> Value {
+        Value::Int(i, IntTy::Int)
+    }
+    pub(crate) fn int64(i: i64) -> Value {
+        Value::Int(i, IntTy::Int64)
+    }
+
+    /// Go's `%T`.
+    pub(crate) fn type_name(&self) -> String {
+        match self {
+            Value::Invalid | Value::Nil => "<nil>".into(),
+            Value::Bool(_) => "bool".into(),
+            Value::Int(_, IntTy::Int) => "int".into(),
+            Value::Int(_, IntTy::Int64) => "int64".into(),
+            Value::Int(_, IntTy::Uint8) => "uint8".into(),
+            Value::Float(_) => "float64".into(),
+            Value::Str(_) => "string".into(),
+            Value::List(l) => format!("[]{}", l.elem.name()),
+            Value::Map(m) => match m.try_borrow() {
+                Ok(m) => format!("map[string]{}", m.elem.name()),
+                Err(_) => "map".into(),
+            },
+        }
+    }
+
+    /// Go's `reflect.Kind` name.
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Invalid | Value::Nil => "invalid",
+            Value::Bool(_) => "bool",
+            Value::Int(_, IntTy::Int) => "int",
+            Value::Int(_, IntTy::Int64) => "int64",
+            Value::Int(_, IntTy::Uint8) => "uint8",
+            Value::Float(_) => "float64",
+            Value::Str(_) => "string",
+            Value::List(_) => "slice",
+            Value::Map(_) => "map",
+        }
+    }
+
+    /// Go's `isTrue` (text/template truthiness).
+    pub(crate) fn truth(&self) -> bool {
+        match self {
+            Value::Invalid | Value::Nil => false,
+            Value::Bool(b) => *b,
+            Value::Int(i, _) => *i != 0,
+            Value::Float(f) => *f != 0.0,
+            Value::Str(s) => !s.as_bytes().is_empty(),
+            Value::List(l) => !l.items.is_empty(),
+            Value::Map(m) => m
+                .try_borrow()
+                .map(|m| !m.entries.is_empty())
+                .unwrap_or(true),
+        }
+    }
+
+    /// Sprig's `empty`.
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.truth()
+    }
+
+    /// The value an `interface{}` parameter receives.
+    pub(crate) fn into_iface(self) -> Value {
+        match self {
+            Value::Invalid => Value::Nil,
+            v => v,
+        }
+    }
+
+    /// What a pipeline stage yields (nil interfaces become "no value").
+    pub(crate) fn unwrap_iface(self) -> Value {
+        match self {
+            Value::Nil => Value::Invalid,
+            v => v,
+        }
+    }
+
+    /// List nesting depth (0 for non-lists).
+    pub(crate) fn list_depth(&self) -> usize {
+        match self {
+            Value::List(l) => l.depth,
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil | Value::Invalid)
+    }
+}
+
+/// Go's `utf8.DecodeRune`: invalid sequences decode as (U+FFFD, 1).
+pub(crate) fn decode_rune(b: &[u8]) -> (char, usize) {
+    let Some(&b0) = b.first() else {
+        return ('\u{FFFD}', 0);
+    };
+    if b0 < 0x80 {
+        return (b0 as char, 1);
+    }
+    let n = match b0 {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return ('\u{FFFD}', 1),
+    };
+    match b.get(..n).map(std::str::from_utf8) {
+        Some(Ok(s)) => match s.chars().next() {
+            Some(c) => (c, n),
+            None => ('\u{FFFD}', 1),
+        },
+        _ => ('\u{FFFD}', 1),
+    }
+}
+
+/// Iterate Go-style over the runes of a byte string: (rune, start, size).
+pub(crate) fn runes(b: &[u8]) -> impl Iterator<Item = (char, usize, usize)> + '_ {
+    let mut i = 0usize;
+    std::iter::from_fn(move || {
+        let rest = b.get(i..)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let (c, n) = decode_rune(rest);
+        let start = i;
+        i += n.max(1);
+        Some((c, start, n.max(1)))
+    })
+}
+
+/// Go `unicode.IsSpace`.
+pub(crate) fn is_space(c: char) -> bool {
+    c.is_whitespace()
+}
+
+/// Go `unicode.ToUpper` (simple mapping).
+pub(crate) fn to_upper(c: char) -> char {
+    let mut it = c.to_uppercase();
+    match (it.next(), it.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// Go `unicode.ToLower` (simple mapping).
+pub(crate) fn to_lower(c: char) -> char {
+    let mut it = c.to_lowercase();
+    match (it.next(), it.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// Go `unicode.IsUpper`.
+pub(crate) fn is_upper(c: char) -> bool {
+    c.is_uppercase()
+}
+
+/// Go `unicode.IsLower`.
+pub(crate) fn is_lower(c: char) -> bool {
+    c.is_lowercase()
+}
+
+/// Go `unicode.IsPunct` (exact for ASCII, approximate elsewhere).
+pub(crate) fn is_punct(c: char) -> bool {
+    if c.is_ascii() {
+        return matches!(
+            c,
+            '!' | '"'
+                | '#'
+                | '%'
+                | '&'
+                | '\''
+                | '('
+                | ')'
+                | '*'
+                | ','
+                | '-'
+                | '.'
+                | '/'
+                | ':'
+                | ';'
+                | '?'
+                | '@'
+                | '['
+                | '\\'
+                | ']'
+                | '_'
+                | '{'
+                | '}'
+        );
+    }
+    matches!(c,
+        '\u{A1}' | '\u{A7}' | '\u{AB}' | '\u{B6}' | '\u{B7}' | '\u{BB}' | '\u{BF}'
+        | '\u{2010}'..='\u{2027}' | '\u{2030}'..='\u{2043}' | '\u{2045}'..='\u{2051}'
+        | '\u{2053}'..='\u{205E}' | '\u{3001}'..='\u{3003}' | '\u{3008}'..='\u{3011}'
+        | '\u{3014}'..='\u{301F}' | '\u{FF01}'..='\u{FF03}' | '\u{FF05}'..='\u{FF0A}'
+        | '\u{FF0C}'..='\u{FF0F}' | '\u{FF1A}' | '\u{FF1B}' | '\u{FF1F}' | '\u{FF20}'
+        | '\u{FF3B}'..='\u{FF3D}' | '\u{FF3F}' | '\u{FF5B}' | '\u{FF5D}')
+}
+
+/// Go `unicode.IsPrint` (approximate outside ASCII/Latin-1).
+pub(crate) fn is_print(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    !matches!(c,
+        '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{E000}'..='\u{F8FF}' | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}' | '\u{FFFE}' | '\u{FFFF}' | '\u{F0000}'..='\u{10FFFF}')
+}
+
+/// Go `unicode.IsLetter`.
+pub(crate) fn is_letter(c: char) -> bool {
+    c.is_alphabetic()
+}
+
+/// Go `unicode.IsDigit` / `IsNumber` (approximate).
+pub(crate) fn is_digit(c: char) -> bool {
+    c.is_numeric()
+}
