@@ -450,7 +450,7 @@ fn every_bad_input_fails_in_one_line_and_writes_nothing() {
     flipped[last] ^= 1;
     let tampered = file("tampered.age", &flipped);
     let armored = fs::read_to_string(&rcpt_bundle).unwrap();
-    let armored_cut = file("cut.age", armored[..armored.len() / 2].as_bytes());
+    let armored_cut = file("cut.age", &armored.as_bytes()[..armored.len() / 2]);
     let not_age = file("random.bin", &[0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3, 0xff]);
     let opaque = file(
         "opaque.yaml",

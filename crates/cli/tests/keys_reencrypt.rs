@@ -179,7 +179,7 @@ fn reencrypt_takes_keys_from_a_bundle_and_a_cert() {
         "reencrypt",
         s(&file),
         "--keyring",
-        s(&Path::new("/nonexistent")),
+        s(Path::new("/nonexistent")),
     ]);
     assert!(err.contains("cannot read keyring directory"), "{err}");
 }
