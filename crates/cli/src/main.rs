@@ -62,30 +62,9 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    // `kubeseal keys …` and `kubeseal reencrypt …`: to be folded into the final clap tree.
-    #[derive(Parser)]
-    #[command(name = "kubeseal")]
-    enum KeysCli {
-        #[command(subcommand)]
-        Keys(keys::KeysCommand),
-        Reencrypt(keys::ReencryptArgs),
-    }
-    let first = std::env::args_os().nth(1);
-    if matches!(
-        first.as_ref().and_then(|a| a.to_str()),
-        Some("keys" | "reencrypt")
-    ) {
-        let result = match KeysCli::parse() {
-            KeysCli::Keys(command) => keys::run(command),
-            KeysCli::Reencrypt(args) => keys::run_reencrypt(args),
-        };
-        return result.map_or_else(
-            |e| {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            },
-            |()| ExitCode::SUCCESS,
-        );
+    // `kubeseal keys …` / `kubeseal reencrypt …`: to be folded into the final clap tree.
+    if let Some(code) = keys::dispatch() {
+        return code;
     }
     let cli = Cli::parse();
     match run(&cli) {
