@@ -13,6 +13,8 @@ use seal::{
 };
 use zeroize::Zeroizing;
 
+mod keys;
+
 #[derive(Debug, Parser)]
 #[command(name = "kubeseal", disable_version_flag = true)]
 struct Cli {
@@ -60,6 +62,10 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    // `kubeseal keys …` / `kubeseal reencrypt …`: to be folded into the final clap tree.
+    if let Some(code) = keys::dispatch() {
+        return code;
+    }
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,

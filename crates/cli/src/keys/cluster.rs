@@ -1,0 +1,297 @@
+//! The controller's namespace as a key store, through the user's kubeconfig: key Secrets
+//! labelled `sealedsecrets.bitnami.com/sealed-secrets-key` (plus the legacy unlabelled
+//! `sealed-secrets-key`), created, annotated and relabelled, never deleted.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use anyhow::{Context, Result, anyhow, bail};
+use k8s_openapi::api::core::v1::Secret as K8sSecret;
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config};
+use seal::{Certificate, PrivateKey, SEALING_KEY_LABEL, Secret};
+
+use super::store::{ACTIVE, KEY_PREFIX, Loaded, StoredKey, exportable, is_active};
+
+/// How to reach the cluster.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterArgs {
+    /// Path to a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace of the controller and its key Secrets.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_CONTROLLER_NAMESPACE",
+        default_value = "kube-system",
+        value_name = "NAMESPACE"
+    )]
+    pub controller_namespace: String,
+}
+
+/// A connected client for the controller's namespace. Owns a current-thread runtime: callers
+/// stay synchronous.
+pub struct ClusterStore {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    namespace: String,
+}
+
+/// A one-line description of a client error (API status message and code when there is one).
+pub fn describe(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => {
+            let message: String = status.message.chars().take(300).collect();
+            if status.code == 0 {
+                message
+            } else {
+                format!("{message} (HTTP {})", status.code)
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn config(args: &ClusterArgs) -> Result<Config> {
+    let options = KubeConfigOptions {
+        context: args.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let config = match &args.kubeconfig {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path)
+                .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+            Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .with_context(|| format!("cannot use kubeconfig {}", path.display()))?
+        }
+        None if args.context.is_some() => Config::from_kubeconfig(&options)
+            .await
+            .context("cannot use the kubeconfig")?,
+        None => Config::infer()
+            .await
+            .context("cannot find a kubeconfig or in-cluster configuration (use --kubeconfig, or --keyring DIR for a local keyring)")?,
+    };
+    Ok(config)
+}
+
+/// A client for a bare URL (the controller's, for `--controller-url`), with its own runtime.
+pub fn url_client(url: &str) -> Result<(tokio::runtime::Runtime, Client)> {
+    let uri: http::Uri = url
+        .parse()
+        .with_context(|| format!("invalid controller URL {url:?}"))?;
+    let runtime = runtime()?;
+    let client = runtime
+        .block_on(async { Client::try_from(Config::new(uri)) })
+        .map_err(|e| anyhow!("cannot create an HTTP client: {}", describe(&e)))?;
+    Ok((runtime, client))
+}
+
+impl ClusterStore {
+    /// Connects with the kubeconfig.
+    pub fn connect(args: &ClusterArgs) -> Result<Self> {
+        let runtime = runtime()?;
+        let client = runtime.block_on(async {
+            let config = config(args).await?;
+            Client::try_from(config)
+                .map_err(|e| anyhow!("cannot create a Kubernetes client: {}", describe(&e)))
+        })?;
+        Ok(Self {
+            runtime,
+            client,
+            namespace: args.controller_namespace.clone(),
+        })
+    }
+
+    /// The controller's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    fn api(&self) -> Api<K8sSecret> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// Every key Secret, as stored keys; unusable ones become warnings.
+    pub fn load(&self) -> Result<Loaded> {
+        let api = self.api();
+        let (list, legacy) = self.runtime.block_on(async {
+            let list = api
+                .list(&ListParams::default().labels(SEALING_KEY_LABEL))
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "cannot list key Secrets in namespace {}: {}",
+                        self.namespace,
+                        describe(&e)
+                    )
+                })?;
+            let legacy = api.get_opt(KEY_PREFIX).await.map_err(|e| {
+                anyhow!(
+                    "cannot read Secret {}/{KEY_PREFIX}: {}",
+                    self.namespace,
+                    describe(&e)
+                )
+            })?;
+            anyhow::Ok((list, legacy))
+        })?;
+        let mut loaded = Loaded::default();
+        let mut secrets = list.items;
+        if let Some(legacy) = legacy
+            && !secrets
+                .iter()
+                .any(|s| s.metadata.name.as_deref() == Some(KEY_PREFIX))
+        {
+            secrets.push(legacy);
+        }
+        for k8s in secrets {
+            let name = k8s.metadata.name.clone().unwrap_or_default();
+            match stored_key(k8s) {
+                Ok(key) => loaded.keys.push(key),
+                Err(e) => loaded
+                    .warnings
+                    .push(format!("Secret {}/{name}: {e:#}", self.namespace)),
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Sets one annotation on a Secret (merge patch).
+    pub fn annotate(&self, name: &str, key: &str, value: &str) -> Result<()> {
+        let patch = serde_json::json!({"metadata": {"annotations": {key: value}}});
+        self.patch(name, &patch)
+    }
+
+    /// Sets the sealing-key label of a Secret (merge patch).
+    pub fn relabel(&self, name: &str, value: &str) -> Result<()> {
+        let patch = serde_json::json!({"metadata": {"labels": {SEALING_KEY_LABEL: value}}});
+        self.patch(name, &patch)
+    }
+
+    fn patch(&self, name: &str, patch: &serde_json::Value) -> Result<()> {
+        let api = self.api();
+        self.runtime
+            .block_on(api.patch(name, &PatchParams::default(), &Patch::Merge(patch)))
+            .map_err(|e| {
+                anyhow!(
+                    "cannot update Secret {}/{name}: {}",
+                    self.namespace,
+                    describe(&e)
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Creates a key Secret in the controller's namespace, under its own name, or under a
+    /// generated `sealed-secrets-key…` name when that one is taken. Returns the name.
+    pub fn create(&self, secret: &Secret) -> Result<String> {
+        let mut k8s = to_k8s(secret)?;
+        k8s.metadata.namespace = Some(self.namespace.clone());
+        if k8s.metadata.name.is_none() {
+            k8s.metadata.generate_name = Some(KEY_PREFIX.into());
+        }
+        let api = self.api();
+        let created = self.runtime.block_on(async {
+            match api.create(&PostParams::default(), &k8s).await {
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    k8s.metadata.name = None;
+                    k8s.metadata.generate_name = Some(KEY_PREFIX.into());
+                    k8s.metadata
+                        .labels
+                        .get_or_insert_default()
+                        .entry(SEALING_KEY_LABEL.into())
+                        .or_insert_with(|| ACTIVE.into());
+                    api.create(&PostParams::default(), &k8s).await
+                }
+                other => other,
+            }
+        });
+        let created = created.map_err(|e| {
+            anyhow!(
+                "cannot create a key Secret in namespace {}: {}",
+                self.namespace,
+                describe(&e)
+            )
+        })?;
+        Ok(created.metadata.name.unwrap_or_default())
+    }
+
+    /// POSTs an empty body to an API server path; returns the response body.
+    pub fn post(&self, path: &str) -> Result<String> {
+        post(&self.runtime, &self.client, path)
+    }
+}
+
+/// POSTs an empty JSON request to `path`; returns the body of a 2xx response.
+pub fn post(runtime: &tokio::runtime::Runtime, client: &Client, path: &str) -> Result<String> {
+    let request = http::Request::post(path)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::ACCEPT, "application/json")
+        .body(Vec::new())
+        .context("cannot build the request")?;
+    runtime
+        .block_on(client.request_text(request))
+        .map_err(|e| anyhow!("{}", describe(&e)))
+}
+
+fn to_k8s(secret: &Secret) -> Result<K8sSecret> {
+    let value = serde_json::to_value(secret).context("cannot encode the key Secret")?;
+    let mut k8s: K8sSecret =
+        serde_json::from_value(value).map_err(|_| anyhow!("cannot encode the key Secret"))?;
+    k8s.metadata.resource_version = None;
+    k8s.metadata.uid = None;
+    k8s.metadata.creation_timestamp = None;
+    k8s.metadata.managed_fields = None;
+    Ok(k8s)
+}
+
+fn stored_key(k8s: K8sSecret) -> Result<StoredKey> {
+    let created = k8s
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| SystemTime::from(t.0));
+    let value = serde_json::to_value(&k8s).context("cannot read the Secret")?;
+    drop(k8s);
+    let secret: Secret =
+        serde_json::from_value(value).map_err(|_| anyhow!("cannot read the Secret"))?;
+    let key_pem = secret
+        .data
+        .get("tls.key")
+        .ok_or_else(|| anyhow!("no tls.key in data"))?;
+    let key = PrivateKey::from_pem(key_pem.expose()).map_err(|e| anyhow!("tls.key: {e}"))?;
+    let certificate = match secret.data.get("tls.crt") {
+        Some(crt) => {
+            let cert = Certificate::from_pem(crt.expose()).map_err(|e| anyhow!("tls.crt: {e}"))?;
+            if cert.public_key().fingerprint() != key.fingerprint() {
+                bail!("tls.crt does not belong to tls.key");
+            }
+            Some(cert)
+        }
+        None => None,
+    };
+    Ok(StoredKey {
+        id: secret.metadata.name().to_owned(),
+        compromised: !is_active(&secret.metadata.labels),
+        backed_up_at: secret
+            .metadata
+            .annotations
+            .get(super::store::BACKED_UP_ANNOTATION)
+            .cloned(),
+        created,
+        key,
+        certificate,
+        secret: exportable(secret),
+    })
+}

@@ -1,0 +1,235 @@
+//! `kubeseal reencrypt PATH…`: re-seal every SealedSecret file under the paths with the
+//! current certificate, in place. Offline: the old keys come from keyrings, key files or
+//! backup bundles. Files already sealed entirely with the current key, and files that are not
+//! SealedSecrets, are left byte-identical. Each file is replaced atomically; a file that fails
+//! stays as it was and the others are still done.
+
+use std::fs;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use anyhow::{Context, Result, anyhow, bail};
+use seal::{
+    Certificate, Format, Keyring, ManifestError, PrivateKey, SealedSecret, read_sealed_secrets,
+    write_documents,
+};
+
+use super::bundle::list_document;
+use super::fsutil::{Overwrite, mode_of, write_file};
+use super::sources::{KeySourceArgs, load_keyring};
+
+/// `kubeseal reencrypt`.
+#[derive(Debug, clap::Args)]
+pub struct ReencryptArgs {
+    /// SealedSecret files, or directories searched recursively for *.yaml, *.yml and *.json.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeySourceArgs,
+    /// Certificate to seal with (default: the keyring's sealing key).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Files processed in parallel (default: number of CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// What happened to one file.
+#[derive(Debug)]
+enum Outcome {
+    Changed(usize),
+    Current,
+    NotSealed,
+    Failed(String),
+}
+
+/// Runs `kubeseal reencrypt`.
+pub fn run_reencrypt(args: ReencryptArgs) -> Result<()> {
+    let (keyring, sealing) = load_keyring(&args.keys)?;
+    if keyring.is_empty() {
+        bail!("no private keys: give --keyring DIR or --key FILE (a key, a backup List or bundle)");
+    }
+    let cert = match &args.cert {
+        Some(path) => {
+            let pem = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Certificate::from_pem(&pem).with_context(|| format!("{}", path.display()))?
+        }
+        None => sealing.context(
+            "no certificate to seal with: give --cert FILE, or a --keyring with an active key",
+        )?,
+    };
+    cert.check_not_expired(SystemTime::now())?;
+    let mut current = Keyring::new();
+    if let Some(entry) = keyring.get(cert.public_key().fingerprint()) {
+        let copy = PrivateKey::from_pem(entry.key().to_pkcs1_pem().as_bytes())?;
+        current.insert(copy, None, SystemTime::UNIX_EPOCH);
+    }
+    let mut files = Vec::new();
+    for path in &args.paths {
+        collect(path, &mut files)?;
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .clamp(1, 64)
+        .min(files.len().max(1));
+    let outcomes: Mutex<Vec<Option<Outcome>>> =
+        Mutex::new((0..files.len()).map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let progress = std::io::stderr().is_terminal();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    let outcome = process(path, &keyring, &current, &cert)
+                        .unwrap_or_else(|e| Outcome::Failed(format!("{e:#}")));
+                    outcomes
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(outcome);
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if progress {
+                        let mut err = std::io::stderr().lock();
+                        let _ = write!(err, "\rreencrypt: {n}/{} files", files.len());
+                        let _ = err.flush();
+                    }
+                }
+            });
+        }
+    });
+    if progress && !files.is_empty() {
+        eprintln!();
+    }
+    let outcomes = outcomes
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (mut changed, mut current_n, mut skipped, mut failed, mut objects) = (0, 0, 0, 0, 0);
+    for (path, outcome) in files.iter().zip(outcomes) {
+        match outcome.unwrap_or_else(|| Outcome::Failed("not processed".into())) {
+            Outcome::Changed(n) => {
+                changed += 1;
+                objects += n;
+                println!("re-encrypted {}", path.display());
+            }
+            Outcome::Current => current_n += 1,
+            Outcome::NotSealed => skipped += 1,
+            Outcome::Failed(reason) => {
+                failed += 1;
+                eprintln!("FAILED {}: {reason}", path.display());
+            }
+        }
+    }
+    eprintln!(
+        "reencrypt: {changed} file(s) changed ({objects} SealedSecrets), {} skipped ({current_n} already sealed with {}, {skipped} not SealedSecrets), {failed} failed",
+        current_n + skipped,
+        cert.public_key().fingerprint()
+    );
+    if failed > 0 {
+        bail!("{failed} file(s) could not be re-encrypted (left unchanged)");
+    }
+    Ok(())
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !meta.is_dir() {
+        out.push(path.to_owned());
+        return Ok(());
+    }
+    let mut entries: Vec<_> = fs::read_dir(path)
+        .with_context(|| format!("cannot read directory {}", path.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot read directory {}", path.display()))?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let file_type = entry
+            .file_type()
+            .with_context(|| format!("cannot read {}", entry.path().display()))?;
+        if file_type.is_symlink() {
+            continue;
+        }
+        if file_type.is_dir() {
+            collect(&entry.path(), out)?;
+        } else if file_type.is_file()
+            && Path::new(&*name)
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "yaml" | "yml" | "json"))
+        {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+fn process(
+    path: &Path,
+    keyring: &Keyring,
+    current: &Keyring,
+    cert: &Certificate,
+) -> Result<Outcome> {
+    let bytes = fs::read(path).context("cannot read")?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(Outcome::NotSealed);
+    };
+    if !text.contains("SealedSecret") {
+        return Ok(Outcome::NotSealed);
+    }
+    let sealed = match read_sealed_secrets(text) {
+        Ok(s) => s,
+        Err(ManifestError::WrongKind { found, .. }) => {
+            return Ok(Outcome::Failed(format!(
+                "holds a {found} beside SealedSecrets: not rewritten"
+            )));
+        }
+        Err(e) => return Ok(Outcome::Failed(e.to_string())),
+    };
+    if sealed.is_empty() {
+        return Ok(Outcome::NotSealed);
+    }
+    if !current.is_empty() && sealed.iter().all(|s| seal::verify(s, current).is_ok()) {
+        return Ok(Outcome::Current);
+    }
+    let mut out: Vec<SealedSecret> = Vec::with_capacity(sealed.len());
+    for s in &sealed {
+        let mut resealed = seal::reencrypt(s, keyring, cert.public_key())
+            .map_err(|e| anyhow!("{}/{}: {e}", s.metadata.namespace(), s.metadata.name()))?;
+        // Only the ciphertexts change: keep the file's metadata and status as they were.
+        resealed.metadata = s.metadata.clone();
+        resealed.status = s.status.clone();
+        out.push(resealed);
+    }
+    let format = Format::detect(text);
+    let mut rendered = if is_list(text, format) {
+        list_document(&out, format).to_string()
+    } else {
+        write_documents(&out, format).to_string()
+    };
+    if format == Format::Yaml
+        && !text.trim_start().starts_with("---")
+        && let Some(rest) = rendered.strip_prefix("---\n")
+    {
+        rendered = rest.to_owned();
+    }
+    write_file(path, rendered.as_bytes(), mode_of(path), Overwrite::Replace)?;
+    Ok(Outcome::Changed(out.len()))
+}
+
+fn is_list(text: &str, format: Format) -> bool {
+    match format {
+        Format::Json => serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .is_some_and(|v| v.get("kind").and_then(|k| k.as_str()) == Some("List")),
+        Format::Yaml => text.lines().any(|l| l.trim_end() == "kind: List"),
+    }
+}
