@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
         for format in [Format::Yaml, Format::Json] {
             let out = write_documents(&sealed, format);
             let back = read_sealed_secrets(&out).unwrap_or_else(|e| {
-                panic!("{format:?} output of read_sealed_secrets re-reads: {e}\n{}", *out)
+                panic!(
+                    "{format:?} output of read_sealed_secrets re-reads: {e}\n{}",
+                    *out
+                )
             });
             assert_eq!(back, sealed, "{format:?} round trip of SealedSecrets");
         }
