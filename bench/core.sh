@@ -5,7 +5,7 @@
 #   bench/core.sh              # run the benches (a few minutes), then print the table
 #   bench/core.sh --report     # only print the table from the last run's criterion output
 #
-# Env: SAMPLE_SIZE (default 20), MEASUREMENT_TIME seconds (default 3), WARM_UP_TIME (default 1).
+# Env: SAMPLE_SIZE (default 20), MEASUREMENT_TIME seconds (default 5), WARM_UP_TIME (default 1).
 # Do not run it next to other heavy jobs: the numbers are wall-clock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,14 +17,21 @@ criterion_dir="$target_dir/criterion"
 if [ "${1:-}" != "--report" ]; then
   cargo bench -p sealed-secrets-seal --bench seal -- --noplot \
     --sample-size "${SAMPLE_SIZE:-20}" \
-    --measurement-time "${MEASUREMENT_TIME:-3}" \
+    --measurement-time "${MEASUREMENT_TIME:-5}" \
     --warm-up-time "${WARM_UP_TIME:-1}" >&2
 fi
 
-python3 - "$criterion_dir" <<'PY'
-import json, os, sys
+python3 - "$criterion_dir" "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" <<'PY'
+import json, os, sys, time
 
-root = sys.argv[1]
+root, commit = sys.argv[1], sys.argv[2]
+load = os.getloadavg()[0]
+cpus = os.cpu_count() or 1
+print(f"Commit {commit}, {time.strftime('%Y-%m-%d %H:%M %Z')}, {cpus} CPUs, load average {load:.1f}.")
+if load > cpus:
+    print(f"**Warning: load average {load:.1f} exceeds {cpus} CPUs: wall-clock medians are inflated "
+          "and ratios between benches measured at different moments are noisy.**")
+print()
 
 def median(bench):
     path = os.path.join(root, bench, "new", "estimates.json")
