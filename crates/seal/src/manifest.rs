@@ -392,9 +392,13 @@ fn read_documents<T: Document>(input: &str) -> Result<Vec<T>, ManifestError> {
     let mut out = Vec::with_capacity(raw.len());
     for (index, mut doc) in raw.into_iter().enumerate() {
         let kind = doc.kind().to_owned();
+        // `items` means something on a List only. Taken from every document, so that no
+        // returned object carries a field it would not write (fuzz: read_manifests).
+        let items = doc.take_items();
         if kind == "List" || (kind.ends_with("List") && kind != T::KIND) {
-            for item in doc.take_items() {
+            for mut item in items {
                 check_kind(&item, index + 1)?;
+                drop(item.take_items());
                 out.push(item);
             }
         } else {
@@ -568,6 +572,30 @@ mod tests {
         let json = write_documents(&secrets, Format::Json);
         assert!(json.starts_with("{\n  \"kind\": \"Secret\",\n  \"apiVersion\": \"v1\","));
         assert_eq!(read_secrets(&json).unwrap(), secrets);
+    }
+
+    /// Found by the `read_manifests` fuzz target: a Secret (or a List item) with an `items`
+    /// field kept it in a hidden field that is never written, so the written output re-read
+    /// to an unequal object.
+    #[test]
+    fn items_on_a_non_list_document_do_not_survive_reading() {
+        let inputs = [
+            "kind: Secret\nmetadata: {name: a}\nitems:\n- kind: Secret\n  metadata: {name: b}\n",
+            "items:\n- kind: Secret\n",
+            "kind: List\nitems:\n- kind: Secret\n  items: [{kind: Secret}]\n",
+        ];
+        for input in inputs {
+            let secrets = read_secrets(input).unwrap();
+            assert_eq!(secrets.len(), 1, "{input}");
+            for format in [Format::Yaml, Format::Json] {
+                let out = write_documents(&secrets, format);
+                assert_eq!(read_secrets(&out).unwrap(), secrets, "{input}");
+            }
+        }
+        let sealed =
+            read_sealed_secrets("kind: SealedSecret\nitems: [{kind: SealedSecret}]\n").unwrap();
+        let out = write_documents(&sealed, Format::Yaml);
+        assert_eq!(read_sealed_secrets(&out).unwrap(), sealed);
     }
 
     #[test]
