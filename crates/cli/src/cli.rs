@@ -38,6 +38,7 @@ SEALED_SECRETS_CERT or SEALED_SECRETS_CONTROLLER_NAMESPACE; the command line win
     name = "kubeseal",
     about = ABOUT,
     after_help = AFTER_HELP,
+    version = env!("CARGO_PKG_VERSION"),
     disable_version_flag = true,
     max_term_width = 100
 )]

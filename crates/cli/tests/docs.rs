@@ -150,6 +150,7 @@ fn man_page() {
         &page[..200]
     );
     assert!(page.contains(".TH kubeseal"));
+    assert!(page.contains(env!("CARGO_PKG_VERSION")));
     for flag in [
         "recovery\\-unseal",
         "controller\\-url",
