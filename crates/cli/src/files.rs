@@ -126,10 +126,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<()> 
     if existing.as_ref().is_some_and(fs::Metadata::is_dir) {
         return Err(anyhow!("{}: is a directory", path.display()));
     }
-    let (tmp_path, mut file) = create_temp(dir, &name)?;
+    let (tmp_path, mut file) = create_temp(dir, &name, private)?;
     let guard = TempGuard(Some(tmp_path.clone()));
     let result = (|| -> io::Result<()> {
-        set_permissions(&file, existing.as_ref(), private)?;
+        if let Some(existing) = &existing {
+            file.set_permissions(existing.permissions())?;
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -148,14 +150,25 @@ pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<()> 
     }
 }
 
-fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File)> {
+/// Creates a new file with the mode a plain create would give: 0666 (0600 when `private`)
+/// less the umask.
+fn create_temp(dir: &Path, name: &str, private: bool) -> Result<(PathBuf, File)> {
     let pid = std::process::id();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     for attempt in 0..100u32 {
         let tmp = dir.join(format!(".{name}.{pid}.{nanos:x}{attempt}.tmp"));
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(if private { 0o600 } else { 0o666 });
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        match options.open(&tmp) {
             Ok(file) => return Ok((tmp, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => {
@@ -171,30 +184,6 @@ fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File)> {
         "cannot create a temporary file in {}",
         dir.display()
     ))
-}
-
-#[cfg(unix)]
-fn set_permissions(file: &File, existing: Option<&fs::Metadata>, private: bool) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = match existing {
-        Some(m) => m.permissions().mode() & 0o7777,
-        None if private => 0o600,
-        None => {
-            // What a plain create would give: 0666 minus the umask, which we cannot read
-            // without changing it; 0644 is the common result.
-            0o644
-        }
-    };
-    file.set_permissions(fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_permissions(
-    _file: &File,
-    _existing: Option<&fs::Metadata>,
-    _private: bool,
-) -> io::Result<()> {
-    Ok(())
 }
 
 struct TempGuard(Option<PathBuf>);

@@ -595,3 +595,28 @@ fn compat_vector_certificates_seal_for_their_keys() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn output_file_keeps_an_existing_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("sealed.yaml");
+    fs::write(&target, "old").unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+    kubeseal()
+        .arg("--cert")
+        .arg(dev_cert())
+        .arg("-w")
+        .arg(&target)
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .success();
+    let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    assert!(
+        fs::read_to_string(&target)
+            .unwrap()
+            .contains("SealedSecret")
+    );
+}
