@@ -96,6 +96,7 @@ fn chosen_context<'a>(cli: &Cli, config: &'a Kubeconfig) -> Option<&'a KubeConte
 /// The client configuration for the API server, with every override flag applied.
 pub async fn client_config(cli: &Cli) -> Result<kube::Config> {
     let file = load(cli)?;
+    let mut explicit_proxy = false;
     let mut config = match file {
         None if cli.server.is_none() && in_cluster() => {
             let mut config = kube::Config::incluster().context("in-cluster configuration")?;
@@ -141,6 +142,7 @@ pub async fn client_config(cli: &Cli) -> Result<kube::Config> {
                 bail!("invalid configuration: cluster {cluster_name:?} not found in kubeconfig");
             }
             let mut cluster: Cluster = cluster.take().unwrap_or_default();
+            explicit_proxy = cluster.proxy_url.as_deref().is_some_and(|p| !p.is_empty());
             let user_name = cli.user.clone().or_else(|| context.user.clone());
             let mut user: AuthInfo = user_name
                 .as_ref()
@@ -199,6 +201,9 @@ pub async fn client_config(cli: &Cli) -> Result<kube::Config> {
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
+    }
+    if !explicit_proxy {
+        config.proxy_url = env_proxy(&config.cluster_url)?;
     }
     Ok(config)
 }
@@ -331,5 +336,68 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration(""), None);
+    }
+}
+
+/// The proxy Go's `http.ProxyFromEnvironment` (and so upstream kubeseal) would use for
+/// `target`: `HTTPS_PROXY` for https, `HTTP_PROXY` for http (either case), unless the host
+/// is a loopback address or matches `NO_PROXY`.
+pub fn env_proxy(target: &http::Uri) -> Result<Option<http::Uri>> {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .or_else(|| std::env::var(name.to_ascii_lowercase()).ok())
+            .filter(|v| !v.trim().is_empty())
+    };
+    let proxy = match target.scheme_str() {
+        Some("https") => var("HTTPS_PROXY"),
+        Some("http") => var("HTTP_PROXY"),
+        _ => None,
+    };
+    let Some(proxy) = proxy else { return Ok(None) };
+    let host = target
+        .host()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback || no_proxy_matches(&host, var("NO_PROXY").as_deref().unwrap_or("")) {
+        return Ok(None);
+    }
+    let proxy = if proxy.contains("://") {
+        proxy
+    } else {
+        format!("http://{proxy}")
+    };
+    proxy
+        .parse()
+        .map(Some)
+        .map_err(|e| anyhow!("invalid proxy URL in the environment: {e}"))
+}
+
+fn no_proxy_matches(host: &str, no_proxy: &str) -> bool {
+    no_proxy.split(',').map(str::trim).any(|entry| {
+        let entry = entry.split(':').next().unwrap_or("").to_ascii_lowercase();
+        let entry = entry.strip_prefix("*.").unwrap_or(&entry);
+        let entry = entry.strip_prefix('.').unwrap_or(entry);
+        !entry.is_empty() && (entry == "*" || host == entry || host.ends_with(&format!(".{entry}")))
+    })
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::no_proxy_matches;
+
+    #[test]
+    fn no_proxy() {
+        assert!(no_proxy_matches("api.example.com", "example.com"));
+        assert!(no_proxy_matches("api.example.com", "foo, .example.com"));
+        assert!(no_proxy_matches("anything", "*"));
+        assert!(!no_proxy_matches("example.org", "example.com"));
+        assert!(!no_proxy_matches("badexample.com", "example.com"));
     }
 }

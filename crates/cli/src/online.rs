@@ -160,7 +160,9 @@ fn port_name(service: &[u8]) -> std::result::Result<String, String> {
 }
 
 async fn direct_config(cli: &Cli, base: Uri) -> Result<kube::Config> {
+    let proxy = kubeconfig::env_proxy(&base)?;
     let mut config = kube::Config::new(base);
+    config.proxy_url = proxy;
     config.accept_invalid_certs = cli.insecure_skip_tls_verify;
     config.tls_server_name.clone_from(&cli.tls_server_name);
     config.default_retry = false;
@@ -214,7 +216,14 @@ pub fn fetch_url(cli: &Cli, url: &str) -> Result<Vec<u8>> {
     let authority = uri
         .authority()
         .ok_or_else(|| anyhow!("cannot fetch {url:?}: the URL has no host"))?;
-    let base: Uri = format!("{}://{authority}", uri.scheme_str().unwrap_or("https"))
+    let scheme = uri.scheme_str().unwrap_or("https");
+    // An explicit port: hyper-util's CONNECT tunnel would otherwise assume 443 for http too.
+    let authority = match authority.port_u16() {
+        Some(_) => authority.to_string(),
+        None if scheme == "http" => format!("{authority}:80"),
+        None => format!("{authority}:443"),
+    };
+    let base: Uri = format!("{scheme}://{authority}")
         .parse()
         .map_err(|e| anyhow!("cannot fetch {url:?}: invalid URL: {e}"))?;
     let runtime = runtime()?;

@@ -290,3 +290,37 @@ fn re_encrypt_online_and_in_place() {
         ));
     assert_eq!(fs::read_to_string(&file).unwrap(), foreign);
 }
+
+#[test]
+fn proxies_from_the_environment() {
+    let server = Server::start(Controller::dev());
+    // HTTP_PROXY carries a plain-http --cert URL (tunnelled with CONNECT).
+    kubeseal()
+        .env("HTTP_PROXY", &server.url)
+        .args(["--cert", "http://sealing.example.invalid/files/cert.pem"])
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .success();
+    assert_eq!(
+        server.paths(),
+        ["CONNECT sealing.example.invalid:80", "GET /files/cert.pem"]
+    );
+    // NO_PROXY and loopback addresses bypass it (the proxy here does not exist).
+    kubeseal()
+        .env("HTTP_PROXY", "http://127.0.0.1:1")
+        .env("HTTPS_PROXY", "http://127.0.0.1:1")
+        .args(["--controller-url", &server.url])
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .success();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.kubeconfig(dir.path(), None);
+    kubeseal()
+        .env("HTTPS_PROXY", "http://127.0.0.1:1")
+        .env("HTTP_PROXY", "http://127.0.0.1:1")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .success();
+}

@@ -125,9 +125,7 @@ impl Server {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                if let Some(request) = handle(stream, &controller) {
-                    log.lock().unwrap().push(request);
-                }
+                let _ = handle(stream, &controller, &log);
             }
         });
         Self { url, seen }
@@ -158,8 +156,7 @@ pub fn write_kubeconfig(dir: &Path, server: &str, namespace: Option<&str>) -> Pa
     path
 }
 
-fn handle(mut stream: TcpStream, controller: &Controller) -> Option<Seen> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
@@ -183,20 +180,36 @@ fn handle(mut stream: TcpStream, controller: &Controller) -> Option<Seen> {
         .unwrap_or(0);
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    let (status, content_type, reply) = route(&method, &path, &body, controller);
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        reply.len()
-    );
-    stream.write_all(head.as_bytes()).ok()?;
-    stream.write_all(&reply).ok()?;
-    stream.flush().ok()?;
     Some(Seen {
         method,
         path,
         headers,
         body,
     })
+}
+
+/// Serves one connection. A `CONNECT` (the server playing an HTTP proxy) is accepted and
+/// the tunnelled request served on the same stream; both are recorded.
+fn handle(mut stream: TcpStream, controller: &Controller, log: &Mutex<Vec<Seen>>) -> Option<()> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request = read_request(&mut reader)?;
+    if request.method == "CONNECT" {
+        stream
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .ok()?;
+        log.lock().unwrap().push(request);
+        request = read_request(&mut reader)?;
+    }
+    let (status, content_type, reply) =
+        route(&request.method, &request.path, &request.body, controller);
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        reply.len()
+    );
+    log.lock().unwrap().push(request);
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(&reply).ok()?;
+    stream.flush().ok()
 }
 
 fn not_found(what: &str) -> (&'static str, &'static str, Vec<u8>) {
