@@ -1,0 +1,124 @@
+//! Where the sealing certificate comes from: `--cert FILE|URL|file://…`, else the
+//! controller (`--controller-url`, or the service proxy).
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::{Result, anyhow};
+use seal::Certificate;
+
+use crate::cli::Cli;
+use crate::files::read_file;
+use crate::online::{self, Controller};
+
+/// The certificate bytes, verbatim (what `--fetch-cert` prints), and where they came from.
+pub fn cert_bytes(cli: &Cli) -> Result<(Vec<u8>, String)> {
+    match &cli.cert {
+        Some(location) => {
+            let bytes = match classify(location) {
+                Location::File(path) => read_file(Path::new(path))?.to_vec(),
+                Location::Http => online::fetch_url(cli, location)?,
+                Location::Other(scheme) => {
+                    return Err(anyhow!(
+                        "cannot fetch {location:?}: unsupported protocol scheme {scheme:?}"
+                    ));
+                }
+            };
+            Ok((bytes, location.clone()))
+        }
+        None => {
+            let controller = Controller::connect(cli)?;
+            Ok((
+                controller.cert()?,
+                "the controller's certificate".to_owned(),
+            ))
+        }
+    }
+}
+
+/// Reads and checks the certificate. An expired one is refused with upstream's wording
+/// unless `--allow-expired-cert`, which turns it into a warning.
+pub fn certificate(cli: &Cli) -> Result<Certificate> {
+    let (bytes, source) = cert_bytes(cli)?;
+    parse(&bytes, &source, cli.allow_expired_cert)
+}
+
+/// Parses certificate bytes read from `source`.
+pub fn parse(bytes: &[u8], source: &str, allow_expired: bool) -> Result<Certificate> {
+    let cert = Certificate::from_pem(bytes).map_err(|e| anyhow!("{source}: {e}"))?;
+    if let Err(e) = cert.check_not_expired(SystemTime::now()) {
+        if !allow_expired {
+            return Err(anyhow!(
+                "{e} (pass --allow-expired-cert to seal with it anyway)"
+            ));
+        }
+        eprintln!("warning: {source}: {e}; sealing anyway because of --allow-expired-cert");
+    }
+    Ok(cert)
+}
+
+enum Location<'a> {
+    File(&'a str),
+    Http,
+    Other(String),
+}
+
+/// Like upstream: no scheme, or a one-letter (Windows drive) scheme, is a file;
+/// `file://` is a file path; http and https are fetched.
+fn classify(location: &str) -> Location<'_> {
+    if let Some(path) = location.strip_prefix("file://") {
+        return Location::File(path);
+    }
+    let Some((scheme, _)) = location
+        .split_once("://")
+        .or_else(|| location.split_once(':'))
+    else {
+        return Location::File(location);
+    };
+    let is_scheme = !scheme.is_empty()
+        && scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme || scheme.len() == 1 || !location.contains("://") {
+        return Location::File(location);
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" | "https" => Location::Http,
+        other => Location::Other(other.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        assert!(matches!(
+            classify("keys/tls.crt"),
+            Location::File("keys/tls.crt")
+        ));
+        assert!(matches!(classify("/a/b.pem"), Location::File("/a/b.pem")));
+        assert!(matches!(classify("C:\\certs\\a.pem"), Location::File(_)));
+        assert!(matches!(
+            classify("file:///etc/x.pem"),
+            Location::File("/etc/x.pem")
+        ));
+        assert!(matches!(
+            classify("https://example.com/c.pem"),
+            Location::Http
+        ));
+        assert!(matches!(
+            classify("HTTP://example.com/c.pem"),
+            Location::Http
+        ));
+        assert!(matches!(
+            classify("ftp://example.com/c.pem"),
+            Location::Other(_)
+        ));
+    }
+}

@@ -1,0 +1,209 @@
+//! The command line: every upstream `kubeseal` flag with its `SEALED_SECRETS_<FLAG>`
+//! environment variable, upstream's defaults, and the few additions, grouped for `--help`.
+
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
+use clap::{Parser, Subcommand};
+use clap_complete::Shell;
+use seal::Scope;
+
+const IO: &str = "Input and output";
+const SEALING: &str = "Sealing";
+const CERT: &str = "Certificate and controller";
+const MODES: &str = "Other modes";
+const RECOVERY: &str = "Offline recovery and checks";
+const KUBE: &str = "Kubernetes connection (as kubectl)";
+
+const ABOUT: &str = "Seal Kubernetes Secrets into SealedSecrets that only the cluster's \
+sealed-secrets controller can open: a drop-in replacement for upstream kubeseal.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  kubeseal --cert keys/tls.crt < secret.yaml > sealed.yaml
+  kubeseal -f secret.yaml -w sealed.yaml                     # certificate from the cluster
+  kubeseal --controller-url http://localhost:8080 < secret.yaml
+  printf '%s' \"$VALUE\" | kubeseal --raw --cert keys/tls.crt -n myns --name mysecret
+  kubeseal --cert keys/tls.crt --merge-into sealed.yaml < extra-secret.yaml
+  kubeseal --recovery-unseal --recovery-private-key keys/ < sealed.yaml
+  kubeseal --validate --recovery-private-key keys/tls.key -f sealed.yaml
+  kubeseal --re-encrypt --recovery-private-key old.key --cert new.crt -f sealed.yaml
+
+Every flag can also be set with an environment variable SEALED_SECRETS_<FLAG>, e.g.
+SEALED_SECRETS_CERT or SEALED_SECRETS_CONTROLLER_NAMESPACE; the command line wins.";
+
+/// `kubeseal`: seal Secrets, or run one of the other modes chosen by flags.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubeseal",
+    about = ABOUT,
+    after_help = AFTER_HELP,
+    version = env!("CARGO_PKG_VERSION"),
+    disable_version_flag = true,
+    max_term_width = 100
+)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct Cli {
+    /// Extra commands (the bare form seals).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    // ---- input and output
+    /// Secret (input) file; standard input when absent.
+    #[arg(short = 'f', long = "secret-file", env = "SEALED_SECRETS_SECRET_FILE", value_name = "FILE", help_heading = IO)]
+    pub secret_file: Option<PathBuf>,
+    /// Sealed-secret (output) file, written atomically and only if the whole run succeeds.
+    #[arg(short = 'w', long = "sealed-secret-file", env = "SEALED_SECRETS_SEALED_SECRET_FILE", value_name = "FILE", help_heading = IO)]
+    pub sealed_secret_file: Option<PathBuf>,
+    /// Output format: json or yaml. Default: yaml for a .yaml/.yml -w file, json for .json,
+    /// otherwise the input's format (upstream always defaults to json).
+    #[arg(short = 'o', long = "format", env = "SEALED_SECRETS_FORMAT", value_name = "FORMAT", help_heading = IO)]
+    pub format: Option<String>,
+
+    // ---- sealing
+    /// Scope of the sealed secret: strict, namespace-wide, cluster-wide (default strict).
+    /// Mandatory for --raw; otherwise the sealedsecrets.bitnami.com/cluster-wide and
+    /// namespace-wide annotations on the input Secret can select the scope.
+    #[arg(long, env = "SEALED_SECRETS_SCOPE", value_name = "SCOPE", help_heading = SEALING)]
+    pub scope: Option<Scope>,
+    /// Name of the sealed secret (required with --raw and strict scope; overrides the input's).
+    #[arg(long, env = "SEALED_SECRETS_NAME", value_name = "NAME", help_heading = SEALING)]
+    pub name: Option<String>,
+    /// Allow a Secret with no data.
+    #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA", help_heading = SEALING, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    pub allow_empty_data: bool,
+    /// Encrypt one raw value (from --from-file or stdin) instead of a whole Secret; prints base64.
+    #[arg(long, env = "SEALED_SECRETS_RAW", help_heading = SEALING, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    pub raw: bool,
+    /// (only with --raw) File holding the value, [key=]path as kubectl; /dev/stdin reads a pipe.
+    #[arg(long = "from-file", env = "SEALED_SECRETS_FROM_FILE", value_name = "[KEY=]PATH", value_delimiter = ',', help_heading = SEALING)]
+    pub from_file: Vec<String>,
+    /// Seal the input and merge its items into this existing SealedSecret file, in place,
+    /// keeping the file's format, name, namespace and scope.
+    #[arg(long = "merge-into", env = "SEALED_SECRETS_MERGE_INTO", value_name = "FILE", help_heading = SEALING)]
+    pub merge_into: Option<PathBuf>,
+
+    // ---- certificate and controller
+    /// Certificate file or URL (http, https, file://) to seal with. Overrides --controller-*.
+    #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE|URL", help_heading = CERT)]
+    pub cert: Option<String>,
+    /// Write the certificate to stdout (or -w), for later use with --cert.
+    #[arg(long = "fetch-cert", env = "SEALED_SECRETS_FETCH_CERT", help_heading = CERT, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    pub fetch_cert: bool,
+    /// Seal with an expired certificate (upstream refuses it with no override).
+    #[arg(long = "allow-expired-cert", env = "SEALED_SECRETS_ALLOW_EXPIRED_CERT", help_heading = CERT, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    pub allow_expired_cert: bool,
+    /// Name of the sealed-secrets controller Service.
+    #[arg(long = "controller-name", env = "SEALED_SECRETS_CONTROLLER_NAME", value_name = "NAME", default_value = "sealed-secrets-controller", help_heading = CERT)]
+    pub controller_name: String,
+    /// Namespace of the sealed-secrets controller.
+    #[arg(long = "controller-namespace", env = "SEALED_SECRETS_CONTROLLER_NAMESPACE", value_name = "NAMESPACE", default_value = "kube-system", help_heading = CERT)]
+    pub controller_namespace: String,
+    /// Talk to the controller directly at this URL (e.g. a port-forward, http://localhost:8080)
+    /// instead of through the API server's service proxy.
+    #[arg(long = "controller-url", env = "SEALED_SECRETS_CONTROLLER_URL", value_name = "URL", help_heading = CERT)]
+    pub controller_url: Option<String>,
+
+    // ---- other modes
+    /// Check that the sealed secret(s) can be decrypted: by the controller, or offline with
+    /// --recovery-private-key.
+    #[arg(long, env = "SEALED_SECRETS_VALIDATE", help_heading = MODES, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    pub validate: bool,
+    /// Re-encrypt the sealed secret(s) with the latest key: by the controller, or offline with
+    /// --recovery-private-key (old keys) and --cert (new certificate). With -f and no -w the
+    /// file is rewritten in place.
+    #[arg(long = "re-encrypt", visible_alias = "rotate", env = "SEALED_SECRETS_RE_ENCRYPT", help_heading = MODES, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    pub re_encrypt: bool,
+
+    // ---- recovery
+    /// Decrypt sealed secrets from the input with --recovery-private-key, offline. For disaster
+    /// recovery.
+    #[arg(long = "recovery-unseal", env = "SEALED_SECRETS_RECOVERY_UNSEAL", help_heading = RECOVERY, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    pub recovery_unseal: bool,
+    /// Private key files: PEM keys, key Secrets (JSON/YAML), v1 Lists of them (a controller key
+    /// backup), or directories of such files. Comma-separated or repeated.
+    #[arg(long = "recovery-private-key", env = "SEALED_SECRETS_RECOVERY_PRIVATE_KEY", value_name = "FILE", value_delimiter = ',', help_heading = RECOVERY)]
+    pub recovery_private_key: Vec<PathBuf>,
+
+    // ---- kubernetes connection
+    /// Path to a kubeconfig. Default: $KUBECONFIG, ~/.kube/config, or in-cluster.
+    #[arg(long, env = "SEALED_SECRETS_KUBECONFIG", value_name = "FILE", help_heading = KUBE)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Namespace of the Secret when the input has none (default: the kubeconfig context's).
+    #[arg(short = 'n', long, env = "SEALED_SECRETS_NAMESPACE", value_name = "NAMESPACE", help_heading = KUBE)]
+    pub namespace: Option<String>,
+    /// The kubeconfig context to use.
+    #[arg(long, env = "SEALED_SECRETS_CONTEXT", value_name = "NAME", help_heading = KUBE)]
+    pub context: Option<String>,
+    /// The kubeconfig cluster to use.
+    #[arg(long, env = "SEALED_SECRETS_CLUSTER", value_name = "NAME", help_heading = KUBE)]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use.
+    #[arg(long, env = "SEALED_SECRETS_USER", value_name = "NAME", help_heading = KUBE)]
+    pub user: Option<String>,
+    /// The address and port of the Kubernetes API server.
+    #[arg(short = 's', long, env = "SEALED_SECRETS_SERVER", value_name = "URL", help_heading = KUBE)]
+    pub server: Option<String>,
+    /// Bearer token for authentication to the API server.
+    #[arg(long, env = "SEALED_SECRETS_TOKEN", value_name = "TOKEN", hide_env_values = true, help_heading = KUBE)]
+    pub token: Option<String>,
+    /// Username to impersonate for the operation.
+    #[arg(long = "as", env = "SEALED_SECRETS_AS", value_name = "USER", help_heading = KUBE)]
+    pub as_user: Option<String>,
+    /// Group to impersonate for the operation; repeat for several groups.
+    #[arg(long = "as-group", env = "SEALED_SECRETS_AS_GROUP", value_name = "GROUP", value_delimiter = ',', help_heading = KUBE)]
+    pub as_group: Vec<String>,
+    /// UID to impersonate for the operation.
+    #[arg(long = "as-uid", env = "SEALED_SECRETS_AS_UID", value_name = "UID", help_heading = KUBE)]
+    pub as_uid: Option<String>,
+    /// Path to a certificate file for the certificate authority.
+    #[arg(long = "certificate-authority", env = "SEALED_SECRETS_CERTIFICATE_AUTHORITY", value_name = "FILE", help_heading = KUBE)]
+    pub certificate_authority: Option<PathBuf>,
+    /// Path to a client certificate file for TLS.
+    #[arg(long = "client-certificate", env = "SEALED_SECRETS_CLIENT_CERTIFICATE", value_name = "FILE", help_heading = KUBE)]
+    pub client_certificate: Option<PathBuf>,
+    /// Path to a client key file for TLS.
+    #[arg(long = "client-key", env = "SEALED_SECRETS_CLIENT_KEY", value_name = "FILE", help_heading = KUBE)]
+    pub client_key: Option<PathBuf>,
+    /// Do not check the server's certificate (insecure).
+    #[arg(long = "insecure-skip-tls-verify", env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", help_heading = KUBE, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    pub insecure_skip_tls_verify: bool,
+    /// Server name to use for certificate validation.
+    #[arg(long = "tls-server-name", env = "SEALED_SECRETS_TLS_SERVER_NAME", value_name = "NAME", help_heading = KUBE)]
+    pub tls_server_name: Option<String>,
+    /// How long to wait for one server request (e.g. 1s, 2m, 3h; 0 = no limit).
+    #[arg(long = "request-timeout", env = "SEALED_SECRETS_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "0", help_heading = KUBE)]
+    pub request_timeout: String,
+    /// Username for basic authentication to the API server.
+    #[arg(long, env = "SEALED_SECRETS_USERNAME", value_name = "NAME", help_heading = KUBE)]
+    pub username: Option<String>,
+    /// Password for basic authentication to the API server.
+    #[arg(long, env = "SEALED_SECRETS_PASSWORD", value_name = "PASSWORD", hide_env_values = true, help_heading = KUBE)]
+    pub password: Option<String>,
+
+    // ---- misc
+    /// Print version information and exit.
+    #[arg(long, env = "SEALED_SECRETS_VERSION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    pub version: bool,
+    /// Log verbosity (accepted for compatibility with upstream's klog flag; ignored).
+    #[arg(short = 'v', long = "v", value_name = "LEVEL", hide = true)]
+    pub verbosity: Option<String>,
+}
+
+/// Subcommands: additions that never change what the bare form does.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script (e.g. `source <(kubeseal completion bash)`).
+    Completion {
+        /// The shell.
+        shell: Shell,
+    },
+    /// Print the kubeseal(1) man page (roff) to stdout.
+    Man,
+}
+
+/// The clap command, for completions and the man page.
+#[must_use]
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

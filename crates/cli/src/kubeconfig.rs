@@ -1,0 +1,403 @@
+//! Kubeconfig handling the way kubectl (client-go) does it: `--kubeconfig`, else every file
+//! in `KUBECONFIG` that exists (merged, first wins), else `~/.kube/config`, else in-cluster;
+//! `--context`, `--cluster`, `--user` choose, and the usual override flags win over the file.
+//!
+//! Reading the namespace is synchronous and cheap, so the offline seal path needs no runtime.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use kube::config::{
+    AuthInfo, Cluster, Context as KubeContext, KubeConfigOptions, Kubeconfig, NamedAuthInfo,
+    NamedCluster, NamedContext,
+};
+
+use crate::cli::Cli;
+
+const IN_CLUSTER_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/// The namespace kubectl would use: `-n`, else the chosen context's, else `default`
+/// (in a pod: the pod's namespace). `Err` when a kubeconfig exists but cannot be read.
+pub fn namespace(cli: &Cli) -> Result<String> {
+    if let Some(ns) = cli.namespace.as_deref().filter(|ns| !ns.is_empty()) {
+        return Ok(ns.to_owned());
+    }
+    match load(cli)? {
+        Some(config) => {
+            let context = chosen_context(cli, &config);
+            Ok(context
+                .and_then(|c| c.namespace.clone())
+                .filter(|ns| !ns.is_empty())
+                .unwrap_or_else(|| "default".to_owned()))
+        }
+        None if in_cluster() => Ok(std::fs::read_to_string(IN_CLUSTER_NAMESPACE)
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "default".to_owned())),
+        None => Ok("default".to_owned()),
+    }
+}
+
+fn in_cluster() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+        && std::env::var_os("KUBERNETES_SERVICE_PORT").is_some()
+}
+
+fn kubeconfig_paths(cli: &Cli) -> Result<Vec<PathBuf>> {
+    if let Some(path) = &cli.kubeconfig {
+        if !path.exists() {
+            bail!("stat {}: no such file or directory", path.display());
+        }
+        return Ok(vec![path.clone()]);
+    }
+    if let Some(value) = std::env::var_os("KUBECONFIG") {
+        let paths: Vec<PathBuf> = std::env::split_paths(&value)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if !paths.is_empty() {
+            return Ok(paths.into_iter().filter(|p| p.exists()).collect());
+        }
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    Ok(home
+        .map(|h| h.join(".kube").join("config"))
+        .filter(|p| p.exists())
+        .into_iter()
+        .collect())
+}
+
+/// The merged kubeconfig, or `None` when there is no file at all.
+pub fn load(cli: &Cli) -> Result<Option<Kubeconfig>> {
+    let mut merged: Option<Kubeconfig> = None;
+    for path in kubeconfig_paths(cli)? {
+        let config = Kubeconfig::read_from(&path)
+            .map_err(|e| anyhow!("cannot read kubeconfig {}: {e}", path.display()))?;
+        merged = Some(match merged {
+            Some(m) => m
+                .merge(config)
+                .map_err(|e| anyhow!("cannot merge kubeconfig {}: {e}", path.display()))?,
+            None => config,
+        });
+    }
+    Ok(merged)
+}
+
+fn chosen_context<'a>(cli: &Cli, config: &'a Kubeconfig) -> Option<&'a KubeContext> {
+    let name = cli.context.as_ref().or(config.current_context.as_ref())?;
+    config
+        .contexts
+        .iter()
+        .find(|c| &c.name == name)
+        .and_then(|c| c.context.as_ref())
+}
+
+/// The client configuration for the API server, with every override flag applied.
+pub async fn client_config(cli: &Cli) -> Result<kube::Config> {
+    let file = load(cli)?;
+    let mut explicit_proxy = false;
+    let mut config = match file {
+        None if cli.server.is_none() && in_cluster() => {
+            let mut config = kube::Config::incluster().context("in-cluster configuration")?;
+            if let Some(ns) = &cli.namespace {
+                config.default_namespace.clone_from(ns);
+            }
+            apply_auth_overrides(cli, &mut config.auth_info)?;
+            if let Some(ca) = &cli.certificate_authority {
+                config.root_cert = Some(read_ca(ca)?);
+            }
+            config.accept_invalid_certs |= cli.insecure_skip_tls_verify;
+            config
+        }
+        None if cli.server.is_none() => bail!(
+            "invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable (or use --kubeconfig, --server, --cert or --controller-url)"
+        ),
+        file => {
+            let file = file.unwrap_or_default();
+            let context = match chosen_context(cli, &file) {
+                Some(c) => c.clone(),
+                None => {
+                    if let Some(name) = cli.context.as_ref() {
+                        bail!("context was not found for specified context: {name}");
+                    }
+                    if cli.server.is_none() {
+                        bail!(
+                            "invalid configuration: no configuration has been provided (the kubeconfig has no current context)"
+                        );
+                    }
+                    KubeContext::default()
+                }
+            };
+            let cluster_name = cli
+                .cluster
+                .clone()
+                .unwrap_or_else(|| context.cluster.clone());
+            let mut cluster = file
+                .clusters
+                .iter()
+                .find(|c| c.name == cluster_name)
+                .and_then(|c| c.cluster.clone());
+            if cluster.is_none() && cli.server.is_none() {
+                bail!("invalid configuration: cluster {cluster_name:?} not found in kubeconfig");
+            }
+            let mut cluster: Cluster = cluster.take().unwrap_or_default();
+            explicit_proxy = cluster.proxy_url.as_deref().is_some_and(|p| !p.is_empty());
+            let user_name = cli.user.clone().or_else(|| context.user.clone());
+            let mut user: AuthInfo = user_name
+                .as_ref()
+                .and_then(|u| file.auth_infos.iter().find(|a| &a.name == u))
+                .and_then(|a| a.auth_info.clone())
+                .unwrap_or_default();
+            if let Some(server) = &cli.server {
+                cluster.server = Some(server.clone());
+            }
+            if let Some(ca) = &cli.certificate_authority {
+                cluster.certificate_authority = Some(path_string(ca)?);
+                cluster.certificate_authority_data = None;
+            }
+            if cli.insecure_skip_tls_verify {
+                cluster.insecure_skip_tls_verify = Some(true);
+            }
+            if let Some(name) = &cli.tls_server_name {
+                cluster.tls_server_name = Some(name.clone());
+            }
+            apply_auth_overrides(cli, &mut user)?;
+            let namespace = cli
+                .namespace
+                .clone()
+                .or_else(|| context.namespace.clone())
+                .filter(|ns| !ns.is_empty());
+            let synthetic = Kubeconfig {
+                clusters: vec![NamedCluster {
+                    name: "kubeseal".into(),
+                    cluster: Some(cluster),
+                    ..NamedCluster::default()
+                }],
+                auth_infos: vec![NamedAuthInfo {
+                    name: "kubeseal".into(),
+                    auth_info: Some(user),
+                    ..NamedAuthInfo::default()
+                }],
+                contexts: vec![NamedContext {
+                    name: "kubeseal".into(),
+                    context: Some(KubeContext {
+                        cluster: "kubeseal".into(),
+                        user: Some("kubeseal".into()),
+                        namespace,
+                        ..KubeContext::default()
+                    }),
+                    ..NamedContext::default()
+                }],
+                current_context: Some("kubeseal".into()),
+                ..Kubeconfig::default()
+            };
+            kube::Config::from_custom_kubeconfig(synthetic, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| anyhow!("invalid kubeconfig: {e}"))?
+        }
+    };
+    if let Some(timeout) = request_timeout(cli)? {
+        config.connect_timeout = Some(timeout);
+        config.read_timeout = Some(timeout);
+        config.write_timeout = Some(timeout);
+    }
+    if !explicit_proxy {
+        config.proxy_url = env_proxy(&config.cluster_url)?;
+    }
+    Ok(config)
+}
+
+fn apply_auth_overrides(cli: &Cli, user: &mut AuthInfo) -> Result<()> {
+    if let Some(token) = &cli.token {
+        user.token = Some(token.clone().into());
+        user.token_file = None;
+        user.exec = None;
+        user.auth_provider = None;
+    }
+    if let Some(path) = &cli.client_certificate {
+        user.client_certificate = Some(path_string(path)?);
+        user.client_certificate_data = None;
+    }
+    if let Some(path) = &cli.client_key {
+        user.client_key = Some(path_string(path)?);
+        user.client_key_data = None;
+    }
+    if let Some(name) = &cli.username {
+        user.username = Some(name.clone());
+    }
+    if let Some(password) = &cli.password {
+        user.password = Some(password.clone().into());
+    }
+    if let Some(name) = &cli.as_user {
+        user.impersonate = Some(name.clone());
+    }
+    if !cli.as_group.is_empty() {
+        user.impersonate_groups = Some(cli.as_group.clone());
+    }
+    if let Some(uid) = &cli.as_uid {
+        user.impersonate_uid = Some(uid.clone());
+    }
+    Ok(())
+}
+
+fn path_string(path: &Path) -> Result<String> {
+    let absolute =
+        std::path::absolute(path).with_context(|| format!("{}: invalid path", path.display()))?;
+    absolute
+        .to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("{}: path is not UTF-8", path.display()))
+}
+
+fn read_ca(path: &Path) -> Result<Vec<Vec<u8>>> {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow!("open {}: {}", path.display(), crate::files::describe_io(&e)))?;
+    let mut certs = Vec::new();
+    let mut body: Option<String> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line == "-----BEGIN CERTIFICATE-----" {
+            body = Some(String::new());
+        } else if line == "-----END CERTIFICATE-----" {
+            if let Some(b64) = body.take() {
+                certs.push(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .map_err(|_| anyhow!("{}: malformed certificate", path.display()))?,
+                );
+            }
+        } else if let Some(b) = body.as_mut() {
+            b.push_str(line);
+        }
+    }
+    if certs.is_empty() {
+        bail!("{}: no certificates found", path.display());
+    }
+    Ok(certs)
+}
+
+/// `--request-timeout`: `0` means none; a bare number is seconds; else a Go duration
+/// such as `1m30s`.
+pub fn request_timeout(cli: &Cli) -> Result<Option<Duration>> {
+    let d = parse_duration(&cli.request_timeout).ok_or_else(|| {
+        anyhow!(
+            "invalid argument {:?} for --request-timeout: expected e.g. 30s, 1m, 0",
+            cli.request_timeout
+        )
+    })?;
+    Ok((!d.is_zero()).then_some(d))
+}
+
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit_end..];
+    }
+    Duration::try_from_secs_f64(total).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("5"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+}
+
+/// The proxy Go's `http.ProxyFromEnvironment` (and so upstream kubeseal) would use for
+/// `target`: `HTTPS_PROXY` for https, `HTTP_PROXY` for http (either case), unless the host
+/// is a loopback address or matches `NO_PROXY`.
+pub fn env_proxy(target: &http::Uri) -> Result<Option<http::Uri>> {
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .or_else(|| std::env::var(name.to_ascii_lowercase()).ok())
+            .filter(|v| !v.trim().is_empty())
+    };
+    let proxy = match target.scheme_str() {
+        Some("https") => var("HTTPS_PROXY"),
+        Some("http") => var("HTTP_PROXY"),
+        _ => None,
+    };
+    let Some(proxy) = proxy else { return Ok(None) };
+    let host = target
+        .host()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback || no_proxy_matches(&host, var("NO_PROXY").as_deref().unwrap_or("")) {
+        return Ok(None);
+    }
+    let proxy = if proxy.contains("://") {
+        proxy
+    } else {
+        format!("http://{proxy}")
+    };
+    proxy
+        .parse()
+        .map(Some)
+        .map_err(|e| anyhow!("invalid proxy URL in the environment: {e}"))
+}
+
+fn no_proxy_matches(host: &str, no_proxy: &str) -> bool {
+    no_proxy.split(',').map(str::trim).any(|entry| {
+        let entry = entry.split(':').next().unwrap_or("").to_ascii_lowercase();
+        let entry = entry.strip_prefix("*.").unwrap_or(&entry);
+        let entry = entry.strip_prefix('.').unwrap_or(entry);
+        !entry.is_empty() && (entry == "*" || host == entry || host.ends_with(&format!(".{entry}")))
+    })
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::no_proxy_matches;
+
+    #[test]
+    fn no_proxy() {
+        assert!(no_proxy_matches("api.example.com", "example.com"));
+        assert!(no_proxy_matches("api.example.com", "foo, .example.com"));
+        assert!(no_proxy_matches("anything", "*"));
+        assert!(!no_proxy_matches("example.org", "example.com"));
+        assert!(!no_proxy_matches("badexample.com", "example.com"));
+    }
+}

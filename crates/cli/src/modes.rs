@@ -1,0 +1,466 @@
+//! The modes of bare `kubeseal`, in upstream's precedence order (see [`run`]).
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{Result, anyhow, bail};
+use seal::{
+    Format, Keyring, Scope, SealOptions, SealedSecret, Secret, UnsealOptions, read_sealed_secrets,
+    read_secrets, reencrypt, seal_secret, seal_value, unseal, verify, write_documents,
+};
+use zeroize::Zeroizing;
+
+use crate::certs;
+use crate::cli::Cli;
+use crate::files::{self, Input, Sink};
+use crate::kubeconfig;
+use crate::online::Controller;
+use crate::recovery_keys::load_keyring;
+
+const TTY_MANIFEST_HINT: &str = "(tty detected: expecting json/yaml k8s resource in stdin)";
+const TTY_RAW_HINT: &str = "(tty detected: expecting a secret to encrypt in stdin)";
+
+/// A mistake in how the flags are combined: exits with status 2, like clap's own errors.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    Usage(message.into()).into()
+}
+
+/// Runs bare `kubeseal` in upstream's order: `--from-file` check, `--recovery-unseal`,
+/// `--validate`, `--re-encrypt`, certificate, `--fetch-cert`, `--merge-into`, `--raw`, seal.
+pub fn run(cli: &Cli) -> Result<()> {
+    if !cli.from_file.is_empty() && !cli.raw {
+        return Err(usage("--from-file requires --raw"));
+    }
+    let offline_keys = !cli.recovery_private_key.is_empty();
+    if cli.recovery_unseal {
+        return recovery_unseal(cli);
+    }
+    if offline_keys && !cli.validate && !cli.re_encrypt && std::io::stderr().is_terminal() {
+        eprintln!(
+            "warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal"
+        );
+    }
+    if cli.validate {
+        return validate(cli);
+    }
+    if cli.re_encrypt {
+        return re_encrypt(cli);
+    }
+    if cli.fetch_cert {
+        let (bytes, _) = certs::cert_bytes(cli)?;
+        return output_sink(cli).write(&bytes);
+    }
+    // Fail on a bad -o before any network or crypto work.
+    if !cli.raw {
+        output_format(cli, None, Format::Json)?;
+    }
+    let cert = certs::certificate(cli)?;
+    if let Some(target) = &cli.merge_into {
+        return merge_into(cli, target, &cert);
+    }
+    if cli.raw {
+        return raw(cli, &cert);
+    }
+    seal_mode(cli, &cert)
+}
+
+fn output_sink(cli: &Cli) -> Sink {
+    match &cli.sealed_secret_file {
+        Some(path) => Sink::File {
+            path: path.clone(),
+            private: false,
+        },
+        None => Sink::Stdout,
+    }
+}
+
+/// `-o` if given (either case); else by the extension of `target` (`-w`, or the file being
+/// rewritten): `.yaml`/`.yml` → YAML, `.json` → JSON; else `fallback` (the input's format).
+fn output_format(cli: &Cli, target: Option<&Path>, fallback: Format) -> Result<Format> {
+    if let Some(name) = &cli.format {
+        return match name.to_ascii_lowercase().as_str() {
+            "json" => Ok(Format::Json),
+            "yaml" => Ok(Format::Yaml),
+            _ => Err(usage(format!("unsupported output format: {name}"))),
+        };
+    }
+    let target = target.or(cli.sealed_secret_file.as_deref());
+    let extension = target
+        .and_then(Path::extension)
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    Ok(match extension.as_deref() {
+        Some("yaml" | "yml") => Format::Yaml,
+        Some("json") => Format::Json,
+        _ => fallback,
+    })
+}
+
+/// Names document `index` of `total` read from `source`, for messages.
+fn locate(source: &str, index: usize, total: usize, name: &str) -> String {
+    match (total, name.is_empty()) {
+        (1, true) => source.to_owned(),
+        (1, false) => format!("{source} ({name})"),
+        (_, true) => format!("{source}, document {} of {total}", index + 1),
+        (_, false) => format!("{source}, document {} of {total} ({name})", index + 1),
+    }
+}
+
+fn read_secret_input(cli: &Cli) -> Result<(Input, Vec<Secret>)> {
+    let input = files::read_input(cli.secret_file.as_deref(), TTY_MANIFEST_HINT)?;
+    let secrets = read_secrets(&input.text).map_err(|e| anyhow!("{}: {e}", input.source))?;
+    if secrets.is_empty() {
+        bail!("no secrets found. Ensure the input is valid and UTF-8 encoded");
+    }
+    Ok((input, secrets))
+}
+
+fn read_sealed_input(cli: &Cli) -> Result<(Input, Vec<SealedSecret>)> {
+    let input = files::read_input(cli.secret_file.as_deref(), TTY_MANIFEST_HINT)?;
+    let sealed = read_sealed_secrets(&input.text).map_err(|e| anyhow!("{}: {e}", input.source))?;
+    if sealed.is_empty() {
+        bail!(
+            "{}: no sealed secrets found. Ensure the input is valid and UTF-8 encoded",
+            input.source
+        );
+    }
+    Ok((input, sealed))
+}
+
+fn explicit_namespace(cli: &Cli) -> Option<String> {
+    cli.namespace.clone().filter(|ns| !ns.is_empty())
+}
+
+/// Seals each Secret of `secrets`, rewriting scope annotations to `scope` and names to `name`.
+fn seal_all(
+    cli: &Cli,
+    source: &str,
+    secrets: &[Secret],
+    cert: &seal::Certificate,
+    scope: Option<Scope>,
+    name: Option<String>,
+) -> Result<Vec<SealedSecret>> {
+    let namespace = explicit_namespace(cli);
+    // The kubeconfig is read only when some Secret needs its namespace.
+    let needs_default =
+        namespace.is_none() && secrets.iter().any(|s| s.metadata.namespace().is_empty());
+    let (default_namespace, kubeconfig_problem) = if needs_default {
+        match kubeconfig::namespace(cli) {
+            Ok(ns) => (Some(ns), None),
+            Err(e) => (None, Some(e)),
+        }
+    } else {
+        (None, None)
+    };
+    let options = SealOptions {
+        scope,
+        name,
+        namespace,
+        default_namespace,
+        allow_empty_data: cli.allow_empty_data,
+    };
+    let total = secrets.len();
+    secrets
+        .iter()
+        .enumerate()
+        .map(|(i, secret)| {
+            seal_secret(secret, cert.public_key(), &options).map_err(|e| {
+                let at = locate(source, i, total, secret.metadata.name());
+                match (&e, &kubeconfig_problem) {
+                    (seal::SealError::MissingNamespace, Some(problem)) => {
+                        anyhow!("{at}: {e} ({problem:#})")
+                    }
+                    _ => anyhow!("{at}: {e}"),
+                }
+            })
+        })
+        .collect()
+}
+
+fn default_scope(cli: &Cli) -> Option<Scope> {
+    // Like upstream, only a non-default --scope rewrites the input's annotations.
+    cli.scope.filter(|s| *s != Scope::Strict)
+}
+
+fn seal_mode(cli: &Cli, cert: &seal::Certificate) -> Result<()> {
+    let (input, secrets) = read_secret_input(cli)?;
+    let format = output_format(cli, None, Format::detect(&input.text))?;
+    let sealed = seal_all(
+        cli,
+        &input.source,
+        &secrets,
+        cert,
+        default_scope(cli),
+        cli.name.clone().filter(|n| !n.is_empty()),
+    )?;
+    drop(secrets);
+    output_sink(cli).write(write_documents(&sealed, format).as_bytes())
+}
+
+fn raw(cli: &Cli, cert: &seal::Certificate) -> Result<()> {
+    let scope = cli.scope.unwrap_or_default();
+    let mut namespace = String::new();
+    let mut name = String::new();
+    if scope != Scope::ClusterWide {
+        namespace = kubeconfig::namespace(cli).map_err(|e| {
+            usage(format!(
+                "must provide the --namespace flag with --raw and --scope {scope} ({e:#})"
+            ))
+        })?;
+        if namespace.is_empty() {
+            return Err(usage(format!(
+                "must provide the --namespace flag with --raw and --scope {scope}"
+            )));
+        }
+        if scope == Scope::Strict {
+            name = cli.name.clone().unwrap_or_default();
+            if name.is_empty() {
+                return Err(usage(format!(
+                    "must provide the --name flag with --raw and --scope {scope}"
+                )));
+            }
+        }
+    }
+    let (value, warn_newline) = match cli.from_file.as_slice() {
+        [] => {
+            let tty = std::io::stdin().is_terminal();
+            (files::read_stdin(TTY_RAW_HINT)?, tty)
+        }
+        [one] => {
+            let path = one.split_once('=').map_or(one.as_str(), |(_, p)| p);
+            (files::read_file(Path::new(path))?, true)
+        }
+        _ => {
+            return Err(usage(
+                "must provide only one --from-file when encrypting a single item with --raw",
+            ));
+        }
+    };
+    if warn_newline && value.last() == Some(&b'\n') {
+        eprintln!(
+            "warning: the value ends with a newline, which is sealed too; use printf '%s' or echo -n to leave it out"
+        );
+    }
+    let label = scope.label(&namespace, &name);
+    let sealed = seal_value(cert.public_key(), &label, &value);
+    drop(value);
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(sealed);
+    output_sink(cli).write(encoded.as_bytes())
+}
+
+fn merge_into(cli: &Cli, target: &Path, cert: &seal::Certificate) -> Result<()> {
+    let original_text = files::read_file(target)?;
+    let original_text = std::str::from_utf8(&original_text)
+        .map_err(|_| anyhow!("{}: not valid UTF-8", target.display()))?;
+    let mut docs =
+        read_sealed_secrets(original_text).map_err(|e| anyhow!("{}: {e}", target.display()))?;
+    if docs.len() != 1 {
+        bail!(
+            "{}: expected exactly one SealedSecret to merge into, found {}",
+            target.display(),
+            docs.len()
+        );
+    }
+    let mut original = docs.remove(0);
+    let file_scope = Scope::from_annotations(&original.metadata.annotations);
+    if let Some(scope) = cli.scope
+        && scope != file_scope
+    {
+        return Err(usage(format!(
+            "--scope {scope} does not match the scope of {} ({file_scope}); items sealed with it would not open",
+            target.display()
+        )));
+    }
+    if original.metadata.name().is_empty() {
+        bail!(
+            "{}: the SealedSecret has no metadata.name",
+            target.display()
+        );
+    }
+    let (input, mut secrets) = read_secret_input(cli)?;
+    // Items must open under the file's identity: its name, namespace and scope.
+    for secret in &mut secrets {
+        secret.metadata.name.clone_from(&original.metadata.name);
+        secret
+            .metadata
+            .namespace
+            .clone_from(&original.metadata.namespace);
+    }
+    let format = output_format(cli, Some(target), Format::detect(original_text))?;
+    let updates = seal_all(
+        cli,
+        &input.source,
+        &secrets,
+        cert,
+        Some(file_scope),
+        original.metadata.name.clone(),
+    )?;
+    drop(secrets);
+    let spec = &mut original.spec;
+    for update in updates {
+        spec.encrypted_data.extend(update.spec.encrypted_data);
+        let template = update.spec.template;
+        spec.template
+            .metadata
+            .annotations
+            .extend(template.metadata.annotations);
+        spec.template
+            .metadata
+            .labels
+            .extend(template.metadata.labels);
+        if let Some(data) = template.data {
+            spec.template.data.get_or_insert_default().extend(data);
+        }
+    }
+    files::write_atomically(
+        target,
+        write_documents(std::slice::from_ref(&original), format).as_bytes(),
+        false,
+    )
+}
+
+fn keyring(cli: &Cli) -> Result<Keyring> {
+    load_keyring(&cli.recovery_private_key)
+}
+
+fn no_keys_hint(keyring: &Keyring) -> &'static str {
+    if keyring.is_empty() {
+        " (no --recovery-private-key given)"
+    } else {
+        ""
+    }
+}
+
+fn recovery_unseal(cli: &Cli) -> Result<()> {
+    let keyring = keyring(cli)?;
+    let (input, sealed) = read_sealed_input(cli)?;
+    let format = output_format(cli, None, Format::detect(&input.text))?;
+    let options = UnsealOptions {
+        accept_deprecated_v1_data: true,
+        key_hint: None,
+    };
+    let total = sealed.len();
+    let mut secrets = Vec::with_capacity(total);
+    for (i, s) in sealed.iter().enumerate() {
+        let unsealed = unseal(s, &keyring, &options).map_err(|e| {
+            anyhow!(
+                "{}: {e}{}",
+                locate(&input.source, i, total, s.metadata.name()),
+                no_keys_hint(&keyring)
+            )
+        })?;
+        secrets.push(unsealed.secret);
+    }
+    let sink = match &cli.sealed_secret_file {
+        Some(path) => Sink::File {
+            path: path.clone(),
+            private: true,
+        },
+        None => Sink::Stdout,
+    };
+    sink.write(write_documents(&secrets, format).as_bytes())
+}
+
+fn validate(cli: &Cli) -> Result<()> {
+    if !cli.recovery_private_key.is_empty() {
+        let keyring = keyring(cli)?;
+        let (input, sealed) = read_sealed_input(cli)?;
+        let total = sealed.len();
+        for (i, s) in sealed.iter().enumerate() {
+            verify(s, &keyring).map_err(|e| {
+                anyhow!(
+                    "unable to decrypt sealed secret: {}: {e}",
+                    locate(&input.source, i, total, s.metadata.name())
+                )
+            })?;
+        }
+        return Ok(());
+    }
+    let (input, sealed) = read_sealed_input(cli)?;
+    let controller = Controller::connect(cli)?;
+    let total = sealed.len();
+    for (i, s) in sealed.iter().enumerate() {
+        let body = serde_json::to_vec(s)?;
+        let reply = controller
+            .post("verify", body)
+            .map_err(|e| anyhow!("cannot validate sealed secret: {e:#}"))?;
+        match reply.status.as_u16() {
+            200..=299 => {}
+            409 => bail!(
+                "unable to decrypt sealed secret: {}",
+                if total == 1 {
+                    s.metadata.name().to_owned()
+                } else {
+                    locate(&input.source, i, total, s.metadata.name())
+                }
+            ),
+            _ => bail!("cannot validate sealed secret: {}", reply.message()),
+        }
+    }
+    Ok(())
+}
+
+fn re_encrypt(cli: &Cli) -> Result<()> {
+    let (input, sealed) = read_sealed_input(cli)?;
+    // With -f and no -w the input file is rewritten in place (upstream #405).
+    let target = cli
+        .sealed_secret_file
+        .clone()
+        .or_else(|| cli.secret_file.clone());
+    let format = output_format(cli, target.as_deref(), Format::detect(&input.text))?;
+    let total = sealed.len();
+    let mut out = Vec::with_capacity(total);
+    if cli.recovery_private_key.is_empty() {
+        let controller = Controller::connect(cli)?;
+        for (i, s) in sealed.iter().enumerate() {
+            let reply = controller
+                .post("rotate", serde_json::to_vec(s)?)
+                .map_err(|e| anyhow!("cannot re-encrypt secret: {e:#}"))?;
+            match reply.status.as_u16() {
+                200..=299 => {}
+                409 => bail!(
+                    "unable to rotate secret: {}",
+                    locate(&input.source, i, total, s.metadata.name())
+                ),
+                _ => bail!("cannot re-encrypt secret: {}", reply.message()),
+            }
+            let mut rotated: SealedSecret = serde_json::from_slice(&reply.body)
+                .map_err(|e| anyhow!("cannot re-encrypt secret: unexpected reply: {e}"))?;
+            for field in ["creationTimestamp", "deletionTimestamp", "generation"] {
+                rotated.metadata.extra.remove(field);
+            }
+            rotated.status = None;
+            out.push(rotated);
+        }
+    } else {
+        let keyring = keyring(cli)?;
+        let cert = certs::certificate(cli)?;
+        for (i, s) in sealed.iter().enumerate() {
+            let rotated = reencrypt(s, &keyring, cert.public_key()).map_err(|e| {
+                anyhow!(
+                    "unable to rotate secret: {}: {e}",
+                    locate(&input.source, i, total, s.metadata.name())
+                )
+            })?;
+            out.push(rotated);
+        }
+    }
+    let text: Zeroizing<String> = write_documents(&out, format);
+    match target {
+        Some(path) => files::write_atomically(&path, text.as_bytes(), false),
+        None => Sink::Stdout.write(text.as_bytes()),
+    }
+}
