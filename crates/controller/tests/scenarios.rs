@@ -1430,15 +1430,13 @@ async fn one_write_per_object_and_quiet_restart() {
     let again = Controller::start(&fake, "ctl-b", &[]).await;
     eventually("the new replica reconciled everything", || async {
         let text = again.metrics_text().await;
-        let seen = metric(&text, "sealed_secrets_controller_condition_info{").is_some()
-            || text
-                .lines()
-                .filter(|l| {
-                    l.starts_with("sealed_secrets_controller_condition_info{") && l.ends_with(" 1")
-                })
-                .count()
-                >= N;
-        seen.then_some(())
+        let synced = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("sealed_secrets_controller_condition_info{") && l.ends_with(" 1")
+            })
+            .count();
+        (synced >= N).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
