@@ -117,6 +117,15 @@ impl KeySet {
     ) -> Self {
         let mut set = Self::default();
         let mut loaded: Vec<KeyInfo> = Vec::new();
+        // Keys with the same ordering time (whole seconds) go newest Secret first, then by
+        // name, so every replica picks the same sealing key whatever order the cache lists.
+        let mut secrets: Vec<&Secret> = secrets.into_iter().collect();
+        secrets.sort_by(|a, b| {
+            let created = |s: &Secret| s.metadata.creation_timestamp.as_ref().map(|t| t.0);
+            created(b)
+                .cmp(&created(a))
+                .then_with(|| a.metadata.name.cmp(&b.metadata.name))
+        });
         for secret in secrets {
             let name = secret.metadata.name.clone().unwrap_or_default();
             let label = secret
@@ -292,6 +301,12 @@ pub enum Renewal {
     Never,
 }
 
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(t, |d| {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())
+    })
+}
+
 /// Decides when to renew, from the newest sealing key's ordering time.
 #[must_use]
 pub fn next_renewal(
@@ -304,7 +319,10 @@ pub fn next_renewal(
     let Some(newest) = newest else {
         return Renewal::NowNoKey;
     };
-    if requested.is_some_and(|requested| newest < requested) {
+    // Ordering times (certificate notBefore, creationTimestamp) have whole seconds: compare
+    // the request at that precision, or the key it caused would look older than the request
+    // and another would follow.
+    if requested.is_some_and(|requested| newest < whole_seconds(requested)) {
         return Renewal::NowRequested;
     }
     if cutoff.is_some_and(|cutoff| newest < cutoff && cutoff <= now) {
@@ -423,6 +441,18 @@ mod tests {
     }
 
     #[test]
+    fn regression_equal_ordering_times_pick_the_same_key_in_any_listing_order() {
+        // Both certificates have the same notBefore (made in the same second): the sealing key
+        // used to depend on the cache's iteration order, so replicas could disagree.
+        let older = key_secret("a", Some("active"), KEY4096, Some(CERT4096), 100);
+        let newer = key_secret("b", Some("active"), KEY, Some(CERT), 200);
+        for secrets in [[&older, &newer], [&newer, &older]] {
+            let set = KeySet::from_secrets(secrets, "p", KeyOrder::CertNotBefore);
+            assert_eq!(set.sealing_key().unwrap().secret_name, "b");
+        }
+    }
+
+    #[test]
     fn mismatched_certificate_is_malformed() {
         let secrets = [key_secret("x", Some("active"), KEY, Some(CERT4096), 1)];
         let set = KeySet::from_secrets(&secrets, "p", KeyOrder::CertNotBefore);
@@ -473,6 +503,23 @@ mod tests {
         assert_eq!(
             next_renewal(Some(t0), t0 + 2 * day, None, None, Some(t0 - day)),
             Renewal::Never
+        );
+        // Regression: a request with sub-second precision is satisfied by a key made in the
+        // same second (notBefore has whole seconds); it used to make a second key.
+        let requested = t0 + Duration::from_millis(700);
+        assert_eq!(
+            next_renewal(Some(t0), t0 + day, None, None, Some(requested)),
+            Renewal::Never
+        );
+        assert_eq!(
+            next_renewal(
+                Some(t0),
+                t0 + day,
+                None,
+                None,
+                Some(requested + Duration::from_secs(1))
+            ),
+            Renewal::NowRequested
         );
         // A cutoff in the future does nothing yet; one before the key does nothing at all.
         assert_eq!(

@@ -20,6 +20,13 @@ pub struct LeaseConfig {
     pub duration: Duration,
 }
 
+/// Waits until the watched value satisfies `f`; false when the sender is gone. Unlike
+/// `wait_for` in a `select!` arm, no `watch::Ref` outlives the wait: the borrow would be held
+/// through the arm's body, which makes the future `!Send` and blocks the channel's sender.
+async fn reached<T>(rx: &mut watch::Receiver<T>, f: impl FnMut(&T) -> bool) -> bool {
+    rx.wait_for(f).await.is_ok()
+}
+
 /// Runs `work` whenever this replica holds the lease, until `shutdown` turns true.
 /// `work` gets a receiver that turns true when it should stop gracefully; on a lost lease the
 /// task is aborted instead.
@@ -44,23 +51,23 @@ where
     let (mut leading, handle) = manager.watch().await;
     loop {
         tokio::select! {
-            acquired = leading.wait_for(|is_leader| *is_leader) => {
-                if acquired.is_err() {
+            acquired = reached(&mut leading, |is_leader| *is_leader) => {
+                if !acquired {
                     break;
                 }
             }
-            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = reached(&mut shutdown, |stop| *stop) => break,
         }
         tracing::info!(identity = %config.identity, lease = %config.name, "became leader");
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut task = tokio::spawn(work(stop_rx));
         tokio::select! {
-            _ = leading.wait_for(|is_leader| !*is_leader) => {
+            _ = reached(&mut leading, |is_leader| !*is_leader) => {
                 tracing::warn!(identity = %config.identity, "lost the lease; stopping at once");
                 task.abort();
                 let _ = task.await;
             }
-            _ = shutdown.wait_for(|stop| *stop) => {
+            _ = reached(&mut shutdown, |stop| *stop) => {
                 let _ = stop_tx.send(true);
                 let _ = tokio::time::timeout(Duration::from_secs(10), &mut task).await;
                 task.abort();
