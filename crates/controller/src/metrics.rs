@@ -94,6 +94,7 @@ pub struct Metrics {
     pub reconcile_duration: Histogram,
     keys: Family<KeyStatusLabels, Gauge>,
     malformed_keys: Gauge,
+    keys_not_backed_up: Gauge,
     newest_key_age: Gauge<f64, AtomicU64>,
     seconds_until_renewal: Gauge<f64, AtomicU64>,
 }
@@ -125,6 +126,7 @@ impl Metrics {
             reconcile_duration: reconcile_histogram(),
             keys: Family::default(),
             malformed_keys: Gauge::default(),
+            keys_not_backed_up: Gauge::default(),
             newest_key_age: Gauge::default(),
             seconds_until_renewal: Gauge::default(),
             registry: Registry::default(),
@@ -170,6 +172,11 @@ impl Metrics {
             metrics.malformed_keys.clone(),
         );
         registry.register(
+            "keys_not_backed_up",
+            "Sealing keys that `kubeseal keys backup` has not exported since they were created",
+            metrics.keys_not_backed_up.clone(),
+        );
+        registry.register(
             "newest_key_age_seconds",
             "Age of the key that currently seals",
             metrics.newest_key_age.clone(),
@@ -197,6 +204,13 @@ impl Metrics {
         }
         self.malformed_keys
             .set(i64::try_from(keys.malformed.len()).unwrap_or(i64::MAX));
+        let not_backed_up = keys
+            .info
+            .iter()
+            .filter(|i| i.backed_up_at.is_none_or(|at| at < i.ordering_time))
+            .count();
+        self.keys_not_backed_up
+            .set(i64::try_from(not_backed_up).unwrap_or(i64::MAX));
         if let Some(newest) = keys.sealing_key() {
             let age = now
                 .duration_since(newest.ordering_time)
@@ -281,5 +295,54 @@ mod tests {
         }
         metrics.forget_condition("ns", "n", "");
         assert!(!metrics.encode().contains("name=\"n\""));
+    }
+
+    #[test]
+    fn key_metrics_count_keys_never_backed_up() {
+        use std::time::Duration;
+
+        use crate::keys::{KeyInfo, KeySet};
+        let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let key = |name: &str, created: u64, backed_up: Option<u64>| KeyInfo {
+            secret_name: name.into(),
+            fingerprint: seal::PrivateKey::from_pem(
+                include_str!("../../seal/tests/fixtures/compat/keys/rsa2048/tls.key").as_bytes(),
+            )
+            .unwrap()
+            .fingerprint()
+            .clone(),
+            bits: 2048,
+            ordering_time: at(created),
+            not_after: None,
+            status: KeyStatus::Active,
+            backed_up_at: backed_up.map(at),
+        };
+        let keys = KeySet {
+            info: vec![
+                key("new", 200, None),
+                key("mid", 100, Some(50)),
+                key("old", 10, Some(20)),
+            ],
+            ..KeySet::default()
+        };
+        let metrics = Metrics::new();
+        metrics.observe_keys(&keys, Some(Duration::from_secs(1000)), at(300));
+        let text = metrics.encode();
+        assert!(
+            text.contains("sealed_secrets_controller_keys_not_backed_up 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sealed_secrets_controller_keys{status=\"active\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sealed_secrets_controller_newest_key_age_seconds 100"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sealed_secrets_controller_seconds_until_key_renewal 900"),
+            "{text}"
+        );
     }
 }
