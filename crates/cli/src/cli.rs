@@ -28,6 +28,8 @@ Examples:
   kubeseal --recovery-unseal --recovery-private-key keys/ < sealed.yaml
   kubeseal --validate --recovery-private-key keys/tls.key -f sealed.yaml
   kubeseal --re-encrypt --recovery-private-key old.key --cert new.crt -f sealed.yaml
+  kubeseal keys list                                         # sealing keys in the cluster
+  kubeseal reencrypt --keyring keys/ manifests/              # re-seal files with the newest key
 
 Every flag can also be set with an environment variable SEALED_SECRETS_<FLAG>, e.g.
 SEALED_SECRETS_CERT or SEALED_SECRETS_CONTROLLER_NAMESPACE; the command line wins.";
@@ -200,6 +202,12 @@ pub enum Command {
     },
     /// Print the kubeseal(1) man page (roff) to stdout.
     Man,
+    /// Back up, restore, list, rotate and retire sealing keys (in the cluster or a local
+    /// keyring directory).
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
+    /// Re-seal every SealedSecret file under the paths with the current certificate, offline.
+    Reencrypt(crate::keys::ReencryptArgs),
 }
 
 /// The clap command, for completions and the man page.

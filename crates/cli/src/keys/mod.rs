@@ -71,47 +71,15 @@ pub enum KeysCommand {
 }
 
 /// Runs one `kubeseal keys` command.
-pub fn run(command: KeysCommand) -> Result<()> {
+pub fn run(command: &KeysCommand) -> Result<()> {
     match command {
-        KeysCommand::List(args) => list(&args),
-        KeysCommand::Backup(args) => backup(&args),
-        KeysCommand::Restore(args) => restore(&args),
-        KeysCommand::Rotate(args) => rotate(&args),
-        KeysCommand::Compromise(args) => compromise(&args),
-        KeysCommand::Init(args) => init(&args),
+        KeysCommand::List(args) => list(args),
+        KeysCommand::Backup(args) => backup(args),
+        KeysCommand::Restore(args) => restore(args),
+        KeysCommand::Rotate(args) => rotate(args),
+        KeysCommand::Compromise(args) => compromise(args),
+        KeysCommand::Init(args) => init(args),
     }
-}
-
-/// `kubeseal keys …` and `kubeseal reencrypt …` as a top-level parser, until they join the
-/// main clap tree.
-#[derive(clap::Parser)]
-#[command(name = "kubeseal")]
-enum KeysCli {
-    /// Back up, restore, list, rotate and retire sealing keys.
-    #[command(subcommand)]
-    Keys(KeysCommand),
-    /// Re-seal every SealedSecret file under the paths with the current certificate.
-    Reencrypt(ReencryptArgs),
-}
-
-/// Runs `kubeseal keys …` / `kubeseal reencrypt …` when the first argument names them;
-/// `None` otherwise (the bare-flag CLI handles it).
-pub fn dispatch() -> Option<std::process::ExitCode> {
-    let first = std::env::args_os().nth(1)?;
-    if !matches!(first.to_str(), Some("keys" | "reencrypt")) {
-        return None;
-    }
-    let result = match <KeysCli as clap::Parser>::parse() {
-        KeysCli::Keys(command) => run(command),
-        KeysCli::Reencrypt(args) => run_reencrypt(args),
-    };
-    Some(match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    })
 }
 
 /// Where the keys are: a local keyring directory, or the cluster.

@@ -47,7 +47,7 @@ enum Outcome {
 }
 
 /// Runs `kubeseal reencrypt`.
-pub fn run_reencrypt(args: ReencryptArgs) -> Result<()> {
+pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
     let (keyring, sealing) = load_keyring(&args.keys)?;
     if keyring.is_empty() {
         bail!("no private keys: give --keyring DIR or --key FILE (a key, a backup List or bundle)");
