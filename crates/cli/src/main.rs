@@ -10,7 +10,6 @@ mod keys;
 mod kubeconfig;
 mod modes;
 mod online;
-mod recovery_keys;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -41,16 +41,14 @@ use seal::{Certificate, Format, PrivateKey, write_documents};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+pub use bundle::Unlock;
 pub use reencrypt::{ReencryptArgs, run_reencrypt};
-// For `--recovery-unseal`, `--validate`, `--re-encrypt` with `--keyring DIR` / bundles: the
-// bare-flag CLI calls these once it is wired to them.
-#[allow(unused_imports)]
-pub use sources::{KeySourceArgs, load_keyring};
+pub use secrets_input::PassphraseArgs;
+pub use sources::{KeySources, load_keyring};
 
-use bundle::{Protection, Unlock};
+use bundle::Protection;
 use cluster::{ClusterArgs, ClusterStore};
 use fsutil::{Overwrite, write_file};
-use secrets_input::PassphraseArgs;
 use store::{BACKED_UP_ANNOTATION, Loaded, Store, StoredKey, format_time};
 
 /// `kubeseal keys …`.
