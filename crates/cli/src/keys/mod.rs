@@ -62,7 +62,8 @@ pub enum KeysCommand {
     Backup(BackupArgs),
     /// Import keys from a bundle, an upstream plaintext backup List, or PEM keys.
     Restore(RestoreArgs),
-    /// Make a new sealing key now (the controller, through the API; or a local keyring).
+    /// Make a new sealing key now: ask the controller (an annotation on its key Secret, through
+    /// the Kubernetes API) and wait for the key, or add one to a local keyring.
     Rotate(RotateArgs),
     /// Relabel a key so it no longer seals (it still unseals).
     Compromise(CompromiseArgs),
