@@ -26,8 +26,11 @@ Examples:
   printf '%s' \"$VALUE\" | kubeseal --raw --cert keys/tls.crt -n myns --name mysecret
   kubeseal --cert keys/tls.crt --merge-into sealed.yaml < extra-secret.yaml
   kubeseal --recovery-unseal --recovery-private-key keys/ < sealed.yaml
-  kubeseal --validate --recovery-private-key keys/tls.key -f sealed.yaml
+  kubeseal --validate --keyring keys/ -f sealed.yaml
+  kubeseal --recovery-unseal --recovery-private-key backup.age --passphrase-file pass < sealed.yaml
   kubeseal --re-encrypt --recovery-private-key old.key --cert new.crt -f sealed.yaml
+  kubeseal keys list                                         # sealing keys in the cluster
+  kubeseal reencrypt --keyring keys/ manifests/              # re-seal files with the newest key
 
 Every flag can also be set with an environment variable SEALED_SECRETS_<FLAG>, e.g.
 SEALED_SECRETS_CERT or SEALED_SECRETS_CONTROLLER_NAMESPACE; the command line wins.";
@@ -106,24 +109,40 @@ pub struct Cli {
 
     // ---- other modes
     /// Check that the sealed secret(s) can be decrypted: by the controller, or offline with
-    /// --recovery-private-key.
+    /// --recovery-private-key or --keyring.
     #[arg(long, env = "SEALED_SECRETS_VALIDATE", help_heading = MODES, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
     pub validate: bool,
     /// Re-encrypt the sealed secret(s) with the latest key: by the controller, or offline with
-    /// --recovery-private-key (old keys) and --cert (new certificate). With -f and no -w the
-    /// file is rewritten in place.
+    /// --recovery-private-key or --keyring (old keys) and --cert (new certificate; default: the
+    /// keyring's). With -f and no -w the file is rewritten in place.
     #[arg(long = "re-encrypt", visible_alias = "rotate", env = "SEALED_SECRETS_RE_ENCRYPT", help_heading = MODES, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
     pub re_encrypt: bool,
 
     // ---- recovery
-    /// Decrypt sealed secrets from the input with --recovery-private-key, offline. For disaster
-    /// recovery.
+    /// Decrypt sealed secrets from the input with --recovery-private-key or --keyring, offline.
+    /// For disaster recovery.
     #[arg(long = "recovery-unseal", env = "SEALED_SECRETS_RECOVERY_UNSEAL", help_heading = RECOVERY, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
     pub recovery_unseal: bool,
     /// Private key files: PEM keys, key Secrets (JSON/YAML), v1 Lists of them (a controller key
-    /// backup), or directories of such files. Comma-separated or repeated.
+    /// backup), age backup bundles (`kubeseal keys backup`), or directories of such files.
+    /// Comma-separated or repeated.
     #[arg(long = "recovery-private-key", env = "SEALED_SECRETS_RECOVERY_PRIVATE_KEY", value_name = "FILE", value_delimiter = ',', help_heading = RECOVERY)]
     pub recovery_private_key: Vec<PathBuf>,
+    /// Keyring directory to take private keys from (`kubeseal keys init` makes one; keys/ is
+    /// one); its newest active certificate is offline --re-encrypt's default --cert.
+    /// Comma-separated or repeated.
+    #[arg(long, env = "SEALED_SECRETS_KEYRING", value_name = "DIR", value_delimiter = ',', help_heading = RECOVERY)]
+    pub keyring: Vec<PathBuf>,
+    /// age identity file or SSH private key that opens backup bundles; repeatable.
+    #[arg(short = 'i', long = "identity", env = "SEALED_SECRETS_IDENTITY", value_name = "FILE", value_delimiter = ',', help_heading = RECOVERY)]
+    pub identity: Vec<PathBuf>,
+    /// Open passphrase-protected backup bundles: the passphrase is asked on the terminal
+    /// unless --passphrase-file or $SEALED_SECRETS_BACKUP_PASSPHRASE supplies it.
+    #[arg(long, help_heading = RECOVERY)]
+    pub passphrase: bool,
+    /// Read the backup bundle's passphrase from the first line of FILE.
+    #[arg(long = "passphrase-file", env = "SEALED_SECRETS_PASSPHRASE_FILE", value_name = "FILE", help_heading = RECOVERY)]
+    pub passphrase_file: Option<PathBuf>,
 
     // ---- kubernetes connection
     /// Path to a kubeconfig. Default: $KUBECONFIG, ~/.kube/config, or in-cluster.
@@ -200,6 +219,12 @@ pub enum Command {
     },
     /// Print the kubeseal(1) man page (roff) to stdout.
     Man,
+    /// Back up, restore, list, rotate and retire sealing keys (in the cluster or a local
+    /// keyring directory).
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
+    /// Re-seal every SealedSecret file under the paths with the current certificate, offline.
+    Reencrypt(crate::keys::ReencryptArgs),
 }
 
 /// The clap command, for completions and the man page.

@@ -290,7 +290,7 @@ pub fn request_timeout(cli: &Cli) -> Result<Option<Duration>> {
     Ok((!d.is_zero()).then_some(d))
 }
 
-fn parse_duration(text: &str) -> Option<Duration> {
+pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds));

@@ -10,7 +10,6 @@ mod keys;
 mod kubeconfig;
 mod modes;
 mod online;
-mod recovery_keys;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -21,10 +20,6 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    // `kubeseal keys …` / `kubeseal reencrypt …`.
-    if let Some(code) = keys::dispatch() {
-        return code;
-    }
     let mut cli = Cli::parse();
     apply_rotate_alias(&mut cli);
     match run(&cli) {
@@ -65,6 +60,8 @@ fn run(cli: &Cli) -> Result<()> {
             clap_mangen::Man::new(cli::command()).render(&mut buffer)?;
             files::Sink::Stdout.write(&buffer)
         }
+        Some(Command::Keys(command)) => keys::run(command),
+        Some(Command::Reencrypt(args)) => keys::run_reencrypt(args),
         None => modes::run(cli),
     }
 }

@@ -14,9 +14,9 @@ use zeroize::Zeroizing;
 use crate::certs;
 use crate::cli::Cli;
 use crate::files::{self, Input, Sink};
+use crate::keys::{KeySources, PassphraseArgs, Unlock, load_keyring};
 use crate::kubeconfig;
 use crate::online::Controller;
-use crate::recovery_keys::load_keyring;
 
 const TTY_MANIFEST_HINT: &str = "(tty detected: expecting json/yaml k8s resource in stdin)";
 const TTY_RAW_HINT: &str = "(tty detected: expecting a secret to encrypt in stdin)";
@@ -43,13 +43,13 @@ pub fn run(cli: &Cli) -> Result<()> {
     if !cli.from_file.is_empty() && !cli.raw {
         return Err(usage("--from-file requires --raw"));
     }
-    let offline_keys = !cli.recovery_private_key.is_empty();
+    let offline_keys = !key_sources(cli).is_empty();
     if cli.recovery_unseal {
         return recovery_unseal(cli);
     }
     if offline_keys && !cli.validate && !cli.re_encrypt && std::io::stderr().is_terminal() {
         eprintln!(
-            "warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal"
+            "warning: ignoring --recovery-private-key/--keyring because unseal command not chosen with --recovery-unseal"
         );
     }
     if cli.validate {
@@ -332,20 +332,32 @@ fn merge_into(cli: &Cli, target: &Path, cert: &seal::Certificate) -> Result<()> 
     )
 }
 
-fn keyring(cli: &Cli) -> Result<Keyring> {
-    load_keyring(&cli.recovery_private_key)
-}
-
-fn no_keys_hint(keyring: &Keyring) -> &'static str {
-    if keyring.is_empty() {
-        " (no --recovery-private-key given)"
-    } else {
-        ""
+/// The offline key sources of the bare command: `--recovery-private-key`, `--keyring`, and
+/// what opens bundles (`-i`, `--passphrase`, `--passphrase-file`).
+fn key_sources(cli: &Cli) -> KeySources {
+    KeySources {
+        keyrings: cli.keyring.clone(),
+        files: cli.recovery_private_key.clone(),
+        unlock: Unlock {
+            identities: cli.identity.clone(),
+            passphrase: PassphraseArgs {
+                passphrase: cli.passphrase,
+                passphrase_file: cli.passphrase_file.clone(),
+            },
+        },
     }
 }
 
+fn keyring(cli: &Cli) -> Result<(Keyring, Option<seal::Certificate>)> {
+    load_keyring(&key_sources(cli))
+}
+
+const NO_KEYS_HINT: &str =
+    "no private keys were given: pass --recovery-private-key FILE|DIR or --keyring DIR";
+
 fn recovery_unseal(cli: &Cli) -> Result<()> {
-    let keyring = keyring(cli)?;
+    let sources = key_sources(cli);
+    let (keyring, _) = load_keyring(&sources)?;
     let (input, sealed) = read_sealed_input(cli)?;
     let format = output_format(cli, None, Format::detect(&input.text))?;
     let options = UnsealOptions {
@@ -356,11 +368,16 @@ fn recovery_unseal(cli: &Cli) -> Result<()> {
     let mut secrets = Vec::with_capacity(total);
     for (i, s) in sealed.iter().enumerate() {
         let unsealed = unseal(s, &keyring, &options).map_err(|e| {
-            anyhow!(
-                "{}: {e}{}",
-                locate(&input.source, i, total, s.metadata.name()),
-                no_keys_hint(&keyring)
-            )
+            if sources.is_empty() {
+                // As upstream, which looks for keys and finds none: the decryption error, and
+                // how to give keys.
+                anyhow!("{e}; {NO_KEYS_HINT}")
+            } else {
+                anyhow!(
+                    "{}: {e}",
+                    locate(&input.source, i, total, s.metadata.name())
+                )
+            }
         })?;
         secrets.push(unsealed.secret);
     }
@@ -375,8 +392,8 @@ fn recovery_unseal(cli: &Cli) -> Result<()> {
 }
 
 fn validate(cli: &Cli) -> Result<()> {
-    if !cli.recovery_private_key.is_empty() {
-        let keyring = keyring(cli)?;
+    if !key_sources(cli).is_empty() {
+        let (keyring, _) = keyring(cli)?;
         let (input, sealed) = read_sealed_input(cli)?;
         let total = sealed.len();
         for (i, s) in sealed.iter().enumerate() {
@@ -423,7 +440,7 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
     let format = output_format(cli, target.as_deref(), Format::detect(&input.text))?;
     let total = sealed.len();
     let mut out = Vec::with_capacity(total);
-    if cli.recovery_private_key.is_empty() {
+    if key_sources(cli).is_empty() {
         let controller = Controller::connect(cli)?;
         for (i, s) in sealed.iter().enumerate() {
             let reply = controller
@@ -446,8 +463,16 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
             out.push(rotated);
         }
     } else {
-        let keyring = keyring(cli)?;
-        let cert = certs::certificate(cli)?;
+        let (keyring, keyring_cert) = keyring(cli)?;
+        // The keyring's sealing certificate unless --cert says otherwise.
+        let cert = match keyring_cert {
+            Some(cert) if cli.cert.is_none() => certs::parse(
+                cert.to_pem().as_bytes(),
+                "the keyring's sealing certificate",
+                cli.allow_expired_cert,
+            )?,
+            _ => certs::certificate(cli)?,
+        };
         for (i, s) in sealed.iter().enumerate() {
             let rotated = reencrypt(s, &keyring, cert.public_key()).map_err(|e| {
                 anyhow!(

@@ -140,6 +140,48 @@ fn completions_cover_the_flags() {
 }
 
 #[test]
+fn subcommands_are_in_the_one_clap_tree() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = kubeseal().args(["completion", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = stdout(&out);
+        for word in ["keys", "reencrypt", "backup", "restore", "keyring"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    let out = kubeseal().args(["keys", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = stdout(&out);
+    for word in ["list", "backup", "restore", "rotate", "compromise", "init"] {
+        assert!(help.contains(word), "keys --help lacks {word}: {help}");
+    }
+    let help = stdout(&kubeseal().arg("--help").output().unwrap());
+    assert!(
+        help.contains("keys") && help.contains("reencrypt"),
+        "{help}"
+    );
+    let page = stdout(&kubeseal().arg("man").output().unwrap());
+    assert!(
+        page.contains("kubeseal\\-keys") || page.contains("keys"),
+        "man page"
+    );
+    // A bad subcommand argument is a usage error, as everywhere else.
+    kubeseal()
+        .args(["keys", "list", "--bogus"])
+        .assert()
+        .code(2);
+    // The bare form still seals.
+    kubeseal()
+        .args(["--cert", repo("keys/tls.crt").to_str().unwrap()])
+        .write_stdin(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: b}\ndata: {k: dg==}\n",
+        )
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("SealedSecret"));
+}
+
+#[test]
 fn man_page() {
     let out = kubeseal().arg("man").output().unwrap();
     assert!(out.status.success());

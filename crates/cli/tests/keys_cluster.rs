@@ -3,13 +3,11 @@
 mod keys_support;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use age::secrecy::ExposeSecret;
-use fake_apiserver::{FakeApiServer, Gvr, ProxyResponse};
+use fake_apiserver::{FakeApiServer, Gvr};
 use keys_support::*;
 use seal::{Certificate, Keyring, PrivateKey};
 use serde_json::{Value, json};
@@ -269,98 +267,111 @@ fn errors_from_the_cluster_are_one_line() {
     assert!(err.contains("kubeconfig"), "{err}");
 }
 
-fn rotate_body(key: &PrivateKey) -> String {
-    let cert = Certificate::self_signed(key, "", seal::keys::DEFAULT_CERT_VALIDITY).unwrap();
-    json!({"fingerprint": key.fingerprint().as_str(), "certificate": cert.to_pem()}).to_string()
+const RENEWAL: &str = "sealedsecrets.bitnami.com/renewal-requested-at";
+
+/// Plays the controller: waits for the renewal annotation on `name`, then writes `new_key`
+/// as a new active key Secret. Returns the annotation's value.
+fn play_controller(fake: &FakeApiServer, name: &str, new_key: &PrivateKey) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let secret = fake.get(&Gvr::core("secrets"), NS, name).unwrap();
+        if let Some(at) = secret["metadata"]["annotations"][RENEWAL].as_str() {
+            let cert =
+                Certificate::self_signed(new_key, "", seal::keys::DEFAULT_CERT_VALIDITY).unwrap();
+            fake.insert(
+                &Gvr::core("secrets"),
+                key_secret("sealed-secrets-keynew", "active", new_key, &cert),
+            );
+            return at.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no renewal request");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 #[test]
-fn rotate_asks_the_controller_through_the_service_proxy() {
+fn rotate_asks_the_controller_through_the_renewal_annotation() {
     let tmp = tempfile::tempdir().unwrap();
     let c = cluster(tmp.path(), "rot");
-    let key = PrivateKey::generate(2048).unwrap();
-    let body = rotate_body(&key);
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen2 = seen.clone();
-    c.fake
-        .set_service_proxy_handler(NS, "sealed-secrets-controller", move |req| {
-            seen2
-                .lock()
-                .unwrap()
-                .push((req.method.to_string(), req.path.clone()));
-            ProxyResponse::new(200, "application/json", body.clone())
-        });
-    let cert_out = tmp.path().join("new.crt");
-    let out = ok(&[
-        "keys",
-        "rotate",
-        "--kubeconfig",
-        kc(&c),
-        "--cert-out",
-        s(&cert_out),
-    ]);
-    assert_eq!(out.trim(), key.fingerprint().as_str());
-    assert_eq!(
-        *seen.lock().unwrap(),
-        [("POST".to_owned(), "/v1/keys/rotate".to_owned())]
+    let old = PrivateKey::generate(2048).unwrap();
+    let old_cert = Certificate::self_signed(&old, "", seal::keys::DEFAULT_CERT_VALIDITY).unwrap();
+    c.fake.insert(
+        &Gvr::core("secrets"),
+        key_secret("sealed-secrets-keyold", "active", &old, &old_cert),
     );
+    let new = PrivateKey::generate(2048).unwrap();
+    let cert_out = tmp.path().join("new.crt");
+    let before = SystemTime::now();
+    let (at, out) = std::thread::scope(|scope| {
+        let controller = scope.spawn(|| play_controller(&c.fake, "sealed-secrets-keyold", &new));
+        let out = ok(&[
+            "keys",
+            "rotate",
+            "--kubeconfig",
+            kc(&c),
+            "--cert-out",
+            s(&cert_out),
+        ]);
+        (controller.join().unwrap(), out)
+    });
+    assert_eq!(out.trim(), new.fingerprint().as_str());
     let cert = Certificate::from_pem(&fs::read(&cert_out).unwrap()).unwrap();
-    assert_eq!(cert.public_key().fingerprint(), key.fingerprint());
+    assert_eq!(cert.public_key().fingerprint(), new.fingerprint());
+    // RFC 3339, UTC, whole seconds, not before the request and after the old key was made.
+    assert!(
+        at.len() == 20 && at.ends_with('Z') && !at.contains('.'),
+        "{at}"
+    );
+    let requested = SystemTime::from(at.parse::<jiff::Timestamp>().unwrap());
+    assert!(
+        requested + std::time::Duration::from_secs(1) >= before,
+        "{at}"
+    );
+    assert!(requested > old_cert.not_before(), "{at}");
+    // Only the annotation was written; no HTTP call to the controller, nothing deleted.
+    assert_eq!(secrets(&c).len(), 2);
+    assert!(
+        c.fake.requests().iter().all(|r| !r.path.contains("/proxy")),
+        "no service proxy use"
+    );
+    assert!(
+        c.fake.requests().iter().any(|r| r
+            .patch_type
+            .as_deref()
+            .is_some_and(|t| t.contains("merge-patch"))),
+        "a merge patch"
+    );
+}
 
-    c.fake
-        .set_service_proxy_handler(NS, "sealed-secrets-controller", |_| {
-            ProxyResponse::new(500, "text/plain", "key generation failed")
-        });
+#[test]
+fn rotate_fails_clearly_without_a_controller_or_a_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = cluster(tmp.path(), "idle");
     let err = fails(&["keys", "rotate", "--kubeconfig", kc(&c)]);
     assert!(
-        err.contains("cannot rotate keys") && err.contains("key generation failed"),
+        err.contains("no active sealing key in namespace kube-system"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-}
-
-#[test]
-fn rotate_with_a_direct_controller_url() {
     let key = PrivateKey::generate(2048).unwrap();
-    let body = rotate_body(&key);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line).unwrap();
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            if line.trim().is_empty() {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap();
-            }
-        }
-        let mut discard = vec![0; length];
-        reader.read_exact(&mut discard).unwrap();
-        let mut stream = stream;
-        write!(
-            stream,
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        request_line
-    });
-    let out = ok(&[
-        "keys",
-        "rotate",
-        "--controller-url",
-        &format!("http://{addr}"),
-    ]);
-    assert_eq!(out.trim(), key.fingerprint().as_str());
-    assert_eq!(
-        server.join().unwrap().trim(),
-        "POST /v1/keys/rotate HTTP/1.1"
+    let cert = Certificate::self_signed(&key, "", seal::keys::DEFAULT_CERT_VALIDITY).unwrap();
+    c.fake.insert(
+        &Gvr::core("secrets"),
+        key_secret("sealed-secrets-keyidle", "active", &key, &cert),
     );
+    let (ok, _, err) = run(&["keys", "rotate", "--kubeconfig", kc(&c), "--timeout", "1s"]);
+    assert!(!ok);
+    let last = err.trim().lines().last().unwrap();
+    assert!(
+        last.starts_with("error: no new key appeared in namespace kube-system within 1s"),
+        "{err}"
+    );
+    let secret = c
+        .fake
+        .get(&Gvr::core("secrets"), NS, "sealed-secrets-keyidle")
+        .unwrap();
+    assert!(secret["metadata"]["annotations"][RENEWAL].is_string());
+    // The HTTP route is gone.
+    let (ok, _, err) = run(&["keys", "rotate", "--controller-url", "http://127.0.0.1:1"]);
+    assert!(!ok && err.contains("--controller-url"), "{err}");
 }

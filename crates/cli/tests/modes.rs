@@ -559,3 +559,142 @@ fn re_encrypt_offline() {
     assert!(rotated.starts_with('{'));
     assert_eq!(unseal_with(&dev_key(), &rotated), expected);
 }
+
+#[test]
+fn keyring_and_bundles_as_key_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = seal_yaml(&[], SECRET_YAML);
+    let file = dir.path().join("sealed.yaml");
+    fs::write(&file, &sealed).unwrap();
+    let unsealed = |args: &[&std::ffi::OsStr], envs: &[(&str, &str)]| {
+        let out = kubeseal()
+            .arg("--recovery-unseal")
+            .args(args)
+            .envs(envs.iter().copied())
+            .arg("-f")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let secrets = seal::read_secrets(&stdout(&out)).unwrap();
+        assert_eq!(value(&secrets[0], "user"), "admin");
+    };
+    // The repository's development keyring.
+    let dev_keyring = repo("keys");
+    unsealed(&["--keyring".as_ref(), dev_keyring.as_os_str()], &[]);
+    // --validate with a keyring: ok, and a renamed copy fails.
+    kubeseal()
+        .args(["--validate", "--keyring"])
+        .arg(&dev_keyring)
+        .arg("-f")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    let moved = dir.path().join("moved.yaml");
+    fs::write(&moved, sealed.replace("name: mysecret", "name: moved")).unwrap();
+    kubeseal()
+        .args(["--validate", "--keyring"])
+        .arg(&dev_keyring)
+        .arg("-f")
+        .arg(&moved)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "no key could decrypt secret (user)",
+        ));
+    // A passphrase bundle made by `kubeseal keys backup` (from a copy: backup marks keys).
+    let copy = dir.path().join("keyring");
+    fs::create_dir(&copy).unwrap();
+    for name in ["tls.key", "tls.crt"] {
+        fs::copy(dev_keyring.join(name), copy.join(name)).unwrap();
+    }
+    let pass = dir.path().join("pass");
+    fs::write(&pass, "correct horse battery staple\n").unwrap();
+    let bundle = dir.path().join("backup.age");
+    kubeseal()
+        .args(["keys", "backup", "--keyring"])
+        .arg(&copy)
+        .arg("-o")
+        .arg(&bundle)
+        .arg("--passphrase-file")
+        .arg(&pass)
+        .assert()
+        .success();
+    unsealed(
+        &[
+            "--recovery-private-key".as_ref(),
+            bundle.as_os_str(),
+            "--passphrase-file".as_ref(),
+            pass.as_os_str(),
+        ],
+        &[],
+    );
+    unsealed(
+        &["--recovery-private-key".as_ref(), bundle.as_os_str()],
+        &[(
+            "SEALED_SECRETS_BACKUP_PASSPHRASE",
+            "correct horse battery staple",
+        )],
+    );
+    // A wrong passphrase: one line, no secret in it.
+    let wrong = dir.path().join("wrong");
+    fs::write(&wrong, "not it\n").unwrap();
+    let out = kubeseal()
+        .args(["--recovery-unseal", "--recovery-private-key"])
+        .arg(&bundle)
+        .arg("--passphrase-file")
+        .arg(&wrong)
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: ") && err.contains("wrong passphrase") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(!err.contains("not it") && !err.contains("BEGIN"), "{err}");
+    // Offline --re-encrypt with keyrings and no --cert seals with the newest active key.
+    let new = dir.path().join("new");
+    kubeseal()
+        .args(["keys", "init", "--keyring"])
+        .arg(&new)
+        .assert()
+        .success();
+    let keyrings = format!("{},{}", dev_keyring.display(), new.display());
+    kubeseal()
+        .args(["--re-encrypt", "--keyring", &keyrings, "-f"])
+        .arg(&file)
+        .assert()
+        .success();
+    let rotated = fs::read_to_string(&file).unwrap();
+    kubeseal()
+        .args(["--validate", "--keyring"])
+        .arg(&new)
+        .arg("-f")
+        .arg(&file)
+        .assert()
+        .success();
+    kubeseal()
+        .args(["--validate", "--keyring"])
+        .arg(&dev_keyring)
+        .arg("-f")
+        .arg(&file)
+        .assert()
+        .code(1);
+    assert!(rotated.contains("mysecret"));
+    // No key source at all: upstream's message and a hint, in one line.
+    kubeseal()
+        .arg("--recovery-unseal")
+        .arg("-f")
+        .arg(&moved)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::is_match(
+            r"^error: no key could decrypt secret \(user\); .*--recovery-private-key.*--keyring.*\n$",
+        )
+        .unwrap());
+}

@@ -86,18 +86,6 @@ async fn config(args: &ClusterArgs) -> Result<Config> {
     Ok(config)
 }
 
-/// A client for a bare URL (the controller's, for `--controller-url`), with its own runtime.
-pub fn url_client(url: &str) -> Result<(tokio::runtime::Runtime, Client)> {
-    let uri: http::Uri = url
-        .parse()
-        .with_context(|| format!("invalid controller URL {url:?}"))?;
-    let runtime = runtime()?;
-    let client = runtime
-        .block_on(async { Client::try_from(Config::new(uri)) })
-        .map_err(|e| anyhow!("cannot create an HTTP client: {}", describe(&e)))?;
-    Ok((runtime, client))
-}
-
 impl ClusterStore {
     /// Connects with the kubeconfig.
     pub fn connect(args: &ClusterArgs) -> Result<Self> {
@@ -226,23 +214,6 @@ impl ClusterStore {
         })?;
         Ok(created.metadata.name.unwrap_or_default())
     }
-
-    /// POSTs an empty body to an API server path; returns the response body.
-    pub fn post(&self, path: &str) -> Result<String> {
-        post(&self.runtime, &self.client, path)
-    }
-}
-
-/// POSTs an empty JSON request to `path`; returns the body of a 2xx response.
-pub fn post(runtime: &tokio::runtime::Runtime, client: &Client, path: &str) -> Result<String> {
-    let request = http::Request::post(path)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::ACCEPT, "application/json")
-        .body(Vec::new())
-        .context("cannot build the request")?;
-    runtime
-        .block_on(client.request_text(request))
-        .map_err(|e| anyhow!("{}", describe(&e)))
 }
 
 fn to_k8s(secret: &Secret) -> Result<K8sSecret> {

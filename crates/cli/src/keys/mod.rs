@@ -14,13 +14,15 @@
 //!
 //! # `keys rotate` contract with the controller
 //!
-//! `POST /v1/keys/rotate` on the controller's HTTP port, reached through the API server's
-//! service proxy (`/api/v1/namespaces/<ns>/services/http:<name>:http/proxy/v1/keys/rotate`) or
-//! directly with `--controller-url URL`. Empty request body. On success the controller has
-//! created and registered a new sealing key and answers `200` with
-//! `{"fingerprint": "SHA256:…", "certificate": "-----BEGIN CERTIFICATE-----…"}` (the new key's
-//! fingerprint and certificate PEM). Any other status is an error; its body (plain text or a
-//! Kubernetes `Status`) is shown in one line.
+//! Through the Kubernetes API only, never the controller's HTTP port: `kubeseal` merge-patches
+//! the annotation `sealedsecrets.bitnami.com/renewal-requested-at: <now, RFC 3339 UTC, whole
+//! seconds>` onto the current sealing key Secret in the controller's namespace. The controller
+//! watches its key Secrets and, seeing a request newer than its newest key, writes exactly one
+//! new key Secret. `kubeseal` then polls the key Secrets until an active key that was not
+//! there before appears (`--timeout`, default 60 s) and prints its fingerprint (`--cert-out`
+//! writes its certificate). Authorization is the API server's RBAC on patching key Secrets,
+//! which only key administrators hold, rather than an HTTP endpoint that anyone who can reach
+//! the service proxy could call.
 
 mod bundle;
 mod cluster;
@@ -34,23 +36,21 @@ mod store;
 use std::fs;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
 use seal::{Certificate, Format, PrivateKey, write_documents};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+pub use bundle::Unlock;
 pub use reencrypt::{ReencryptArgs, run_reencrypt};
-// For `--recovery-unseal`, `--validate`, `--re-encrypt` with `--keyring DIR` / bundles: the
-// bare-flag CLI calls these once it is wired to them.
-#[allow(unused_imports)]
-pub use sources::{KeySourceArgs, load_keyring};
+pub use secrets_input::PassphraseArgs;
+pub use sources::{KeySources, load_keyring};
 
-use bundle::{Protection, Unlock};
+use bundle::Protection;
 use cluster::{ClusterArgs, ClusterStore};
 use fsutil::{Overwrite, write_file};
-use secrets_input::PassphraseArgs;
 use store::{BACKED_UP_ANNOTATION, Loaded, Store, StoredKey, format_time};
 
 /// `kubeseal keys …`.
@@ -62,7 +62,8 @@ pub enum KeysCommand {
     Backup(BackupArgs),
     /// Import keys from a bundle, an upstream plaintext backup List, or PEM keys.
     Restore(RestoreArgs),
-    /// Make a new sealing key now (the controller, through the API; or a local keyring).
+    /// Make a new sealing key now: ask the controller (an annotation on its key Secret, through
+    /// the Kubernetes API) and wait for the key, or add one to a local keyring.
     Rotate(RotateArgs),
     /// Relabel a key so it no longer seals (it still unseals).
     Compromise(CompromiseArgs),
@@ -71,47 +72,15 @@ pub enum KeysCommand {
 }
 
 /// Runs one `kubeseal keys` command.
-pub fn run(command: KeysCommand) -> Result<()> {
+pub fn run(command: &KeysCommand) -> Result<()> {
     match command {
-        KeysCommand::List(args) => list(&args),
-        KeysCommand::Backup(args) => backup(&args),
-        KeysCommand::Restore(args) => restore(&args),
-        KeysCommand::Rotate(args) => rotate(&args),
-        KeysCommand::Compromise(args) => compromise(&args),
-        KeysCommand::Init(args) => init(&args),
+        KeysCommand::List(args) => list(args),
+        KeysCommand::Backup(args) => backup(args),
+        KeysCommand::Restore(args) => restore(args),
+        KeysCommand::Rotate(args) => rotate(args),
+        KeysCommand::Compromise(args) => compromise(args),
+        KeysCommand::Init(args) => init(args),
     }
-}
-
-/// `kubeseal keys …` and `kubeseal reencrypt …` as a top-level parser, until they join the
-/// main clap tree.
-#[derive(clap::Parser)]
-#[command(name = "kubeseal")]
-enum KeysCli {
-    /// Back up, restore, list, rotate and retire sealing keys.
-    #[command(subcommand)]
-    Keys(KeysCommand),
-    /// Re-seal every SealedSecret file under the paths with the current certificate.
-    Reencrypt(ReencryptArgs),
-}
-
-/// Runs `kubeseal keys …` / `kubeseal reencrypt …` when the first argument names them;
-/// `None` otherwise (the bare-flag CLI handles it).
-pub fn dispatch() -> Option<std::process::ExitCode> {
-    let first = std::env::args_os().nth(1)?;
-    if !matches!(first.to_str(), Some("keys" | "reencrypt")) {
-        return None;
-    }
-    let result = match <KeysCli as clap::Parser>::parse() {
-        KeysCli::Keys(command) => run(command),
-        KeysCli::Reencrypt(args) => run_reencrypt(args),
-    };
-    Some(match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    })
 }
 
 /// Where the keys are: a local keyring directory, or the cluster.
@@ -519,16 +488,9 @@ fn restore(args: &RestoreArgs) -> Result<()> {
 /// `kubeseal keys rotate`.
 #[derive(Debug, clap::Args)]
 pub struct RotateArgs {
-    /// Name of the controller's Service.
-    #[arg(
-        long,
-        env = "SEALED_SECRETS_CONTROLLER_NAME",
-        default_value = "sealed-secrets-controller"
-    )]
-    pub controller_name: String,
-    /// Call the controller at this URL directly instead of through the API server proxy.
-    #[arg(long, value_name = "URL", conflicts_with = "keyring")]
-    pub controller_url: Option<String>,
+    /// How long to wait for the controller's new key (e.g. 90s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout, conflicts_with = "keyring")]
+    pub timeout: Duration,
     /// Also write the new certificate to FILE.
     #[arg(long, value_name = "FILE")]
     pub cert_out: Option<PathBuf>,
@@ -542,22 +504,85 @@ pub struct RotateArgs {
     pub source: SourceArgs,
 }
 
-#[derive(Debug, Deserialize)]
-struct RotateResponse {
-    fingerprint: String,
-    certificate: String,
+fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
+    crate::kubeconfig::parse_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("invalid duration {text:?} (e.g. 90s, 2m)"))
 }
 
-/// Reads the controller's answer to `POST /v1/keys/rotate`; checks the certificate matches.
-fn parse_rotate_response(body: &str) -> Result<Certificate> {
-    let response: RotateResponse = serde_json::from_str(body)
-        .map_err(|e| anyhow!("unexpected answer from the controller: {e}"))?;
-    let cert = Certificate::from_pem(response.certificate.as_bytes())
-        .map_err(|e| anyhow!("the controller's certificate is unusable: {e}"))?;
-    if cert.public_key().fingerprint().as_str() != response.fingerprint {
-        bail!("the controller's certificate does not match the fingerprint it reported");
+/// Annotation that asks the controller for a new key now (RFC 3339); the controller honours
+/// it on any of its key Secrets.
+pub const RENEWAL_REQUESTED_AT_ANNOTATION: &str = "sealedsecrets.bitnami.com/renewal-requested-at";
+
+/// Asks the controller for a new key through the renewal annotation and waits for it.
+fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certificate> {
+    let namespace = store.namespace().to_owned();
+    let mut loaded = store.load()?;
+    loaded.sort();
+    warn_all(&loaded);
+    let current = loaded.sealing().with_context(|| {
+        format!(
+            "cannot rotate keys: no active sealing key in namespace {namespace} to put the request on (the controller makes the first key when it starts)"
+        )
+    })?;
+    let before: Vec<_> = loaded
+        .keys
+        .iter()
+        .map(|k| k.fingerprint().clone())
+        .collect();
+    // The controller compares the request with its newest key at whole seconds: ask for a
+    // time after the current key was made, or nothing would happen.
+    let newest = current
+        .certificate
+        .as_ref()
+        .map(Certificate::not_before)
+        .into_iter()
+        .chain(current.created)
+        .max()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut at = whole_seconds(SystemTime::now());
+    if at <= newest {
+        let next = whole_seconds(newest) + Duration::from_secs(1);
+        if let Ok(wait) = next.duration_since(SystemTime::now()) {
+            std::thread::sleep(wait.min(Duration::from_secs(2)));
+        }
+        at = whole_seconds(SystemTime::now()).max(next);
     }
-    Ok(cert)
+    let at = format_time(at);
+    store
+        .annotate(&current.id, RENEWAL_REQUESTED_AT_ANNOTATION, &at)
+        .map_err(|e| anyhow!("cannot request a new key: {e:#}"))?;
+    eprintln!(
+        "requested a new key at {at} on Secret {namespace}/{}; waiting for the controller…",
+        current.id
+    );
+    let deadline = Instant::now() + timeout;
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let mut loaded = store.load()?;
+        loaded.sort();
+        if let Some(cert) = loaded
+            .keys
+            .iter()
+            .filter(|k| !k.compromised && !before.contains(k.fingerprint()))
+            .find_map(|k| k.certificate.clone())
+        {
+            return Ok(cert);
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "no new key appeared in namespace {namespace} within {}s: is the controller running there? (the request stays recorded on Secret {namespace}/{}; the controller acts on it when it sees it)",
+                timeout.as_secs(),
+                current.id
+            );
+        }
+    }
+}
+
+fn whole_seconds(t: SystemTime) -> SystemTime {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(t, |d| {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())
+    })
 }
 
 fn rotate(args: &RotateArgs) -> Result<()> {
@@ -572,22 +597,8 @@ fn rotate(args: &RotateArgs) -> Result<()> {
             .and_then(|b| Certificate::from_pem(&b).ok())
             .context("cannot read the new certificate")?
     } else {
-        let body = match &args.controller_url {
-            Some(url) => {
-                let (runtime, client) = cluster::url_client(url)?;
-                cluster::post(&runtime, &client, "/v1/keys/rotate")
-            }
-            None => {
-                let store = ClusterStore::connect(&args.source.cluster)?;
-                let path = format!(
-                    "/api/v1/namespaces/{}/services/http:{}:http/proxy/v1/keys/rotate",
-                    args.source.cluster.controller_namespace, args.controller_name
-                );
-                store.post(&path)
-            }
-        }
-        .map_err(|e| anyhow!("cannot rotate keys: the controller answered: {e:#}"))?;
-        parse_rotate_response(&body)?
+        let store = ClusterStore::connect(&args.source.cluster)?;
+        rotate_in_cluster(&store, args.timeout)?
     };
     if let Some(path) = &args.cert_out {
         write_file(path, cert.to_pem().as_bytes(), 0o644, Overwrite::Replace)?;
@@ -689,23 +700,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rotate_response_is_checked() {
-        let key = PrivateKey::generate(2048).unwrap();
-        let cert = Certificate::self_signed(&key, "", seal::keys::DEFAULT_CERT_VALIDITY).unwrap();
-        let body = serde_json::json!({
-            "fingerprint": key.fingerprint().as_str(),
-            "certificate": cert.to_pem(),
-        })
-        .to_string();
-        assert_eq!(
-            parse_rotate_response(&body)
-                .unwrap()
-                .public_key()
-                .fingerprint(),
-            key.fingerprint()
-        );
-        let wrong = serde_json::json!({"fingerprint": "SHA256:x", "certificate": cert.to_pem()});
-        assert!(parse_rotate_response(&wrong.to_string()).is_err());
-        assert!(parse_rotate_response("not json").is_err());
+    fn timeouts() {
+        assert_eq!(parse_timeout("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_timeout("5"), Ok(Duration::from_secs(5)));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_timeout("soon").is_err());
     }
 }

@@ -47,8 +47,8 @@ enum Outcome {
 }
 
 /// Runs `kubeseal reencrypt`.
-pub fn run_reencrypt(args: ReencryptArgs) -> Result<()> {
-    let (keyring, sealing) = load_keyring(&args.keys)?;
+pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
+    let (keyring, sealing) = load_keyring(&args.keys.sources())?;
     if keyring.is_empty() {
         bail!("no private keys: give --keyring DIR or --key FILE (a key, a backup List or bundle)");
     }
