@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+pub mod duration;
 pub mod format;
 mod keyfile;
 pub mod keyring;
