@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use futures::{Stream, StreamExt, future};
+use futures::future::{BoxFuture, Shared};
+use futures::{FutureExt as _, Stream, StreamExt, future};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::WatchStreamExt;
@@ -107,6 +108,11 @@ pub struct Context {
     recorder: Recorder,
     config: ReconcileConfig,
     secrets: Option<Store<Secret>>,
+    /// Resolves once the Secret cache is filled. Reconciles must not each call
+    /// `Store::wait_until_ready`: kube-runtime backs it with a oneshot channel that keeps one
+    /// waker, so of several reconciles waiting at once only the last is ever woken and the
+    /// others hang for good (holding their worker slots). One shared waiter wakes them all.
+    secrets_ready: Shared<BoxFuture<'static, ()>>,
     memory: Mutex<HashMap<String, Memory>>,
 }
 
@@ -181,6 +187,17 @@ pub async fn run(
         (Some(reader), Some(stream))
     };
 
+    let secrets_ready = match &secret_store {
+        Some(store) => {
+            let store = store.clone();
+            async move {
+                let _ = store.wait_until_ready().await;
+            }
+            .boxed()
+        }
+        None => future::ready(()).boxed(),
+    }
+    .shared();
     let context = Arc::new(Context {
         client: client.clone(),
         keys: Arc::clone(&keys),
@@ -188,6 +205,7 @@ pub async fn run(
         recorder,
         config: config.clone(),
         secrets: secret_store.clone(),
+        secrets_ready,
         memory: Mutex::default(),
     });
 
@@ -327,7 +345,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
     let existing = match &context.secrets {
         Some(store) => {
             // Until the cache is filled, "not in the cache" would wrongly mean "create".
-            let _ = store.wait_until_ready().await;
+            context.secrets_ready.clone().await;
             store
                 .get(&ObjectRef::new(&name).within(&namespace))
                 .map(|s| (*s).clone())
