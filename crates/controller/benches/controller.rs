@@ -34,10 +34,10 @@ use fake_apiserver::{FakeApiServer, Gvr, Verb};
 use futures::{StreamExt as _, TryStreamExt as _};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ListParams, PostParams};
+use seal::{Certificate, ObjectMeta, PrivateKey, SealOptions, SecretBytes};
 use sealed_secrets_controller::app::{self, Environment};
 use sealed_secrets_controller::config::Flags;
 use sealed_secrets_controller::crd::SealedSecret;
-use seal::{Certificate, ObjectMeta, PrivateKey, SealOptions, SecretBytes};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 
@@ -124,15 +124,26 @@ fn load_keys(bits: usize, n: usize) -> anyhow::Result<Vec<KeyPair>> {
         std::thread::scope(|s| -> anyhow::Result<()> {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
-                    let mine: Vec<usize> = missing.iter().copied().skip(t).step_by(threads).collect();
+                    let mine: Vec<usize> =
+                        missing.iter().copied().skip(t).step_by(threads).collect();
                     let dir = &dir;
                     s.spawn(move || -> anyhow::Result<()> {
                         for i in mine {
                             let key = PrivateKey::generate(bits)?;
-                            let cert = Certificate::self_signed(&key, "", 10 * 365 * 24 * 3600 * Duration::from_secs(1))?;
-                            std::fs::write(dir.join(format!("rsa{bits}-{i:02}.key")), key.to_pkcs1_pem().as_bytes())?;
+                            let cert = Certificate::self_signed(
+                                &key,
+                                "",
+                                10 * 365 * 24 * 3600 * Duration::from_secs(1),
+                            )?;
+                            std::fs::write(
+                                dir.join(format!("rsa{bits}-{i:02}.key")),
+                                key.to_pkcs1_pem().as_bytes(),
+                            )?;
                             // The certificate last: its presence marks a complete pair.
-                            std::fs::write(dir.join(format!("rsa{bits}-{i:02}.crt")), cert.to_pem())?;
+                            std::fs::write(
+                                dir.join(format!("rsa{bits}-{i:02}.crt")),
+                                cert.to_pem(),
+                            )?;
                         }
                         Ok(())
                     })
@@ -147,8 +158,10 @@ fn load_keys(bits: usize, n: usize) -> anyhow::Result<Vec<KeyPair>> {
     }
     (0..n)
         .map(|i| {
-            let key = PrivateKey::from_pem(&std::fs::read(dir.join(format!("rsa{bits}-{i:02}.key")))?)?;
-            let cert = Certificate::from_pem(&std::fs::read(dir.join(format!("rsa{bits}-{i:02}.crt")))?)?;
+            let key =
+                PrivateKey::from_pem(&std::fs::read(dir.join(format!("rsa{bits}-{i:02}.key")))?)?;
+            let cert =
+                Certificate::from_pem(&std::fs::read(dir.join(format!("rsa{bits}-{i:02}.crt")))?)?;
             Ok(KeyPair { key, cert })
         })
         .collect()
@@ -183,7 +196,9 @@ fn sealed_object(i: usize, cert: &Certificate) -> anyhow::Result<Value> {
     for name in VALUES {
         let mut bytes = [0u8; 32];
         aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("rng"))?;
-        secret.data.insert(name.into(), SecretBytes::from_slice(&bytes));
+        secret
+            .data
+            .insert(name.into(), SecretBytes::from_slice(&bytes));
     }
     let sealed = seal::seal_secret(&secret, cert.public_key(), &SealOptions::default())?;
     Ok(serde_json::to_value(&sealed)?)
@@ -198,17 +213,30 @@ fn pkcs8_der(key: &PrivateKey) -> anyhow::Result<Vec<u8>> {
     Ok(base64::engine::general_purpose::STANDARD.decode(b64)?)
 }
 
-/// RSA-OAEP-SHA256 decrypts per second of a 32-byte session key, summed over `threads`.
-fn raw_decrypts_per_second(key: &PrivateKey, threads: usize, seconds: f64) -> anyhow::Result<f64> {
+/// Raw rate of RSA-OAEP-SHA256 decrypts of a 32-byte session key on `threads` threads:
+/// decrypts per wall-clock second (summed over threads), and per CPU-second of those threads
+/// (what one core does when it is not shared: other jobs on the machine do not skew it).
+struct Raw {
+    per_wall_second: f64,
+    per_cpu_second: f64,
+}
+
+fn raw_decrypts_per_second(key: &PrivateKey, threads: usize, seconds: f64) -> anyhow::Result<Raw> {
     let der = pkcs8_der(key)?;
     let public = OaepPublicEncryptingKey::new(
-        PublicEncryptingKey::from_der(key.public_key().spki_der()).map_err(|e| anyhow::anyhow!("{e}"))?,
+        PublicEncryptingKey::from_der(key.public_key().spki_der())
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let label = b"bench/s00000";
     let mut buffer = vec![0; public.ciphertext_size()];
     let ciphertext = public
-        .encrypt(&OAEP_SHA256_MGF1SHA256, &[7u8; 32], &mut buffer, Some(label))
+        .encrypt(
+            &OAEP_SHA256_MGF1SHA256,
+            &[7u8; 32],
+            &mut buffer,
+            Some(label),
+        )
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .to_vec();
     let duration = Duration::from_secs_f64(seconds);
@@ -221,27 +249,42 @@ fn raw_decrypts_per_second(key: &PrivateKey, threads: usize, seconds: f64) -> an
                     )
                     .expect("oaep key");
                     let mut out = vec![0; private.min_output_size()];
+                    let cpu_started = stat_cpu(Path::new("/proc/thread-self/stat")).unwrap_or(0.0);
                     let started = Instant::now();
                     let mut n = 0u64;
                     while started.elapsed() < duration {
                         for _ in 0..8 {
                             let plain = private
-                                .decrypt(&OAEP_SHA256_MGF1SHA256, &ciphertext, &mut out, Some(label))
+                                .decrypt(
+                                    &OAEP_SHA256_MGF1SHA256,
+                                    &ciphertext,
+                                    &mut out,
+                                    Some(label),
+                                )
                                 .expect("decrypt");
                             assert_eq!(plain.len(), 32);
                         }
                         n += 8;
                     }
-                    n as f64 / started.elapsed().as_secs_f64()
+                    let wall = started.elapsed().as_secs_f64();
+                    let cpu =
+                        stat_cpu(Path::new("/proc/thread-self/stat")).unwrap_or(0.0) - cpu_started;
+                    (n as f64, wall, cpu)
                 })
             })
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("raw thread"))
-            .collect::<Vec<f64>>()
+            .collect::<Vec<(f64, f64, f64)>>()
     });
-    Ok(rates.iter().sum())
+    let n: f64 = rates.iter().map(|r| r.0).sum();
+    let wall = rates.iter().map(|r| r.1).fold(0.0, f64::max);
+    let cpu: f64 = rates.iter().map(|r| r.2).sum();
+    Ok(Raw {
+        per_wall_second: n / wall,
+        per_cpu_second: n / cpu.max(0.01),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,7 +343,13 @@ impl Scenario {
             (_, SealedWith::Oldest) => ", sealed with oldest".into(),
             (_, SealedWith::Newest) => ", sealed with newest".into(),
         };
-        format!("RSA-{} {} key{}{}", self.bits, self.keys, if self.keys == 1 { "" } else { "s" }, with)
+        format!(
+            "RSA-{} {} key{}{}",
+            self.bits,
+            self.keys,
+            if self.keys == 1 { "" } else { "s" },
+            with
+        )
     }
 }
 
@@ -312,8 +361,7 @@ struct Requests {
     secret_get: usize,
     status_patch: usize,
     event_writes: usize,
-    sealed_get: usize,
-    total: usize,
+    warning_events: usize,
 }
 
 impl Requests {
@@ -344,8 +392,11 @@ impl Requests {
             status_patch: count(Verb::Patch, "sealedsecrets", Some("status"))
                 + count(Verb::Update, "sealedsecrets", Some("status")),
             event_writes,
-            sealed_get: count(Verb::Get, "sealedsecrets", None),
-            total: records.len(),
+            warning_events: fake
+                .list(&Gvr::new("events.k8s.io", "v1", "events"), Some(NS))
+                .iter()
+                .filter(|e| e["type"] == "Warning")
+                .count(),
         }
     }
 
@@ -353,17 +404,21 @@ impl Requests {
         let n = n as f64;
         let secret_writes = (self.secret_create + self.secret_update + self.secret_patch) as f64;
         format!(
-            "{:.2} Secret write + {:.2} status + {:.2} event; {:.2} Secret GET",
+            "{:.2} Secret write + {:.2} status + {:.2} event ({} Warning events); {:.2} Secret GET",
             secret_writes / n,
             self.status_patch as f64 / n,
             self.event_writes as f64 / n,
+            self.warning_events,
             self.secret_get as f64 / n,
         )
     }
 
     fn writes_per_object(&self, n: usize) -> f64 {
-        (self.secret_create + self.secret_update + self.secret_patch + self.status_patch + self.event_writes)
-            as f64
+        (self.secret_create
+            + self.secret_update
+            + self.secret_patch
+            + self.status_patch
+            + self.event_writes) as f64
             / n as f64
     }
 }
@@ -383,9 +438,13 @@ fn all_synced(fake: &FakeApiServer, n: usize) -> bool {
     let sealed = fake.list(&Gvr::sealed_secrets(), Some(NS));
     sealed.len() == n
         && sealed.iter().all(|s| {
-            s.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|c| {
-                c.iter().any(|c| c["type"] == "Synced" && c["status"] == "True")
-            }) && s.pointer("/status/observedGeneration") == s.pointer("/metadata/generation")
+            s.pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "Synced" && c["status"] == "True")
+                })
+                && s.pointer("/status/observedGeneration") == s.pointer("/metadata/generation")
         })
 }
 
@@ -422,7 +481,9 @@ fn run_scenario(scenario: &Scenario, keys: &[KeyPair]) -> anyhow::Result<Outcome
     let started = Instant::now();
     // `app::run` is not `Send`: drive it with `block_on`, as the binary's `main` does.
     let task = std::thread::spawn(move || -> anyhow::Result<()> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
         let result = runtime.block_on(async move {
             let config = kube::Config::new(format!("http://{addr}").parse()?);
             let client = kube::Client::try_from(config)?;
@@ -444,33 +505,64 @@ fn run_scenario(scenario: &Scenario, keys: &[KeyPair]) -> anyhow::Result<Outcome
 
     let n = scenario.objects;
     let mut first_write = None;
-    let timeout = Duration::from_secs(std::env::var("CTRLBENCH_TIMEOUT").ok().and_then(|t| t.parse().ok()).unwrap_or(300));
+    let timeout = Duration::from_secs(
+        std::env::var("CTRLBENCH_TIMEOUT")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(300),
+    );
     loop {
         let created = fake.count(Verb::Create, "secrets");
         if first_write.is_none() && created > 0 {
             first_write = Some(started.elapsed());
         }
-        if created >= n && fake.count(Verb::Patch, "sealedsecrets/status") >= n && all_synced(&fake, n) {
+        if created >= n
+            && fake.count(Verb::Patch, "sealedsecrets/status") >= n
+            && all_synced(&fake, n)
+        {
             break;
         }
         if started.elapsed() > timeout || task.is_finished() {
-            for s in fake.list(&Gvr::sealed_secrets(), Some(NS)).iter().filter(|s| {
-                !s.pointer("/status/conditions/0/status").is_some_and(|v| v == "True")
-            }).take(5) {
+            for s in fake
+                .list(&Gvr::sealed_secrets(), Some(NS))
+                .iter()
+                .filter(|s| {
+                    !s.pointer("/status/conditions/0/status")
+                        .is_some_and(|v| v == "True")
+                })
+                .take(5)
+            {
                 eprintln!("unsynced: {} status {}", s["metadata"]["name"], s["status"]);
             }
-            for e in fake.list(&Gvr::new("events.k8s.io", "v1", "events"), Some(NS)).iter().filter(|e| e["type"] != "Normal").take(5) {
-                eprintln!("event: {} {} {}", e["regarding"]["name"], e["reason"], e["note"]);
+            for e in fake
+                .list(&Gvr::new("events.k8s.io", "v1", "events"), Some(NS))
+                .iter()
+                .filter(|e| e["type"] != "Normal")
+                .take(5)
+            {
+                eprintln!(
+                    "event: {} {} {}",
+                    e["regarding"]["name"], e["reason"], e["note"]
+                );
             }
             let records = fake.requests();
-            for s in fake.list(&Gvr::sealed_secrets(), Some(NS)).iter().filter(|s| {
-                !s.pointer("/status/conditions/0/status").is_some_and(|v| v == "True")
-            }).take(3) {
+            for s in fake
+                .list(&Gvr::sealed_secrets(), Some(NS))
+                .iter()
+                .filter(|s| {
+                    !s.pointer("/status/conditions/0/status")
+                        .is_some_and(|v| v == "True")
+                })
+                .take(3)
+            {
                 let name = s["metadata"]["name"].as_str().unwrap_or_default();
                 for r in records.iter().filter(|r| r.path.contains(name)) {
                     eprintln!("  about {name}: {} {}", r.method, r.path);
                 }
-                eprintln!("  secret exists: {}", fake.get(&Gvr::core("secrets"), NS, name).is_some());
+                eprintln!(
+                    "  secret exists: {}",
+                    fake.get(&Gvr::core("secrets"), NS, name).is_some()
+                );
             }
             eprintln!("{} requests; last ones:", records.len());
             for r in records.iter().rev().take(25).rev() {
@@ -563,7 +655,8 @@ fn run_memory(objects: usize) -> anyhow::Result<MemoryOutcome> {
             bin.display()
         );
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ctrlbench-memory-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ctrlbench-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let kubeconfig = dir.join("kubeconfig");
     let fake = Killed(
@@ -580,7 +673,10 @@ fn run_memory(objects: usize) -> anyhow::Result<MemoryOutcome> {
         {
             break text;
         }
-        ensure!(waited.elapsed() < Duration::from_secs(20), "fake API server did not start");
+        ensure!(
+            waited.elapsed() < Duration::from_secs(20),
+            "fake API server did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let server = text
@@ -590,7 +686,9 @@ fn run_memory(objects: usize) -> anyhow::Result<MemoryOutcome> {
         .to_owned();
 
     let keys = load_keys(2048, 1)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let client = runtime.block_on(async {
         kube::Client::try_from(kube::Config::new(server.parse()?)).map_err(anyhow::Error::from)
     })?;
@@ -621,12 +719,19 @@ fn run_memory(objects: usize) -> anyhow::Result<MemoryOutcome> {
     runtime.block_on(async {
         let namespaces: Api<Namespace> = Api::all(client.clone());
         namespaces
-            .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": NS}}))?)
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": NS}}))?,
+            )
             .await?;
         let secrets: Api<Secret> = Api::namespaced(client.clone(), CONTROLLER_NS);
         let mut key = key_secret_json(&keys[0], 0, 1)?;
-        key["metadata"].as_object_mut().map(|m| m.remove("creationTimestamp"));
-        secrets.create(&PostParams::default(), &serde_json::from_value(key)?).await?;
+        key["metadata"]
+            .as_object_mut()
+            .map(|m| m.remove("creationTimestamp"));
+        secrets
+            .create(&PostParams::default(), &serde_json::from_value(key)?)
+            .await?;
         let api: Api<SealedSecret> = Api::namespaced(client.clone(), NS);
         futures::stream::iter(sealed.iter())
             .map(|s| {
@@ -672,9 +777,15 @@ fn run_memory(objects: usize) -> anyhow::Result<MemoryOutcome> {
                 "controller did not sync {objects} objects in 300s (see {})",
                 dir.display()
             );
-            ensure!(Path::new(&format!("/proc/{pid}")).exists(), "controller exited (see {})", dir.display());
+            ensure!(
+                Path::new(&format!("/proc/{pid}")).exists(),
+                "controller exited (see {})",
+                dir.display()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let page = secrets.list_metadata(&ListParams::default().limit(1)).await?;
+            let page = secrets
+                .list_metadata(&ListParams::default().limit(1))
+                .await?;
             let count = page.items.len() as i64 + page.metadata.remaining_item_count.unwrap_or(0);
             if count < objects as i64 {
                 continue;
@@ -685,7 +796,9 @@ fn run_memory(objects: usize) -> anyhow::Result<MemoryOutcome> {
                 .iter()
                 .filter(|s| {
                     s.status.as_ref().is_some_and(|st| {
-                        st.conditions.iter().any(|c| c.type_ == "Synced" && c.status == "True")
+                        st.conditions
+                            .iter()
+                            .any(|c| c.type_ == "Synced" && c.status == "True")
                     })
                 })
                 .count();
@@ -696,7 +809,8 @@ fn run_memory(objects: usize) -> anyhow::Result<MemoryOutcome> {
     })?;
     let sync = sync_started.elapsed();
     let controller_cpu = stat_cpu(Path::new(&format!("/proc/{pid}/stat"))).unwrap_or(0.0);
-    let fake_cpu = stat_cpu(Path::new(&format!("/proc/{fake_pid}/stat"))).unwrap_or(0.0) - fake_cpu_before;
+    let fake_cpu =
+        stat_cpu(Path::new(&format!("/proc/{fake_pid}/stat"))).unwrap_or(0.0) - fake_cpu_before;
     let at_sync = proc_status(pid);
     std::thread::sleep(Duration::from_secs(5));
     let idle = proc_status(pid);
@@ -745,11 +859,25 @@ fn main() -> anyhow::Result<()> {
         for &bits in &opts.bits {
             let keys = load_keys(bits, opts.many_keys)?;
             let raw_before = raw_decrypts_per_second(&keys[0].key, 1, opts.raw_seconds)?;
-            let raw_all = raw_decrypts_per_second(&keys[0].key, cores, opts.raw_seconds)?;
             let scenarios = [
-                Scenario { bits, keys: 1, sealed_with: SealedWith::Oldest, objects: opts.objects },
-                Scenario { bits, keys: opts.many_keys, sealed_with: SealedWith::Oldest, objects: opts.objects },
-                Scenario { bits, keys: opts.many_keys, sealed_with: SealedWith::Newest, objects: opts.objects },
+                Scenario {
+                    bits,
+                    keys: 1,
+                    sealed_with: SealedWith::Oldest,
+                    objects: opts.objects,
+                },
+                Scenario {
+                    bits,
+                    keys: opts.many_keys,
+                    sealed_with: SealedWith::Oldest,
+                    objects: opts.objects,
+                },
+                Scenario {
+                    bits,
+                    keys: opts.many_keys,
+                    sealed_with: SealedWith::Newest,
+                    objects: opts.objects,
+                },
             ];
             let mut outcomes = Vec::new();
             for scenario in &scenarios {
@@ -767,10 +895,16 @@ fn main() -> anyhow::Result<()> {
                 outcomes.push(outcome);
             }
             let raw_after = raw_decrypts_per_second(&keys[0].key, 1, opts.raw_seconds)?;
-            let raw = f64::midpoint(raw_before, raw_after);
+            let raw_all = raw_decrypts_per_second(&keys[0].key, cores, opts.raw_seconds)?;
+            // Per CPU-second of one thread: the rate of one core to itself.
+            let raw = f64::midpoint(raw_before.per_cpu_second, raw_after.per_cpu_second);
             notes.push(format!(
-                "RSA-{bits} raw decrypts/s: {raw:.0} per core (before {raw_before:.0}, after {raw_after:.0}); {raw_all:.0} on {cores} threads together ({:.2}x)",
-                raw_all / raw_before
+                "RSA-{bits} raw decrypts per core-second: {raw:.0} (before {:.0}, after {:.0}); \
+                 {cores} threads together reached {:.0}/s wall-clock, i.e. {:.2} cores were free for us",
+                raw_before.per_cpu_second,
+                raw_after.per_cpu_second,
+                raw_all.per_wall_second,
+                raw_all.per_wall_second / raw,
             ));
             let one_key = outcomes[0].elapsed.as_secs_f64();
             for (scenario, outcome) in scenarios.iter().zip(&outcomes) {
@@ -780,10 +914,20 @@ fn main() -> anyhow::Result<()> {
                 rows.push(Row {
                     scenario: scenario.name(),
                     objects_per_second: rate,
-                    ratio_machine: format!("{:.0}%", 100.0 * rate * DECRYPTS_PER_OBJECT / (raw * cores as f64)),
-                    ratio_used: format!("{:.0}%", 100.0 * rate * DECRYPTS_PER_OBJECT / (raw * used)),
+                    ratio_machine: format!(
+                        "{:.0}%",
+                        100.0 * rate * DECRYPTS_PER_OBJECT / (raw * cores as f64)
+                    ),
+                    ratio_used: format!(
+                        "{:.0}%",
+                        100.0 * rate * DECRYPTS_PER_OBJECT / (raw * used)
+                    ),
                     cores_used: format!("{used:.2} (+{:.2} fake)", outcome.fake_cpu / secs),
-                    key_ratio: if scenario.keys == 1 { "1.00".into() } else { format!("{:.2}", secs / one_key) },
+                    key_ratio: if scenario.keys == 1 {
+                        "1.00".into()
+                    } else {
+                        format!("{:.2}", secs / one_key)
+                    },
                     requests: format!(
                         "{:.2} writes: {}",
                         outcome.requests.writes_per_object(scenario.objects),
@@ -807,11 +951,18 @@ fn main() -> anyhow::Result<()> {
         );
         let secs = m.sync.as_secs_f64();
         rows.push(Row {
-            scenario: format!("binary, RSA-2048 1 key, {} watched (fake in its own process)", m.objects),
+            scenario: format!(
+                "binary, RSA-2048 1 key, {} watched (fake in its own process)",
+                m.objects
+            ),
             objects_per_second: m.objects as f64 / secs,
             ratio_machine: "-".into(),
             ratio_used: "-".into(),
-            cores_used: format!("{:.2} (+{:.2} fake)", m.controller_cpu / secs, m.fake_cpu / secs),
+            cores_used: format!(
+                "{:.2} (+{:.2} fake)",
+                m.controller_cpu / secs,
+                m.fake_cpu / secs
+            ),
             key_ratio: "-".into(),
             requests: "-".into(),
             rss: format!(
@@ -822,13 +973,23 @@ fn main() -> anyhow::Result<()> {
     }
 
     let mut out = String::new();
-    writeln!(out, "| scenario | objects/s | vs raw x {cores} cores | vs raw x cores used | controller cores used | 24-key/1-key time | requests per object | RSS |")?;
+    writeln!(
+        out,
+        "| scenario | objects/s | vs raw x {cores} cores | vs raw x cores used | controller cores used | 24-key/1-key time | requests per object | RSS |"
+    )?;
     writeln!(out, "| --- | ---: | ---: | ---: | --- | ---: | --- | --- |")?;
     for r in &rows {
         writeln!(
             out,
             "| {} | {:.0} | {} | {} | {} | {} | {} | {} |",
-            r.scenario, r.objects_per_second, r.ratio_machine, r.ratio_used, r.cores_used, r.key_ratio, r.requests, r.rss
+            r.scenario,
+            r.objects_per_second,
+            r.ratio_machine,
+            r.ratio_used,
+            r.cores_used,
+            r.key_ratio,
+            r.requests,
+            r.rss
         )?;
     }
     out.push('\n');
