@@ -113,6 +113,11 @@ pub struct Context {
     /// waker, so of several reconciles waiting at once only the last is ever woken and the
     /// others hang for good (holding their worker slots). One shared waiter wakes them all.
     secrets_ready: Shared<BoxFuture<'static, ()>>,
+    /// The key that opened the last object: the hint for objects not opened before (every
+    /// object after a restart). Values carry no key id, so without it each such object pays
+    /// one RSA decrypt per newer key before its own, e.g. 26 instead of 3 for 3 values sealed
+    /// with the oldest of 24 keys; objects sealed in the same period share their key.
+    last_key: Mutex<Option<Fingerprint>>,
     memory: Mutex<HashMap<String, Memory>>,
 }
 
@@ -206,6 +211,7 @@ pub async fn run(
         config: config.clone(),
         secrets: secret_store.clone(),
         secrets_ready,
+        last_key: Mutex::default(),
         memory: Mutex::default(),
     });
 
@@ -371,7 +377,13 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         .and_then(serde_json::from_value)
         .map_err(|e| Error::Decode(e.to_string()))?;
     let keys = context.keys.get();
-    let hint = context.remember(&uid, |m| m.key_hint.clone());
+    let hint = context.remember(&uid, |m| m.key_hint.clone()).or_else(|| {
+        context
+            .last_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    });
     let accept_v1 = context.config.accept_deprecated_v1_data;
     let existing_for_decision = existing.clone();
     // RSA work runs on the blocking pool so that several objects use several cores.
@@ -389,7 +401,11 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
     .await
     .map_err(|e| Error::Api(format!("reconcile task failed: {e}")))?;
     if let Some(key) = decision.key.clone() {
-        context.remember(&uid, |m| m.key_hint = Some(key));
+        context.remember(&uid, |m| m.key_hint = Some(key.clone()));
+        *context
+            .last_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(key);
     }
 
     // The resourceVersion of the Secret this reconcile wrote, if it wrote one.
