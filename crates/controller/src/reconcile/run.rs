@@ -361,6 +361,11 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
             .await
             .map_err(|e| Error::from_kube("get Secret", &e))?,
     };
+    // Keys load alongside the caches: unsealing before they are in would report "no key
+    // could decrypt" (a Warning event and a failed status, then the opposite) for good objects.
+    if context.keys.epoch() == 0 {
+        let _ = context.keys.subscribe().wait_for(|epoch| *epoch > 0).await;
+    }
     let epoch = context.keys.epoch();
     let inputs = (
         object.metadata.generation,
