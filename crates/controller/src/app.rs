@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
 use tokio::sync::{Notify, watch};
 
 use crate::config::Flags;
+use crate::events::EventSink;
 use crate::http::{ApiConfig, api_router, metrics_router};
 use crate::key_manager::{KeyConfig, renew_keys, watch_keys};
 use crate::keys::SharedKeys;
@@ -81,13 +81,7 @@ pub async fn run(
 
     let metrics = Arc::new(Metrics::new());
     let keys = Arc::new(SharedKeys::default());
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "sealed-secrets".into(),
-            instance: Some(identity.clone()),
-        },
-    );
+    let recorder = EventSink::new(client.clone(), "sealed-secrets", &identity);
 
     let key_config = KeyConfig {
         namespace: namespace.clone(),

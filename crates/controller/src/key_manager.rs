@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
@@ -15,6 +14,7 @@ use seal::{Certificate, Fingerprint, ObjectMeta, PrivateKey, SEALING_KEY_LABEL};
 use tokio::sync::Notify;
 
 use crate::config::KeyValues;
+use crate::events::{EventSink, EventType};
 use crate::keys::{KeyOrder, KeySet, Renewal, SharedKeys, next_renewal};
 use crate::metrics::Metrics;
 
@@ -51,7 +51,7 @@ pub async fn watch_keys(
     config: KeyConfig,
     shared: Arc<SharedKeys>,
     metrics: Arc<Metrics>,
-    recorder: Recorder,
+    recorder: EventSink,
 ) {
     let api: Api<Secret> = Api::namespaced(client, &config.namespace);
     let (labelled, labelled_writer) = reflector::store::<Secret>();
@@ -97,14 +97,16 @@ pub async fn watch_keys(
                 .or_else(|| legacy.get(&ObjectRef::new(&bad.secret_name).within(&config.namespace)))
                 .map(|s| s.object_ref(&()));
             if let Some(reference) = reference {
-                let event = Event {
-                    type_: EventType::Warning,
-                    reason: "ErrKeyMalformed".into(),
-                    note: Some(format!("key Secret skipped: {}", bad.reason)),
-                    action: "LoadKey".into(),
-                    secondary: None,
-                };
-                let _ = recorder.publish(&event, &reference).await;
+                let note = format!("key Secret skipped: {}", bad.reason);
+                let _ = recorder
+                    .publish(
+                        EventType::Warning,
+                        "ErrKeyMalformed",
+                        &note,
+                        "LoadKey",
+                        reference,
+                    )
+                    .await;
             }
         }
         reported_malformed = next

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod config;
 pub mod crd;
+pub mod events;
 pub mod http;
 pub mod key_manager;
 pub mod keys;

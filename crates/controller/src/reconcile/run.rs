@@ -13,7 +13,6 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event as WatchEvent};
 use kube::{Client, Resource, ResourceExt};
@@ -22,6 +21,7 @@ use seal::Fingerprint;
 use super::decide::{DecideOptions, Failure, MANAGED_ANNOTATION, SecretAction, decide};
 use super::status::{Observed, next_status, status_patch};
 use crate::crd::{CONDITION_SYNCED, SealedSecret};
+use crate::events::{EventSink, EventType};
 use crate::keys::SharedKeys;
 use crate::metrics::Metrics;
 
@@ -95,8 +95,8 @@ struct Memory {
     key_hint: Option<Fingerprint>,
     /// Inputs of the last successful reconcile: nothing to do while they stay the same.
     synced: Option<(Option<i64>, Option<String>, u64)>,
-    /// The last outcome reported (for events on change only).
-    reported: Option<String>,
+    /// Digest of the last outcome reported (for events on change only).
+    reported: Option<u64>,
     failures: u32,
 }
 
@@ -105,7 +105,7 @@ pub struct Context {
     client: Client,
     keys: Arc<SharedKeys>,
     metrics: Arc<Metrics>,
-    recorder: Recorder,
+    recorder: EventSink,
     config: ReconcileConfig,
     secrets: Option<Store<Secret>>,
     /// Resolves once the Secret cache is filled. Reconciles must not each call
@@ -164,7 +164,7 @@ pub async fn run(
     scope: Scope,
     keys: Arc<SharedKeys>,
     metrics: Arc<Metrics>,
-    recorder: Recorder,
+    recorder: EventSink,
     config: ReconcileConfig,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
@@ -187,6 +187,7 @@ pub async fn run(
         let (reader, writer) = reflector::store::<Secret>();
         let stream = watcher::watcher(secret_api, watch_config.clone())
             .default_backoff()
+            .modify(|secret: &mut Secret| secret.metadata.managed_fields = None)
             .reflect(writer)
             .touched_objects();
         (Some(reader), Some(stream))
@@ -218,6 +219,7 @@ pub async fn run(
     let trigger = sealed_trigger(
         watcher::watcher(sealed_api, watch_config)
             .default_backoff()
+            .modify(slim_for_cache)
             .reflect(sealed_writer),
         Arc::clone(&context),
     );
@@ -242,6 +244,17 @@ pub async fn run(
             future::ready(())
         })
         .await;
+}
+
+/// Drops what reconciling never reads, before the object enters the watch cache: the API
+/// server's field-ownership records and kubectl's copy of the whole applied object.
+fn slim_for_cache(object: &mut SealedSecret) {
+    object.metadata.managed_fields = None;
+    if let Some(annotations) = object.metadata.annotations.as_mut() {
+        for annotation in seal::manifest::LAST_APPLIED_ANNOTATIONS {
+            annotations.remove(annotation);
+        }
+    }
 }
 
 /// SealedSecret events that should reconcile: new objects and spec changes (a new
@@ -331,13 +344,17 @@ fn error_policy(object: Arc<SealedSecret>, error: &Error, context: Arc<Context>)
     Action::requeue(backoff)
 }
 
-/// Re-reconcile after this long when nothing else happens (only when resync is on).
-fn settle(context: &Context) -> Action {
-    context
-        .config
-        .resync_period
-        .filter(|p| !p.is_zero())
-        .map_or_else(Action::await_change, Action::requeue)
+/// Nothing more to do until something changes: the periodic resync is a separate trigger
+/// (`reconcile_all_on`), so no per-object timer is kept.
+fn settle(_context: &Context) -> Action {
+    Action::await_change()
+}
+
+fn digest(report: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    report.hash(&mut hasher);
+    hasher.finish()
 }
 
 async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<Action, Error> {
@@ -486,7 +503,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
 
     // Events on change only: a write, or an outcome different from the last one reported
     // (remembered, or read back from the live status after a restart).
-    let previously = context.remember(&uid, |m| m.reported.clone()).or_else(|| {
+    let previously = context.remember(&uid, |m| m.reported).or_else(|| {
         object.status.as_ref().and_then(|status| {
             let synced = status
                 .conditions
@@ -494,37 +511,34 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
                 .find(|c| c.type_ == CONDITION_SYNCED)?;
             (status.observed_generation == object.metadata.generation).then(|| {
                 if synced.status == "True" {
-                    "Unsealed".to_owned()
+                    digest("Unsealed")
                 } else {
-                    format!(
+                    digest(&format!(
                         "{}:{}",
                         synced.reason.clone().unwrap_or_default(),
                         synced.message.clone().unwrap_or_default()
-                    )
+                    ))
                 }
             })
         })
     });
-    if wrote.is_some() || previously.as_deref() != Some(report.as_str()) {
-        let event = match &outcome {
-            Ok(()) => Event {
-                type_: EventType::Normal,
-                reason: "Unsealed".into(),
-                note: Some("SealedSecret unsealed successfully".into()),
-                action: "Unseal".into(),
-                secondary: None,
-            },
-            Err(failure) => Event {
-                type_: EventType::Warning,
-                reason: failure.event_reason().into(),
-                note: Some(failure.event_message()),
-                action: "Unseal".into(),
-                secondary: None,
-            },
+    let report = digest(&report);
+    if wrote.is_some() || previously != Some(report) {
+        let (type_, reason, note) = match &outcome {
+            Ok(()) => (
+                EventType::Normal,
+                "Unsealed",
+                "SealedSecret unsealed successfully".to_owned(),
+            ),
+            Err(failure) => (
+                EventType::Warning,
+                failure.event_reason(),
+                failure.event_message(),
+            ),
         };
         if let Err(e) = context
             .recorder
-            .publish(&event, &object.object_ref(&()))
+            .publish(type_, reason, &note, "Unseal", object.object_ref(&()))
             .await
         {
             tracing::warn!(%namespace, %name, error = %Error::from_kube("publish event", &e), "cannot publish event");
