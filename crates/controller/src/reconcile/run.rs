@@ -181,6 +181,7 @@ pub async fn run(
     }
 
     let (sealed_reader, sealed_writer) = reflector::store::<SealedSecret>();
+    let (relisted_tx, relisted) = futures::channel::mpsc::unbounded::<()>();
     let (secret_store, secret_stream) = if config.skip_recreate {
         (None, None)
     } else {
@@ -189,6 +190,14 @@ pub async fn run(
             .default_backoff()
             .modify(|secret: &mut Secret| secret.metadata.managed_fields = None)
             .reflect(writer)
+            .inspect(move |event| {
+                // A relist replaces the cache without a Delete for what vanished meanwhile, so
+                // a Secret deleted while the watch was down would never be re-created: look at
+                // everything again (unchanged objects are skipped without RSA work).
+                if matches!(event, Ok(WatchEvent::InitDone)) {
+                    let _ = relisted_tx.unbounded_send(());
+                }
+            })
             .touched_objects();
         (Some(reader), Some(stream))
     };
@@ -225,7 +234,10 @@ pub async fn run(
     );
     let mut controller = Controller::for_stream(trigger, sealed_reader)
         .with_config(kube::runtime::controller::Config::default().concurrency(config.workers))
-        .reconcile_all_on(resync_triggers(&keys, config.resync_period))
+        .reconcile_all_on(futures::stream::select(
+            resync_triggers(&keys, config.resync_period),
+            relisted,
+        ))
         .graceful_shutdown_on(shutdown);
     if let Some(stream) = secret_stream {
         controller = controller.watches_stream(stream, |secret: Secret| {
