@@ -1,5 +1,6 @@
-//! The reconcile decision: a pure function from (SealedSecret, existing Secret, keyring) to
-//! what the Secret should become and what to report. No I/O; the shell applies it.
+//! The reconcile decision, in two pure steps: [`desired_secret`] unseals a SealedSecret into
+//! the Secret it describes (the RSA work), and [`apply_to_existing`] applies upstream's
+//! existing-Secret matrix to say what to write, or why not. No I/O; the shell applies it.
 
 use std::collections::BTreeMap;
 
@@ -75,16 +76,7 @@ impl Failure {
     }
 }
 
-/// The decision for one SealedSecret.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    /// What to do with the Secret, or why nothing can be done.
-    pub outcome: Result<SecretAction, Failure>,
-    /// The key that opened the values (a hint for next time).
-    pub key: Option<Fingerprint>,
-}
-
-/// Options that shape the decision.
+/// Options for unsealing.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DecideOptions<'a> {
     /// Accept the deprecated v1 `spec.data` blob.
@@ -93,35 +85,38 @@ pub struct DecideOptions<'a> {
     pub key_hint: Option<&'a Fingerprint>,
 }
 
-/// Decides what the Secret for `sealed` should be, given the one that exists.
-#[must_use]
-pub fn decide(
+/// The Secret a SealedSecret describes, before looking at what exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    /// The Secret to create, or to apply to the existing one.
+    pub secret: Secret,
+    /// The key that opened the values (a hint for next time).
+    pub key: Option<Fingerprint>,
+}
+
+/// Step one: unseals `sealed` into the Secret it describes (the RSA work).
+///
+/// # Errors
+/// [`Failure::Unseal`] when no key opens the values, the scope does not match, or the
+/// template cannot be rendered.
+pub fn desired_secret(
     sealed: &SealedSecret,
-    existing: Option<&Secret>,
     keyring: &Keyring,
     options: &DecideOptions<'_>,
-) -> Decision {
-    let unsealed = match seal::unseal(
+) -> Result<Desired, Failure> {
+    let unsealed = seal::unseal(
         sealed,
         keyring,
         &UnsealOptions {
             accept_deprecated_v1_data: options.accept_deprecated_v1_data,
             key_hint: options.key_hint,
         },
-    ) {
-        Ok(unsealed) => unsealed,
-        Err(e) => {
-            return Decision {
-                outcome: Err(Failure::Unseal(e.to_string())),
-                key: None,
-            };
-        }
-    };
-    let desired = to_k8s_secret(&unsealed.secret);
-    Decision {
-        outcome: apply_to_existing(sealed, desired, existing),
+    )
+    .map_err(|e| Failure::Unseal(e.to_string()))?;
+    Ok(Desired {
+        secret: to_k8s_secret(&unsealed.secret),
         key: unsealed.key,
-    }
+    })
 }
 
 fn to_k8s_secret(secret: &seal::Secret) -> Secret {
@@ -151,10 +146,13 @@ fn is_controlled_by(secret: &Secret, sealed: &SealedSecret) -> bool {
         .any(|r: &OwnerReference| r.controller == Some(true) && r.uid == uid)
 }
 
-/// The existing-Secret matrix, as upstream: none → create; owned or `managed` → replace data,
-/// labels, annotations and ownerReferences; `patch` → merge, ownerReferences only if also
-/// `managed`; anything else → refuse, untouched.
-fn apply_to_existing(
+/// Step two, the existing-Secret matrix, as upstream: none → create; owned or `managed` →
+/// replace data, labels, annotations and ownerReferences; `patch` → merge, ownerReferences
+/// only if also `managed`; anything else → refuse, untouched.
+///
+/// # Errors
+/// [`Failure::Unmanaged`] and [`Failure::Immutable`], with upstream's texts.
+pub fn apply_to_existing(
     sealed: &SealedSecret,
     desired: Secret,
     existing: Option<&Secret>,
@@ -319,7 +317,8 @@ mod tests {
     }
 
     fn run(sealed: &SealedSecret, existing: Option<&Secret>) -> Result<SecretAction, Failure> {
-        decide(sealed, existing, &keyring(), &DecideOptions::default()).outcome
+        let desired = desired_secret(sealed, &keyring(), &DecideOptions::default())?;
+        apply_to_existing(sealed, desired.secret, existing)
     }
 
     fn data(secret: &Secret) -> BTreeMap<String, String> {
@@ -533,11 +532,9 @@ mod tests {
     fn failure_messages_never_carry_plaintext() {
         let mut s = sealed();
         s.spec.template.data = Some(BTreeMap::from([("t".into(), "{{ fail .foo }}".into())]));
-        let decision = decide(&s, None, &keyring(), &DecideOptions::default());
-        if let Err(failure) = decision.outcome {
-            for text in [failure.event_message(), failure.status_message()] {
-                assert!(!text.contains("bar"), "{text}");
-            }
+        let failure = run(&s, None).expect_err("a template that fails");
+        for text in [failure.event_message(), failure.status_message()] {
+            assert!(!text.contains("bar"), "{text}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Reconciling SealedSecrets into Secrets: a pure decision ([`decide`]), pure status rules
 //! ([`status`]), and the I/O shell that applies them ([`run`]).
 
+pub mod cache;
 pub mod decide;
 pub mod run;
 pub mod status;

@@ -18,7 +18,8 @@ use kube::runtime::watcher::{self, Event as WatchEvent};
 use kube::{Client, Resource, ResourceExt};
 use seal::Fingerprint;
 
-use super::decide::{DecideOptions, Failure, MANAGED_ANNOTATION, SecretAction, decide};
+use super::cache::CachedSecret;
+use super::decide::{DecideOptions, Failure, SecretAction, apply_to_existing, desired_secret};
 use super::status::{Observed, next_status, status_patch};
 use crate::crd::{CONDITION_SYNCED, SealedSecret};
 use crate::events::{EventSink, EventType};
@@ -92,7 +93,9 @@ fn error_kind(err: &kube::Error) -> &'static str {
 
 #[derive(Debug, Default)]
 struct Memory {
-    key_hint: Option<Fingerprint>,
+    /// The last `generation` seen in a watch event (spec changes trigger, others do not).
+    generation_seen: Option<Option<i64>>,
+    key_hint: Option<Arc<Fingerprint>>,
     /// Inputs of the last successful reconcile: nothing to do while they stay the same.
     synced: Option<(Option<i64>, Option<String>, u64)>,
     /// Digest of the last outcome reported (for events on change only).
@@ -107,7 +110,7 @@ pub struct Context {
     metrics: Arc<Metrics>,
     recorder: EventSink,
     config: ReconcileConfig,
-    secrets: Option<Store<Secret>>,
+    secrets: Option<Store<CachedSecret>>,
     /// Resolves once the Secret cache is filled. Reconciles must not each call
     /// `Store::wait_until_ready`: kube-runtime backs it with a oneshot channel that keeps one
     /// waker, so of several reconciles waiting at once only the last is ever woken and the
@@ -117,7 +120,8 @@ pub struct Context {
     /// object after a restart). Values carry no key id, so without it each such object pays
     /// one RSA decrypt per newer key before its own, e.g. 26 instead of 3 for 3 values sealed
     /// with the oldest of 24 keys; objects sealed in the same period share their key.
-    last_key: Mutex<Option<Fingerprint>>,
+    /// Shared by every object it opened (one allocation, not one per object).
+    last_key: Mutex<Option<Arc<Fingerprint>>>,
     memory: Mutex<HashMap<String, Memory>>,
 }
 
@@ -125,6 +129,15 @@ impl Context {
     fn remember<T>(&self, uid: &str, f: impl FnOnce(&mut Memory) -> T) -> T {
         let mut memory = self.memory.lock().unwrap_or_else(PoisonError::into_inner);
         f(memory.entry(uid.to_owned()).or_default())
+    }
+
+    /// The key that opened an object, shared with the other objects it opened.
+    fn shared_key(&self, key: Fingerprint) -> Arc<Fingerprint> {
+        let mut last = self.last_key.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*last {
+            Some(shared) if **shared == key => Arc::clone(shared),
+            _ => Arc::clone(last.insert(Arc::new(key))),
+        }
     }
 
     fn forget(&self, uid: &str) {
@@ -143,21 +156,6 @@ fn instance_label(object: &SealedSecret) -> String {
         .unwrap_or_default()
 }
 
-fn owned_by_sealed_secret(secret: &Secret) -> bool {
-    secret.owner_references().iter().any(|r| {
-        r.kind == "SealedSecret"
-            && r.api_version.starts_with("bitnami.com/")
-            && r.controller == Some(true)
-    })
-}
-
-fn is_managed(secret: &Secret) -> bool {
-    secret
-        .annotations()
-        .get(MANAGED_ANNOTATION)
-        .is_some_and(|v| v == "true")
-}
-
 /// Runs the reconcile loop for `scope` until `shutdown` resolves.
 pub async fn run(
     client: Client,
@@ -168,7 +166,7 @@ pub async fn run(
     config: ReconcileConfig,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let (sealed_api, secret_api): (Api<SealedSecret>, Api<Secret>) = match &scope {
+    let (sealed_api, secret_api): (Api<SealedSecret>, Api<CachedSecret>) = match &scope {
         Scope::AllNamespaces => (Api::all(client.clone()), Api::all(client.clone())),
         Scope::Namespace(ns) => (
             Api::namespaced(client.clone(), ns),
@@ -185,10 +183,10 @@ pub async fn run(
     let (secret_store, secret_stream) = if config.skip_recreate {
         (None, None)
     } else {
-        let (reader, writer) = reflector::store::<Secret>();
+        let (reader, writer) = reflector::store::<CachedSecret>();
         let stream = watcher::watcher(secret_api, watch_config.clone())
             .default_backoff()
-            .modify(|secret: &mut Secret| secret.metadata.managed_fields = None)
+            .modify(CachedSecret::slim)
             .reflect(writer)
             .inspect(move |event| {
                 // A relist replaces the cache without a Delete for what vanished meanwhile, so
@@ -240,9 +238,9 @@ pub async fn run(
         ))
         .graceful_shutdown_on(shutdown);
     if let Some(stream) = secret_stream {
-        controller = controller.watches_stream(stream, |secret: Secret| {
+        controller = controller.watches_stream(stream, |secret: CachedSecret| {
             // A Secret this controller owns or may manage changed or went away: look again.
-            (owned_by_sealed_secret(&secret) || is_managed(&secret)).then(|| {
+            secret.wanted_back().then(|| {
                 ObjectRef::new(&secret.name_any()).within(&secret.namespace().unwrap_or_default())
             })
         });
@@ -275,17 +273,16 @@ fn sealed_trigger(
     events: impl Stream<Item = Result<WatchEvent<SealedSecret>, watcher::Error>> + Send + 'static,
     context: Arc<Context>,
 ) -> impl Stream<Item = Result<SealedSecret, watcher::Error>> + Send + 'static {
-    let mut seen: HashMap<String, Option<i64>> = HashMap::new();
     events.filter_map(move |event| {
         let out = match event {
             Ok(WatchEvent::Apply(object) | WatchEvent::InitApply(object)) => {
-                let uid = object.uid().unwrap_or_default();
-                let generation = object.metadata.generation;
-                (seen.insert(uid, generation) != Some(generation)).then_some(Ok(object))
+                let generation = Some(object.metadata.generation);
+                let changed = context.remember(&object.uid().unwrap_or_default(), |m| {
+                    std::mem::replace(&mut m.generation_seen, generation) != generation
+                });
+                changed.then_some(Ok(object))
             }
             Ok(WatchEvent::Delete(object)) => {
-                let uid = object.uid().unwrap_or_default();
-                seen.remove(&uid);
                 on_deleted(&object, &context);
                 None
             }
@@ -356,6 +353,23 @@ fn error_policy(object: Arc<SealedSecret>, error: &Error, context: Arc<Context>)
     Action::requeue(backoff)
 }
 
+/// The Secret of a SealedSecret's name, as far as known before deciding.
+enum Existing {
+    /// From the watch cache.
+    Cached(Option<Arc<CachedSecret>>),
+    /// Read from the API server (`--skip-recreate` keeps no cache).
+    Live(Option<Box<Secret>>),
+}
+
+impl Existing {
+    fn resource_version(&self) -> Option<String> {
+        match self {
+            Self::Cached(cached) => cached.as_ref()?.metadata.resource_version.clone(),
+            Self::Live(live) => live.as_ref()?.metadata.resource_version.clone(),
+        }
+    }
+}
+
 /// Nothing more to do until something changes: the periodic resync is a separate trigger
 /// (`reconcile_all_on`), so no per-object timer is kept.
 fn settle(_context: &Context) -> Action {
@@ -377,18 +391,19 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
     context.metrics.unseal_requests.inc();
 
     let secret_api: Api<Secret> = Api::namespaced(context.client.clone(), &namespace);
+    let get_live = async || {
+        secret_api
+            .get_opt(&name)
+            .await
+            .map_err(|e| Error::from_kube("get Secret", &e))
+    };
     let existing = match &context.secrets {
         Some(store) => {
             // Until the cache is filled, "not in the cache" would wrongly mean "create".
             context.secrets_ready.clone().await;
-            store
-                .get(&ObjectRef::new(&name).within(&namespace))
-                .map(|s| (*s).clone())
+            Existing::Cached(store.get(&ObjectRef::new(&name).within(&namespace)))
         }
-        None => secret_api
-            .get_opt(&name)
-            .await
-            .map_err(|e| Error::from_kube("get Secret", &e))?,
+        None => Existing::Live(get_live().await?.map(Box::new)),
     };
     // Keys load alongside the caches: unsealing before they are in would report "no key
     // could decrypt" (a Warning event and a failed status, then the opposite) for good objects.
@@ -398,9 +413,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
     let epoch = context.keys.epoch();
     let inputs = (
         object.metadata.generation,
-        existing
-            .as_ref()
-            .and_then(|s| s.metadata.resource_version.clone()),
+        existing.resource_version(),
         epoch,
     );
     if context.remember(&uid, |m| m.synced.as_ref() == Some(&inputs)) {
@@ -419,32 +432,46 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
             .clone()
     });
     let accept_v1 = context.config.accept_deprecated_v1_data;
-    let existing_for_decision = existing.clone();
     // RSA work runs on the blocking pool so that several objects use several cores.
-    let decision = tokio::task::spawn_blocking(move || {
-        decide(
+    let (sealed, desired) = tokio::task::spawn_blocking(move || {
+        let desired = desired_secret(
             &sealed,
-            existing_for_decision.as_ref(),
             &keys.keyring,
             &DecideOptions {
                 accept_deprecated_v1_data: accept_v1,
-                key_hint: hint.as_ref(),
+                key_hint: hint.as_deref(),
             },
-        )
+        );
+        (sealed, desired)
     })
     .await
     .map_err(|e| Error::Api(format!("reconcile task failed: {e}")))?;
-    if let Some(key) = decision.key.clone() {
-        context.remember(&uid, |m| m.key_hint = Some(key.clone()));
-        *context
-            .last_key
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(key);
-    }
+    let action = match desired {
+        Err(failure) => Err(failure),
+        Ok(desired) => {
+            if let Some(key) = desired.key {
+                let key = context.shared_key(key);
+                context.remember(&uid, |m| m.key_hint = Some(key));
+            }
+            match existing {
+                Existing::Live(live) => apply_to_existing(&sealed, desired.secret, live.as_deref()),
+                Existing::Cached(None) => Ok(SecretAction::Create(desired.secret)),
+                Existing::Cached(Some(cached)) => {
+                    match cached.settled_outcome(&sealed, &desired.secret) {
+                        Some(outcome) => outcome,
+                        // A write may be due: decide on the live Secret.
+                        None => {
+                            apply_to_existing(&sealed, desired.secret, get_live().await?.as_ref())
+                        }
+                    }
+                }
+            }
+        }
+    };
 
     // The resourceVersion of the Secret this reconcile wrote, if it wrote one.
     let mut wrote: Option<Option<String>> = None;
-    let outcome = match decision.outcome {
+    let outcome = match action {
         Ok(SecretAction::Create(secret)) => {
             match secret_api.create(&PostParams::default(), &secret).await {
                 Ok(created) => {
