@@ -1374,6 +1374,52 @@ async fn recovers_from_api_failures() {
     ctl.stop().await;
 }
 
+/// A SealedSecret deleted while its watch was down gets no Delete event; the relist shows it
+/// gone, and its `condition_info` series and per-object state go with it (others stay).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sealed_secret_deleted_during_a_relist_is_forgotten() {
+    let (fake, ctl) = setup(&[]).await;
+    let cert = ctl.cert().await;
+    for name in ["gone", "kept"] {
+        create(&fake, &TestSecret::new().named(NS, name).seal(&cert)).await;
+        synced(&fake, NS, name, "True", 1).await;
+    }
+    let series = |text: &str, name: &str| {
+        text.lines().any(|l| {
+            l.starts_with("sealed_secrets_controller_condition_info{")
+                && l.contains(&format!("name=\"{name}\""))
+        })
+    };
+    eventually("both series", || async {
+        let text = ctl.metrics_text().await;
+        (series(&text, "gone") && series(&text, "kept")).then_some(())
+    })
+    .await;
+
+    // Keep the SealedSecret watch down while the object goes and the history is compacted,
+    // so that it can only come back through a relist.
+    fake.fail(
+        Fault::new(500, "InternalError")
+            .verb(Verb::Watch)
+            .resource("sealedsecrets")
+            .times(2),
+    );
+    fake.close_watches();
+    ss_api(&fake, NS)
+        .delete("gone", &DeleteParams::default())
+        .await
+        .unwrap();
+    fake.compact();
+    eventually("the series of the deleted object removed", || async {
+        let text = ctl.metrics_text().await;
+        (!series(&text, "gone")).then_some(text)
+    })
+    .await;
+    let text = ctl.metrics_text().await;
+    assert!(series(&text, "kept"), "{text}");
+    ctl.stop().await;
+}
+
 // =============================================================================================
 // one write per object
 // =============================================================================================

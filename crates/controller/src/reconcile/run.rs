@@ -228,6 +228,7 @@ pub async fn run(
             .default_backoff()
             .modify(slim_for_cache)
             .reflect(sealed_writer),
+        sealed_reader.clone(),
         Arc::clone(&context),
     );
     let mut controller = Controller::for_stream(trigger, sealed_reader)
@@ -268,11 +269,16 @@ fn slim_for_cache(object: &mut SealedSecret) {
 }
 
 /// SealedSecret events that should reconcile: new objects and spec changes (a new
-/// `generation`); status-only and metadata-only updates are ignored. Deletions clean up.
+/// `generation`); status-only and metadata-only updates are ignored. Deletions clean up,
+/// including those a relist reveals (objects deleted while the watch was down get no event).
 fn sealed_trigger(
     events: impl Stream<Item = Result<WatchEvent<SealedSecret>, watcher::Error>> + Send + 'static,
+    cache: Store<SealedSecret>,
     context: Arc<Context>,
 ) -> impl Stream<Item = Result<SealedSecret, watcher::Error>> + Send + 'static {
+    // The cache as it was when a relist began: the reflector swaps in the new list only at
+    // its end, so what is missing then has been deleted meanwhile.
+    let mut before_relist: Vec<Arc<SealedSecret>> = Vec::new();
     events.filter_map(move |event| {
         let out = match event {
             Ok(WatchEvent::Apply(object) | WatchEvent::InitApply(object)) => {
@@ -286,7 +292,24 @@ fn sealed_trigger(
                 on_deleted(&object, &context);
                 None
             }
-            Ok(WatchEvent::Init | WatchEvent::InitDone) => None,
+            Ok(WatchEvent::Init) => {
+                before_relist = cache.state();
+                None
+            }
+            Ok(WatchEvent::InitDone) => {
+                for object in std::mem::take(&mut before_relist) {
+                    match cache.get(&ObjectRef::from(object.as_ref())) {
+                        None => on_deleted(&object, &context),
+                        // Deleted and created again under the same name: its series, and
+                        // its Secret, belong to the new object now.
+                        Some(now) if now.metadata.uid != object.metadata.uid => {
+                            context.forget(&object.uid().unwrap_or_default());
+                        }
+                        Some(_) => {}
+                    }
+                }
+                None
+            }
             Err(e) => Some(Err(e)),
         };
         future::ready(out)
