@@ -64,6 +64,32 @@ fn identity() -> String {
         .unwrap_or_else(|| format!("sealed-secrets-controller-{}", std::process::id()))
 }
 
+/// Where to watch SealedSecrets: everywhere; or, with `--all-namespaces=false` or
+/// `--additional-namespaces`, the controller namespace and the listed ones, each once
+/// (upstream de-duplicates the list and skips its own namespace; a namespace watched twice
+/// would reconcile its objects twice).
+fn scopes(flags: &Flags, namespace: &str) -> Vec<Scope> {
+    let additional: Vec<&str> = flags
+        .additional_namespaces
+        .iter()
+        .map(|ns| ns.trim())
+        .filter(|ns| !ns.is_empty())
+        .collect();
+    if flags.all_namespaces && additional.is_empty() {
+        return vec![Scope::AllNamespaces];
+    }
+    let mut namespaces = vec![namespace];
+    for ns in additional {
+        if !namespaces.contains(&ns) {
+            namespaces.push(ns);
+        }
+    }
+    namespaces
+        .into_iter()
+        .map(|ns| Scope::Namespace(ns.to_owned()))
+        .collect()
+}
+
 /// Runs the controller until `shutdown` turns true: key watcher and HTTP servers in every
 /// replica; reconcile and key renewal in the leader. `renew_now` asks for a key at once (SIGUSR1).
 pub async fn run(
@@ -138,16 +164,7 @@ pub async fn run(
         });
     }
 
-    let scopes = if !flags.additional_namespaces.is_empty() {
-        std::iter::once(namespace.clone())
-            .chain(flags.additional_namespaces.iter().cloned())
-            .map(Scope::Namespace)
-            .collect()
-    } else if flags.all_namespaces {
-        vec![Scope::AllNamespaces]
-    } else {
-        vec![Scope::Namespace(namespace.clone())]
-    };
+    let scopes = scopes(&flags, &namespace);
     let reconcile_config = ReconcileConfig {
         accept_deprecated_v1_data: flags.accept_deprecated_v1_data,
         update_status: flags.update_status,
@@ -213,4 +230,53 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn scopes_for(args: &[&str]) -> Vec<Scope> {
+        let flags =
+            Flags::try_parse_from(std::iter::once("controller").chain(args.iter().copied()))
+                .expect("flags parse");
+        scopes(&flags, "kube-system")
+    }
+
+    fn namespaces(names: &[&str]) -> Vec<Scope> {
+        names
+            .iter()
+            .map(|n| Scope::Namespace((*n).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn scopes_follow_upstream() {
+        assert_eq!(scopes_for(&[]), vec![Scope::AllNamespaces]);
+        assert_eq!(
+            scopes_for(&["--additional-namespaces="]),
+            vec![Scope::AllNamespaces]
+        );
+        assert_eq!(
+            scopes_for(&["--all-namespaces=false"]),
+            namespaces(&["kube-system"])
+        );
+        assert_eq!(
+            scopes_for(&["--additional-namespaces=a,b"]),
+            namespaces(&["kube-system", "a", "b"])
+        );
+        assert_eq!(
+            scopes_for(&["--additional-namespaces=kube-system"]),
+            namespaces(&["kube-system"])
+        );
+        assert_eq!(
+            scopes_for(&[
+                "--all-namespaces=false",
+                "--additional-namespaces=a, kube-system,a,,b"
+            ]),
+            namespaces(&["kube-system", "a", "b"])
+        );
+    }
 }

@@ -53,7 +53,7 @@ pub struct Flags {
         value_delimiter = ','
     )]
     pub additional_namespaces: Vec<String>,
-    /// Only SealedSecrets (and their Secrets) matching this label selector.
+    /// Only SealedSecrets matching this label selector (their Secrets whatever their labels).
     #[arg(long, env = "SEALED_SECRETS_LABEL_SELECTOR", default_value = "")]
     pub label_selector: String,
     /// Requests per second per client for /v1/verify and /v1/rotate.

@@ -1242,6 +1242,573 @@ async fn renewal_annotation_makes_exactly_one_key() {
 }
 
 // =============================================================================================
+// controller flags: --old-gc-behavior, --label-selector, --skip-recreate, --key-cutoff-time,
+// --update-status, --all-namespaces / --additional-namespaces
+// =============================================================================================
+
+const SKIP_OWNER_REFERENCES: &str = "sealedsecrets.bitnami.com/skip-set-owner-references";
+
+/// How long "nothing happens" is watched for.
+const QUIET: Duration = Duration::from_millis(1200);
+
+/// The controller left `namespace/name` alone: no Secret, no status, no event.
+fn untouched(fake: &FakeApiServer, namespace: &str, name: &str) -> bool {
+    secret(fake, namespace, name).is_none()
+        && fake
+            .get_as::<SealedSecret>(namespace, name)
+            .is_some_and(|s| s.status.is_none())
+        && events(fake, namespace, "SealedSecret", name).is_empty()
+}
+
+/// `sealed` with these labels on the SealedSecret itself (not on the template).
+fn labelled(mut sealed: SealedSecret, labels: &[(&str, &str)]) -> SealedSecret {
+    sealed.metadata.labels = Some(map(labels));
+    sealed
+}
+
+async fn delete_sealed(fake: &FakeApiServer, namespace: &str, name: &str) {
+    ss_api(fake, namespace)
+        .delete(name, &DeleteParams::default())
+        .await
+        .expect("delete SealedSecret");
+    assert!(fake.get_as::<SealedSecret>(namespace, name).is_none());
+}
+
+/// `--old-gc-behavior`: the controller deletes the Secret itself when its SealedSecret goes,
+/// also a Secret that garbage collection leaves alone (no ownerReference, from the
+/// skip-set-owner-references template annotation), and an owned one when nothing collects it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_gc_behavior_deletes_secret_with_its_sealed_secret() {
+    let (fake, ctl) = setup(&["--old-gc-behavior"]).await;
+    let cert = ctl.cert().await;
+
+    // Not owned: garbage collection would keep it.
+    create(
+        &fake,
+        &TestSecret::new()
+            .annotation(SKIP_OWNER_REFERENCES, "true")
+            .seal(&cert),
+    )
+    .await;
+    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    assert!(owner_uids(&s).is_empty());
+    synced(&fake, NS, NAME, "True", 1).await;
+    delete_sealed(&fake, NS, NAME).await;
+    until("the unowned Secret is deleted by the controller", || {
+        secret(&fake, NS, NAME).is_none().then_some(())
+    })
+    .await;
+
+    // Owned, with garbage collection off: only the controller can delete it.
+    fake.set_garbage_collection(false);
+    create(&fake, &TestSecret::new().named(NS, "owned").seal(&cert)).await;
+    let s = secret_with_data(&fake, NS, "owned", &[("foo", "bar")]).await;
+    assert_eq!(owner_uids(&s).len(), 1);
+    synced(&fake, NS, "owned", "True", 1).await;
+    delete_sealed(&fake, NS, "owned").await;
+    until("the owned Secret is deleted by the controller", || {
+        secret(&fake, NS, "owned").is_none().then_some(())
+    })
+    .await;
+    assert_eq!(count_in(&fake, NS, Verb::Delete, "secrets"), 2);
+    ctl.stop().await;
+}
+
+/// `--old-gc-behavior` when the SealedSecret goes while the watch is down: the relist no
+/// longer shows it, and its Secret is deleted all the same (client-go reports such objects
+/// as `DeletedFinalStateUnknown`, so upstream deletes the Secret too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_gc_behavior_deletes_secret_of_sealed_secret_deleted_during_a_watch_gap() {
+    let (fake, ctl) = setup(&["--old-gc-behavior"]).await;
+    let cert = ctl.cert().await;
+    create(
+        &fake,
+        &TestSecret::new()
+            .annotation(SKIP_OWNER_REFERENCES, "true")
+            .seal(&cert),
+    )
+    .await;
+    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    synced(&fake, NS, NAME, "True", 1).await;
+
+    // The SealedSecret watch drops and its first retry fails; meanwhile the object goes and
+    // history is compacted, so the watcher has to relist.
+    fake.fail(
+        Fault::new(500, "InternalError")
+            .verb(Verb::Watch)
+            .resource("sealedsecrets"),
+    );
+    fake.close_watches();
+    delete_sealed(&fake, NS, NAME).await;
+    fake.compact();
+    until("the Secret is deleted after the relist", || {
+        secret(&fake, NS, NAME).is_none().then_some(())
+    })
+    .await;
+    ctl.stop().await;
+}
+
+/// Without `--old-gc-behavior` the controller deletes nothing: an unowned Secret
+/// (skip-set-owner-references) outlives its SealedSecret; an owned one goes only through
+/// garbage collection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_old_gc_behavior_unowned_secret_outlives_its_sealed_secret() {
+    let (fake, ctl) = setup(&[]).await;
+    let cert = ctl.cert().await;
+    create(
+        &fake,
+        &TestSecret::new()
+            .annotation(SKIP_OWNER_REFERENCES, "true")
+            .seal(&cert),
+    )
+    .await;
+    create(&fake, &TestSecret::new().named(NS, "owned").seal(&cert)).await;
+    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    assert!(owner_uids(&s).is_empty());
+    secret_with_data(&fake, NS, "owned", &[("foo", "bar")]).await;
+    synced(&fake, NS, NAME, "True", 1).await;
+    synced(&fake, NS, "owned", "True", 1).await;
+
+    // Garbage collection off: an owned Secret outlives its SealedSecret as well.
+    fake.set_garbage_collection(false);
+    delete_sealed(&fake, NS, NAME).await;
+    delete_sealed(&fake, NS, "owned").await;
+    stays("both Secrets stay", QUIET, || {
+        secret(&fake, NS, NAME).is_some() && secret(&fake, NS, "owned").is_some()
+    })
+    .await;
+    assert_eq!(
+        data_of(&secret(&fake, NS, NAME).unwrap()),
+        map(&[("foo", "bar")])
+    );
+    assert_eq!(count_in(&fake, NS, Verb::Delete, "secrets"), 0);
+    ctl.stop().await;
+}
+
+/// `--label-selector`: only matching SealedSecrets are unsealed; the others get no Secret,
+/// no status and no event, until relabelled to match.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn label_selector_unseals_only_matching_sealed_secrets() {
+    let (fake, ctl) = setup(&["--label-selector=shard=a"]).await;
+    let cert = ctl.cert().await;
+    create(
+        &fake,
+        &labelled(
+            TestSecret::new().named(NS, "other").seal(&cert),
+            &[("shard", "b")],
+        ),
+    )
+    .await;
+    create(
+        &fake,
+        &TestSecret::new().named(NS, "unlabelled").seal(&cert),
+    )
+    .await;
+    create(
+        &fake,
+        &labelled(TestSecret::new().seal(&cert), &[("shard", "a")]),
+    )
+    .await;
+
+    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    assert_eq!(labels_of(&s), map(&[("mylabel", "myvalue")]));
+    synced(&fake, NS, NAME, "True", 1).await;
+    event(&fake, NS, NAME, "Unsealed").await;
+    stays("non-matching SealedSecrets are left alone", QUIET, || {
+        untouched(&fake, NS, "other") && untouched(&fake, NS, "unlabelled")
+    })
+    .await;
+
+    // Relabelled to match: unsealed.
+    ss_api(&fake, NS)
+        .patch(
+            "other",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"shard": "a"}}})),
+        )
+        .await
+        .unwrap();
+    secret_with_data(&fake, NS, "other", &[("foo", "bar")]).await;
+    synced(&fake, NS, "other", "True", 1).await;
+    event(&fake, NS, "other", "Unsealed").await;
+    assert!(untouched(&fake, NS, "unlabelled"));
+    ctl.stop().await;
+}
+
+/// `--label-selector` selects SealedSecrets; the Secrets they make carry the template's
+/// labels, which need not match. Such a Secret must still be updated when the SealedSecret
+/// changes (not re-created: it exists), and re-created when deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn label_selector_manages_secrets_whose_labels_do_not_match() {
+    let (fake, ctl) = setup(&["--label-selector=shard=a"]).await;
+    let cert = ctl.cert().await;
+    let created = create(
+        &fake,
+        &labelled(TestSecret::new().seal(&cert), &[("shard", "a")]),
+    )
+    .await;
+    let first = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    assert!(!labels_of(&first).contains_key("shard"));
+    synced(&fake, NS, NAME, "True", 1).await;
+
+    update_spec(
+        &fake,
+        &TestSecret::new().data(&[("foo", "baz")]).seal(&cert),
+    )
+    .await;
+    secret_with_data(&fake, NS, NAME, &[("foo", "baz")]).await;
+    synced(&fake, NS, NAME, "True", 2).await;
+    assert!(
+        event_count(&fake, NS, NAME, "ErrUpdateFailed") == 0,
+        "{:?}",
+        events(&fake, NS, "SealedSecret", NAME)
+    );
+
+    secret_api(&fake, NS)
+        .delete(NAME, &DeleteParams::default())
+        .await
+        .unwrap();
+    let again = until("Secret re-created", || {
+        secret(&fake, NS, NAME).filter(|s| s.metadata.uid != first.metadata.uid)
+    })
+    .await;
+    assert_eq!(data_of(&again), map(&[("foo", "baz")]));
+    assert_eq!(owner_uids(&again), vec![created.metadata.uid.unwrap()]);
+    ctl.stop().await;
+}
+
+/// Requests that list or watch Secrets outside the controller namespace (where keys live).
+fn secret_watches_outside_keys(fake: &FakeApiServer) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| {
+            matches!(r.verb, Verb::List | Verb::Watch)
+                && r.gvr.as_ref().is_some_and(|g| g.resource == "secrets")
+                && r.namespace.as_deref() != Some(CONTROLLER_NS)
+        })
+        .count()
+}
+
+/// `--skip-recreate`: Secrets are not watched, so a deleted Secret is not re-created until
+/// the SealedSecret changes; creating and updating still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_recreate_does_not_recreate_deleted_secret() {
+    let (fake, ctl) = setup(&["--skip-recreate"]).await;
+    let cert = ctl.cert().await;
+    let created = create(&fake, &TestSecret::new().seal(&cert)).await;
+    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    synced(&fake, NS, NAME, "True", 1).await;
+
+    secret_api(&fake, NS)
+        .delete(NAME, &DeleteParams::default())
+        .await
+        .unwrap();
+    stays("no Secret re-created", QUIET, || {
+        secret(&fake, NS, NAME).is_none()
+    })
+    .await;
+
+    // The SealedSecret changes: the Secret is made again.
+    update_spec(
+        &fake,
+        &TestSecret::new().data(&[("foo", "baz")]).seal(&cert),
+    )
+    .await;
+    let again = secret_with_data(&fake, NS, NAME, &[("foo", "baz")]).await;
+    assert_eq!(owner_uids(&again), vec![created.metadata.uid.unwrap()]);
+    synced(&fake, NS, NAME, "True", 2).await;
+    // And updated in place on the next change.
+    update_spec(
+        &fake,
+        &TestSecret::new().data(&[("foo", "qux")]).seal(&cert),
+    )
+    .await;
+    let updated = secret_with_data(&fake, NS, NAME, &[("foo", "qux")]).await;
+    assert_eq!(updated.metadata.uid, again.metadata.uid);
+    synced(&fake, NS, NAME, "True", 3).await;
+    assert_eq!(
+        secret_watches_outside_keys(&fake),
+        0,
+        "Secrets are not watched"
+    );
+    ctl.stop().await;
+}
+
+/// `--skip-recreate` reads existing Secrets live: a `managed` one is taken over, an unowned
+/// one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_recreate_reads_existing_secrets_live() {
+    let (fake, ctl) = setup(&["--skip-recreate"]).await;
+    let cert = ctl.cert().await;
+    pre_existing(
+        &fake,
+        &[(MANAGED, "true")],
+        &[("otherlabel", "x")],
+        &[("foo2", "bar2")],
+    )
+    .await;
+    let unowned = secret_api(&fake, NS)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "unowned", "namespace": NS},
+                "data": {"foo2": "YmFyMg=="},
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let created = create(&fake, &TestSecret::new().seal(&cert)).await;
+    create(&fake, &TestSecret::new().named(NS, "unowned").seal(&cert)).await;
+
+    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    assert_eq!(owner_uids(&s), vec![created.metadata.uid.unwrap()]);
+    assert_eq!(labels_of(&s), map(&[("mylabel", "myvalue")]));
+    synced(&fake, NS, NAME, "True", 1).await;
+
+    let e = event(&fake, NS, "unowned", "ErrUpdateFailed").await;
+    assert!(
+        e.note.contains("is not managed by SealedSecret"),
+        "{}",
+        e.note
+    );
+    synced(&fake, NS, "unowned", "False", 1).await;
+    let kept = secret(&fake, NS, "unowned").unwrap();
+    assert_eq!(
+        kept.metadata.resource_version,
+        unowned.metadata.resource_version
+    );
+    assert_eq!(
+        secret_watches_outside_keys(&fake),
+        0,
+        "Secrets are not watched"
+    );
+    ctl.stop().await;
+}
+
+/// A `--key-cutoff-time` flag value (RFC 1123Z, as `date -R` prints it).
+fn rfc1123z(time: std::time::SystemTime) -> String {
+    jiff::Timestamp::try_from(time)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%a, %d %b %Y %H:%M:%S %z")
+        .to_string()
+}
+
+/// `--key-cutoff-time` later than the newest key (and past): a new key at startup, exactly
+/// one; what the old key sealed still opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_cutoff_time_after_newest_key_makes_a_new_key_at_startup() {
+    let fake = FakeApiServer::new();
+    fake.create_namespace(NS);
+    create_key_secret(&fake, restored_key("restored", "rsa2048", "active")).await;
+    let restored = fixture_cert("rsa2048");
+    let cutoff = restored.not_before() + Duration::from_secs(1);
+    assert!(cutoff <= std::time::SystemTime::now());
+    let flag = format!("--key-cutoff-time={}", rfc1123z(cutoff));
+    let ctl = Controller::start(&fake, "ctl-a", &["--key-renew-period=0", &flag]).await;
+
+    until("a new key", || {
+        (key_secrets(&fake).len() == 2).then_some(())
+    })
+    .await;
+    let sealing = eventually("cert.pem serves the new key", || async {
+        let cert = ctl.cert().await;
+        (cert.public_key().fingerprint() != restored.public_key().fingerprint()).then_some(cert)
+    })
+    .await;
+    stays("exactly one new key", QUIET, || {
+        key_secrets(&fake).len() == 2
+    })
+    .await;
+    create(&fake, &TestSecret::new().seal(&restored)).await;
+    create(&fake, &TestSecret::new().named(NS, "new").seal(&sealing)).await;
+    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    secret_with_data(&fake, NS, "new", &[("foo", "bar")]).await;
+    ctl.stop().await;
+}
+
+/// `--key-cutoff-time` earlier than the newest key: no new key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_cutoff_time_before_newest_key_makes_no_key() {
+    let fake = FakeApiServer::new();
+    fake.create_namespace(NS);
+    create_key_secret(&fake, restored_key("restored", "rsa2048", "active")).await;
+    let restored = fixture_cert("rsa2048");
+    let cutoff = restored.not_before() - Duration::from_secs(24 * 3600);
+    let flag = format!("--key-cutoff-time={}", rfc1123z(cutoff));
+    let ctl = Controller::start(&fake, "ctl-a", &["--key-renew-period=0", &flag]).await;
+
+    assert_eq!(
+        ctl.cert().await.public_key().fingerprint(),
+        restored.public_key().fingerprint()
+    );
+    create(&fake, &TestSecret::new().seal(&restored)).await;
+    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    stays("no new key", QUIET, || key_secrets(&fake).len() == 1).await;
+    assert_eq!(count_in(&fake, CONTROLLER_NS, Verb::Create, "secrets"), 1);
+    ctl.stop().await;
+}
+
+/// The operator's early renewal after a compromise: restart with `--key-cutoff-time
+/// "$(date -R)"` makes one new key past the controller's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_cutoff_time_now_renews_at_restart() {
+    let (fake, ctl) = setup(&["--key-renew-period=0"]).await;
+    let first = ctl.cert().await;
+    ctl.stop().await;
+    // notBefore and the flag have whole seconds.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let flag = format!(
+        "--key-cutoff-time={}",
+        rfc1123z(std::time::SystemTime::now())
+    );
+    let again = Controller::start(&fake, "ctl-b", &["--key-renew-period=0", &flag]).await;
+    until("a second key", || {
+        (key_secrets(&fake).len() == 2).then_some(())
+    })
+    .await;
+    eventually("cert.pem serves the new key", || async {
+        (again.cert().await.public_key().fingerprint() != first.public_key().fingerprint())
+            .then_some(())
+    })
+    .await;
+    stays("exactly one new key", QUIET, || {
+        key_secrets(&fake).len() == 2
+    })
+    .await;
+    again.stop().await;
+}
+
+/// `--update-status=false`: Secrets and events as usual, no status write at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_status_false_writes_no_status() {
+    let (fake, ctl) = setup(&["--update-status=false"]).await;
+    let cert = ctl.cert().await;
+    create(&fake, &TestSecret::new().seal(&cert)).await;
+    create(
+        &fake,
+        &TestSecret::new()
+            .named(NS, "foreign")
+            .seal(&fixture_cert("foreign2048")),
+    )
+    .await;
+    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    event(&fake, NS, NAME, "Unsealed").await;
+    event(&fake, NS, "foreign", "ErrUnsealFailed").await;
+    update_spec(
+        &fake,
+        &TestSecret::new().data(&[("foo", "baz")]).seal(&cert),
+    )
+    .await;
+    secret_with_data(&fake, NS, NAME, &[("foo", "baz")]).await;
+    stays("no status", QUIET, || {
+        [NAME, "foreign"].iter().all(|name| {
+            fake.get_as::<SealedSecret>(NS, name)
+                .is_some_and(|s| s.status.is_none())
+        })
+    })
+    .await;
+    assert_eq!(writes_in(&fake, NS, "sealedsecrets", Some("status")), 0);
+    ctl.stop().await;
+}
+
+/// `--all-namespaces=false`: only the controller's namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_namespaces_false_reconciles_only_the_controller_namespace() {
+    let (fake, ctl) = setup(&["--all-namespaces=false"]).await;
+    let cert = ctl.cert().await;
+    create(&fake, &TestSecret::new().seal(&cert)).await;
+    create(
+        &fake,
+        &TestSecret::new().named(CONTROLLER_NS, NAME).seal(&cert),
+    )
+    .await;
+    secret_with_data(&fake, CONTROLLER_NS, NAME, &[("foo", "bar")]).await;
+    synced(&fake, CONTROLLER_NS, NAME, "True", 1).await;
+    stays("other namespaces are left alone", QUIET, || {
+        untouched(&fake, NS, NAME)
+    })
+    .await;
+    ctl.stop().await;
+}
+
+/// `--additional-namespaces` (with or without `--all-namespaces=false`, as upstream): the
+/// controller's namespace plus the listed ones, nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn additional_namespaces_reconcile_listed_and_controller_namespaces_only() {
+    for flags in [
+        &["--all-namespaces=false", "--additional-namespaces=otherns"][..],
+        &["--additional-namespaces=otherns"][..],
+    ] {
+        let (fake, ctl) = setup(flags).await;
+        fake.create_namespace("otherns");
+        let cert = ctl.cert().await;
+        create(&fake, &TestSecret::new().seal(&cert)).await;
+        for ns in [CONTROLLER_NS, "otherns"] {
+            create(&fake, &TestSecret::new().named(ns, NAME).seal(&cert)).await;
+        }
+        for ns in [CONTROLLER_NS, "otherns"] {
+            secret_with_data(&fake, ns, NAME, &[("foo", "bar")]).await;
+            synced(&fake, ns, NAME, "True", 1).await;
+            event(&fake, ns, NAME, "Unsealed").await;
+        }
+        stays(format!("{NS} is left alone ({flags:?})"), QUIET, || {
+            untouched(&fake, NS, NAME)
+        })
+        .await;
+        ctl.stop().await;
+    }
+}
+
+/// Listing a namespace twice, or the controller's own, still reconciles each object once
+/// (upstream de-duplicates the list and skips its own namespace).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn additional_namespaces_repeated_are_watched_once() {
+    let (fake, ctl) = setup(&[
+        "--all-namespaces=false",
+        &format!("--additional-namespaces={CONTROLLER_NS},{NS},{NS}"),
+    ])
+    .await;
+    let cert = ctl.cert().await;
+    create(&fake, &TestSecret::new().seal(&cert)).await;
+    create(
+        &fake,
+        &TestSecret::new().named(CONTROLLER_NS, NAME).seal(&cert),
+    )
+    .await;
+    for ns in [NS, CONTROLLER_NS] {
+        secret_with_data(&fake, ns, NAME, &[("foo", "bar")]).await;
+        synced(&fake, ns, NAME, "True", 1).await;
+    }
+    tokio::time::sleep(QUIET).await;
+    for ns in [NS, CONTROLLER_NS] {
+        // The key Secret is the other create in the controller namespace.
+        let key = usize::from(ns == CONTROLLER_NS);
+        assert_eq!(
+            count_in(&fake, ns, Verb::Create, "secrets"),
+            1 + key,
+            "{ns}: one Secret create"
+        );
+        assert_eq!(
+            writes_in(&fake, ns, "sealedsecrets", Some("status")),
+            1,
+            "{ns}: one status write"
+        );
+        assert_eq!(
+            event_count(&fake, ns, NAME, "Unsealed"),
+            1,
+            "{ns}: one event"
+        );
+    }
+    for ns in [NS, CONTROLLER_NS] {
+        let lists = count_in(&fake, ns, Verb::List, "sealedsecrets");
+        assert_eq!(lists, 1, "{ns}: SealedSecrets listed once");
+    }
+    ctl.stop().await;
+}
+
+// =============================================================================================
 // leader election
 // =============================================================================================
 

@@ -46,7 +46,7 @@ pub struct ReconcileConfig {
     pub old_gc_behavior: bool,
     /// Do not watch Secrets (no re-creation; existing Secrets are read live).
     pub skip_recreate: bool,
-    /// Label selector for SealedSecrets and Secrets.
+    /// Label selector for SealedSecrets (not for their Secrets).
     pub label_selector: Option<String>,
     /// Objects reconciled at once.
     pub workers: u16,
@@ -184,7 +184,11 @@ pub async fn run(
         (None, None)
     } else {
         let (reader, writer) = reflector::store::<CachedSecret>();
-        let stream = watcher::watcher(secret_api, watch_config.clone())
+        // Not filtered by --label-selector: that selects SealedSecrets, and the Secrets they
+        // make carry their templates' labels. A filtered cache misses such a Secret, so
+        // updates would create it again (409, retried for ever) and, once deleted, it
+        // would not be re-created.
+        let stream = watcher::watcher(secret_api, watcher::Config::default())
             .default_backoff()
             .modify(CachedSecret::slim)
             .reflect(writer)
