@@ -325,16 +325,23 @@ pub fn next_renewal(
     if requested.is_some_and(|requested| newest < whole_seconds(requested)) {
         return Renewal::NowRequested;
     }
-    if cutoff.is_some_and(|cutoff| newest < cutoff && cutoff <= now) {
-        return Renewal::NowCutoff;
-    }
-    let Some(period) = period.filter(|p| !p.is_zero()) else {
-        return Renewal::Never;
+    // A cutoff still ahead is a planned renewal: wake up for it.
+    let until_cutoff = match cutoff.filter(|cutoff| newest < *cutoff) {
+        Some(cutoff) => match cutoff.duration_since(now) {
+            Ok(left) if !left.is_zero() => Some(left),
+            _ => return Renewal::NowCutoff,
+        },
+        None => None,
     };
-    let age = now.duration_since(newest).unwrap_or_default();
-    match period.checked_sub(age) {
-        Some(left) if !left.is_zero() => Renewal::After(left),
-        _ => Renewal::NowDue,
+    let until_due = period.filter(|p| !p.is_zero()).map(|period| {
+        let age = now.duration_since(newest).unwrap_or_default();
+        period.checked_sub(age).unwrap_or_default()
+    });
+    match (until_due, until_cutoff) {
+        (Some(due), _) if due.is_zero() => Renewal::NowDue,
+        (Some(due), Some(cutoff)) => Renewal::After(due.min(cutoff)),
+        (Some(left), None) | (None, Some(left)) => Renewal::After(left),
+        (None, None) => Renewal::Never,
     }
 }
 
@@ -521,10 +528,20 @@ mod tests {
             ),
             Renewal::NowRequested
         );
-        // A cutoff in the future does nothing yet; one before the key does nothing at all.
+        // A cutoff in the future is waited for, also with renewal disabled (it used to be
+        // noticed only when something else woke the renewer); one before the key does
+        // nothing at all.
         assert_eq!(
             next_renewal(Some(t0), t0 + day, None, Some(t0 + 5 * day), None),
-            Renewal::Never
+            Renewal::After(4 * day)
+        );
+        assert_eq!(
+            next_renewal(Some(t0), t0 + day, Some(2 * day), Some(t0 + 5 * day), None),
+            Renewal::After(day)
+        );
+        assert_eq!(
+            next_renewal(Some(t0), t0 + 5 * day, None, Some(t0 + 5 * day), None),
+            Renewal::NowCutoff
         );
         assert_eq!(
             next_renewal(Some(t0), t0 + day, None, Some(t0 - day), None),

@@ -1680,6 +1680,30 @@ async fn key_cutoff_time_now_renews_at_restart() {
     again.stop().await;
 }
 
+/// `--key-cutoff-time` still ahead, renewal disabled: no key at startup, one new key once the
+/// cutoff passes (it used to wait for something else to wake the renewer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_cutoff_time_ahead_renews_when_it_passes() {
+    let fake = FakeApiServer::new();
+    fake.create_namespace(NS);
+    create_key_secret(&fake, restored_key("restored", "rsa2048", "active")).await;
+    let cutoff = std::time::SystemTime::now() + Duration::from_secs(3);
+    let flag = format!("--key-cutoff-time={}", rfc1123z(cutoff));
+    let ctl = Controller::start(&fake, "ctl-a", &["--key-renew-period=0", &flag]).await;
+    let _ = ctl.cert().await;
+    assert_eq!(key_secrets(&fake).len(), 1, "no key before the cutoff");
+    until("a new key after the cutoff", || {
+        (key_secrets(&fake).len() == 2).then_some(())
+    })
+    .await;
+    assert!(std::time::SystemTime::now() >= cutoff - Duration::from_secs(1));
+    stays("exactly one new key", QUIET, || {
+        key_secrets(&fake).len() == 2
+    })
+    .await;
+    ctl.stop().await;
+}
+
 /// `--update-status=false`: Secrets and events as usual, no status write at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_status_false_writes_no_status() {
