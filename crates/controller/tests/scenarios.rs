@@ -1314,6 +1314,25 @@ async fn old_gc_behavior_deletes_secret_with_its_sealed_secret() {
     ctl.stop().await;
 }
 
+/// `--old-gc-behavior` keeps a `patch`-only Secret (someone else's, values merged in) when
+/// its SealedSecret goes; upstream deletes it with all its other values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_gc_behavior_keeps_a_patched_secret() {
+    let (fake, ctl) = setup(&["--old-gc-behavior"]).await;
+    let cert = ctl.cert().await;
+    pre_existing(&fake, &[(PATCH, "true")], &[], &[("theirs", "keep")]).await;
+    create(&fake, &TestSecret::new().seal(&cert)).await;
+    secret_with_data(&fake, NS, NAME, &[("foo", "bar"), ("theirs", "keep")]).await;
+    synced(&fake, NS, NAME, "True", 1).await;
+    delete_sealed(&fake, NS, NAME).await;
+    stays("the patched Secret stays", Duration::from_millis(1500), || {
+        secret(&fake, NS, NAME).is_some()
+    })
+    .await;
+    assert_eq!(count_in(&fake, NS, Verb::Delete, "secrets"), 0);
+    ctl.stop().await;
+}
+
 /// `--old-gc-behavior` when the SealedSecret goes while the watch is down: the relist no
 /// longer shows it, and its Secret is deleted all the same (client-go reports such objects
 /// as `DeletedFinalStateUnknown`, so upstream deletes the Secret too).

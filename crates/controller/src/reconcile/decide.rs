@@ -205,6 +205,24 @@ pub fn apply_to_existing(
     }
 }
 
+/// `--old-gc-behavior`: whether the Secret may go with its deleted SealedSecret (uid
+/// `sealed_uid`). As upstream, a Secret without a controller is deleted (that is what
+/// `skip-set-owner-references` makes); unlike upstream, never one controlled by something
+/// else (such as a new SealedSecret of the same name) nor a `patch`-only Secret, which is
+/// someone else's Secret with values merged in.
+#[must_use]
+pub fn deletable_with(secret: &Secret, sealed_uid: &str) -> bool {
+    let controller = secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true));
+    let foreign_controller = controller.is_some_and(|r| r.uid != sealed_uid);
+    let patch_only = annotated(secret, PATCH_ANNOTATION) && !annotated(secret, MANAGED_ANNOTATION);
+    !foreign_controller && !patch_only
+}
+
 fn merge_into<V>(target: &mut Option<BTreeMap<String, V>>, source: Option<BTreeMap<String, V>>) {
     if let Some(source) = source {
         target.get_or_insert_with(BTreeMap::new).extend(source);
@@ -526,6 +544,35 @@ mod tests {
         };
         assert_eq!(secret.metadata.name.as_deref(), Some("renamed"));
         assert_eq!(secret.metadata.namespace.as_deref(), Some("elsewhere"));
+    }
+
+    #[test]
+    fn old_gc_deletes_only_what_the_sealed_secret_made_or_manages() {
+        let uid = "uid-of-sealed";
+        assert!(deletable_with(&existing(&[], Some(uid), &[], &[]), uid));
+        // skip-set-owner-references: no owner at all.
+        assert!(deletable_with(&existing(&[], None, &[], &[]), uid));
+        assert!(deletable_with(
+            &existing(&[(MANAGED_ANNOTATION, "true")], None, &[], &[]),
+            uid
+        ));
+        assert!(deletable_with(
+            &existing(
+                &[(MANAGED_ANNOTATION, "true"), (PATCH_ANNOTATION, "true")],
+                None,
+                &[],
+                &[]
+            ),
+            uid
+        ));
+        assert!(!deletable_with(
+            &existing(&[], Some("uid-of-a-newer-one"), &[], &[]),
+            uid
+        ));
+        assert!(!deletable_with(
+            &existing(&[(PATCH_ANNOTATION, "true")], None, &[], &[]),
+            uid
+        ));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt as _, Stream, StreamExt, future};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -19,7 +19,9 @@ use kube::{Client, Resource, ResourceExt};
 use seal::Fingerprint;
 
 use super::cache::CachedSecret;
-use super::decide::{DecideOptions, Failure, SecretAction, apply_to_existing, desired_secret};
+use super::decide::{
+    DecideOptions, Failure, SecretAction, apply_to_existing, deletable_with, desired_secret,
+};
 use super::status::{Observed, next_status, status_patch};
 use crate::crd::{CONDITION_SYNCED, SealedSecret};
 use crate::events::{EventSink, EventType};
@@ -330,10 +332,31 @@ fn on_deleted(object: &SealedSecret, context: &Arc<Context>) {
     context.forget(&object.uid().unwrap_or_default());
     if context.config.old_gc_behavior {
         let api: Api<Secret> = Api::namespaced(context.client.clone(), &namespace);
+        let sealed_uid = object.uid().unwrap_or_default();
         tokio::spawn(async move {
+            let secret = match api.get_opt(&name).await {
+                Ok(Some(secret)) => secret,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(%namespace, %name, error = %Error::from_kube("get Secret", &e), "cannot delete Secret");
+                    return;
+                }
+            };
+            if !deletable_with(&secret, &sealed_uid) {
+                tracing::info!(%namespace, %name, "SealedSecret has gone; its Secret is not its own, kept");
+                return;
+            }
             tracing::info!(%namespace, %name, "SealedSecret has gone, deleting Secret");
-            if let Err(e) = api.delete(&name, &DeleteParams::default()).await
-                && !matches!(&e, kube::Error::Api(s) if s.code == 404)
+            // Only the Secret just looked at, not one created meanwhile under the same name.
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: secret.metadata.uid.clone(),
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            if let Err(e) = api.delete(&name, &params).await
+                && !matches!(&e, kube::Error::Api(s) if s.code == 404 || s.code == 409)
             {
                 tracing::warn!(%namespace, %name, error = %Error::from_kube("delete Secret", &e), "cannot delete Secret");
             }
