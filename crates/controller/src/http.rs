@@ -227,21 +227,19 @@ mod tests {
 
     use axum::http::Request;
     use http_body_util::BodyExt;
-    use k8s_openapi::ByteString;
-    use k8s_openapi::api::core::v1::Secret;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-    use seal::{Certificate, SealOptions, read_secrets, seal_secret};
+    use seal::{Certificate, SealOptions, SecretBytes, read_secrets, seal_secret};
     use tower::ServiceExt;
 
     use super::*;
-    use crate::keys::{KeyOrder, KeySet};
+    use crate::keys::{KeyOrder, KeySecret, KeySet};
 
     const KEY: &str = include_str!("../../seal/tests/fixtures/compat/keys/rsa2048/tls.key");
     const CERT: &str = include_str!("../../seal/tests/fixtures/compat/keys/rsa2048/tls.crt");
     const FOREIGN: &str = include_str!("../../seal/tests/fixtures/compat/keys/foreign2048/tls.crt");
 
     fn keys() -> Arc<SharedKeys> {
-        let secret = Secret {
+        let secret = KeySecret {
             metadata: ObjectMeta {
                 name: Some("sealed-secrets-keyabcde".into()),
                 labels: Some(BTreeMap::from([(
@@ -250,11 +248,16 @@ mod tests {
                 )])),
                 ..ObjectMeta::default()
             },
-            data: Some(BTreeMap::from([
-                ("tls.key".to_owned(), ByteString(KEY.as_bytes().to_vec())),
-                ("tls.crt".to_owned(), ByteString(CERT.as_bytes().to_vec())),
-            ])),
-            ..Secret::default()
+            data: BTreeMap::from([
+                (
+                    "tls.key".to_owned(),
+                    SecretBytes::from_slice(KEY.as_bytes()),
+                ),
+                (
+                    "tls.crt".to_owned(),
+                    SecretBytes::from_slice(CERT.as_bytes()),
+                ),
+            ]),
         };
         let shared = Arc::new(SharedKeys::default());
         shared.set(KeySet::from_secrets(

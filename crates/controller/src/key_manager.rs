@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use crate::config::KeyValues;
 use crate::events::{EventSink, EventType};
-use crate::keys::{KeyOrder, KeySet, Renewal, SharedKeys, next_renewal};
+use crate::keys::{KeyOrder, KeySecret, KeySet, Renewal, SharedKeys, next_renewal};
 use crate::metrics::Metrics;
 
 /// Key settings (from the flags).
@@ -53,9 +53,9 @@ pub async fn watch_keys(
     metrics: Arc<Metrics>,
     recorder: EventSink,
 ) {
-    let api: Api<Secret> = Api::namespaced(client, &config.namespace);
-    let (labelled, labelled_writer) = reflector::store::<Secret>();
-    let (legacy, legacy_writer) = reflector::store::<Secret>();
+    let api: Api<KeySecret> = Api::namespaced(client, &config.namespace);
+    let (labelled, labelled_writer) = reflector::store::<KeySecret>();
+    let (legacy, legacy_writer) = reflector::store::<KeySecret>();
     let labelled_events = watcher::watcher(
         api.clone(),
         watcher::Config::default().labels(SEALING_KEY_LABEL),
@@ -76,7 +76,7 @@ pub async fn watch_keys(
         if !is_ready(&labelled) || !is_ready(&legacy) {
             continue;
         }
-        let secrets: Vec<Arc<Secret>> =
+        let secrets: Vec<Arc<KeySecret>> =
             labelled.state().into_iter().chain(legacy.state()).collect();
         let next = KeySet::from_secrets(
             secrets.iter().map(AsRef::as_ref),

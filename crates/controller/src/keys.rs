@@ -1,14 +1,37 @@
 //! Sealing keys held in Secrets: which are loaded, which one seals, and when to make a new one.
-//! Pure functions over Secrets as the API server returns them; the watcher that feeds them and
-//! the writer that creates new keys live in the runtime shell.
+//! Pure functions over key Secrets as the API server returns them ([`KeySecret`]); the watcher
+//! that feeds them and the writer that creates new keys live in the runtime shell.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use k8s_openapi::api::core::v1::Secret;
-use seal::{Certificate, Fingerprint, Keyring, PrivateKey, SEALING_KEY_LABEL};
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use seal::{Certificate, Fingerprint, Keyring, PrivateKey, SEALING_KEY_LABEL, SecretBytes};
+use serde::{Deserialize, Deserializer};
+
+/// A key Secret as the key manager caches it: metadata, and values (private keys) held in
+/// memory that is wiped when dropped and redacted in `Debug`, where k8s-openapi's `Secret`
+/// keeps plain byte vectors for as long as the watch cache lives. Only deserialized.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KeySecret {
+    /// The Secret's metadata.
+    pub metadata: ObjectMeta,
+    /// `data`, decoded.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub data: BTreeMap<String, SecretBytes>,
+}
+
+watched_as_secret!(KeySecret);
+
+fn null_as_empty<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, SecretBytes>, D::Error> {
+    Ok(Option::deserialize(deserializer)?.unwrap_or_default())
+}
 
 /// Which time orders keys, to pick the newest for sealing (`--key-order-priority`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -99,7 +122,7 @@ pub const BACKED_UP_AT_ANNOTATION: &str = "sealedsecrets.bitnami.com/backed-up-a
 /// key now (RFC 3339). Authorization is the API server's: whoever may patch key Secrets.
 pub const RENEWAL_REQUESTED_AT_ANNOTATION: &str = "sealedsecrets.bitnami.com/renewal-requested-at";
 
-fn annotation_time(secret: &Secret, annotation: &str) -> Option<SystemTime> {
+fn annotation_time(secret: &KeySecret, annotation: &str) -> Option<SystemTime> {
     let text = secret.metadata.annotations.as_ref()?.get(annotation)?;
     let timestamp: jiff::Timestamp = text.parse().ok()?;
     Some(SystemTime::from(timestamp))
@@ -111,7 +134,7 @@ impl KeySet {
     /// `malformed` and skipped, never fatal.
     #[must_use]
     pub fn from_secrets<'a>(
-        secrets: impl IntoIterator<Item = &'a Secret>,
+        secrets: impl IntoIterator<Item = &'a KeySecret>,
         key_prefix: &str,
         order: KeyOrder,
     ) -> Self {
@@ -119,9 +142,9 @@ impl KeySet {
         let mut loaded: Vec<KeyInfo> = Vec::new();
         // Keys with the same ordering time (whole seconds) go newest Secret first, then by
         // name, so every replica picks the same sealing key whatever order the cache lists.
-        let mut secrets: Vec<&Secret> = secrets.into_iter().collect();
+        let mut secrets: Vec<&KeySecret> = secrets.into_iter().collect();
         secrets.sort_by(|a, b| {
-            let created = |s: &Secret| s.metadata.creation_timestamp.as_ref().map(|t| t.0);
+            let created = |s: &KeySecret| s.metadata.creation_timestamp.as_ref().map(|t| t.0);
             created(b)
                 .cmp(&created(a))
                 .then_with(|| a.metadata.name.cmp(&b.metadata.name))
@@ -253,16 +276,18 @@ impl SharedKeys {
 }
 
 fn load(
-    secret: &Secret,
+    secret: &KeySecret,
     order: KeyOrder,
 ) -> Result<(PrivateKey, Option<Certificate>, SystemTime), String> {
-    let data = secret.data.as_ref();
-    let key_pem = data
-        .and_then(|d| d.get("tls.key"))
+    let key_pem = secret
+        .data
+        .get("tls.key")
         .ok_or_else(|| "no tls.key in data".to_owned())?;
-    let key = PrivateKey::from_pem(&key_pem.0).map_err(|e| e.to_string())?;
-    let certificate = match data.and_then(|d| d.get("tls.crt")) {
-        Some(crt) => Some(Certificate::from_pem(&crt.0).map_err(|e| format!("tls.crt: {e}"))?),
+    let key = PrivateKey::from_pem(key_pem.expose()).map_err(|e| e.to_string())?;
+    let certificate = match secret.data.get("tls.crt") {
+        Some(crt) => {
+            Some(Certificate::from_pem(crt.expose()).map_err(|e| format!("tls.crt: {e}"))?)
+        }
         None => None,
     };
     if let Some(cert) = &certificate
@@ -349,8 +374,7 @@ pub fn next_renewal(
 mod tests {
     use std::collections::BTreeMap;
 
-    use k8s_openapi::ByteString;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     use super::*;
 
@@ -365,13 +389,15 @@ mod tests {
         key: &str,
         cert: Option<&str>,
         created: i64,
-    ) -> Secret {
-        let mut data =
-            BTreeMap::from([("tls.key".to_owned(), ByteString(key.as_bytes().to_vec()))]);
+    ) -> KeySecret {
+        let mut data = BTreeMap::from([(
+            "tls.key".to_owned(),
+            SecretBytes::from_slice(key.as_bytes()),
+        )]);
         if let Some(cert) = cert {
-            data.insert("tls.crt".into(), ByteString(cert.as_bytes().to_vec()));
+            data.insert("tls.crt".into(), SecretBytes::from_slice(cert.as_bytes()));
         }
-        Secret {
+        KeySecret {
             metadata: ObjectMeta {
                 name: Some(name.into()),
                 labels: label
@@ -379,10 +405,34 @@ mod tests {
                 creation_timestamp: Some(Time(jiff::Timestamp::from_second(created).unwrap())),
                 ..ObjectMeta::default()
             },
-            data: Some(data),
-            type_: Some("kubernetes.io/tls".into()),
-            ..Secret::default()
+            data,
         }
+    }
+
+    #[test]
+    fn key_secret_reads_the_api_shape_and_never_shows_the_key() {
+        use base64::Engine as _;
+        let json = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": "k", "namespace": "kube-system"},
+            "data": {
+                "tls.key": base64::engine::general_purpose::STANDARD.encode(KEY),
+                "tls.crt": base64::engine::general_purpose::STANDARD.encode(CERT),
+            }
+        });
+        let secret: KeySecret = serde_json::from_value(json).unwrap();
+        assert_eq!(secret.data["tls.key"].expose(), KEY.as_bytes());
+        let debug = format!("{secret:?}");
+        assert!(
+            !debug.contains("PRIVATE KEY") && !debug.contains("LS0t"),
+            "{debug}"
+        );
+        let empty: KeySecret =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "k"}, "data": null}))
+                .unwrap();
+        assert!(empty.data.is_empty());
+        let set = KeySet::from_secrets([&secret], "k", KeyOrder::CertNotBefore);
+        assert_eq!(set.info.len(), 1);
     }
 
     #[test]

@@ -14,9 +14,9 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use aws_lc_rs::hmac;
+use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::{ByteString, NamespaceResourceScope};
 use serde::{Deserialize, Deserializer};
 
 use super::decide::{
@@ -85,26 +85,7 @@ pub struct CachedSecret {
     pub data: DataDigest,
 }
 
-impl k8s_openapi::Resource for CachedSecret {
-    const API_VERSION: &'static str = "v1";
-    const GROUP: &'static str = "";
-    const KIND: &'static str = "Secret";
-    const VERSION: &'static str = "v1";
-    const URL_PATH_SEGMENT: &'static str = "secrets";
-    type Scope = NamespaceResourceScope;
-}
-
-impl k8s_openapi::Metadata for CachedSecret {
-    type Ty = ObjectMeta;
-
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+watched_as_secret!(CachedSecret);
 
 /// True when a SealedSecret owns `secret` (it is the controller owner).
 #[must_use]
