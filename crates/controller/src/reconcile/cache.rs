@@ -20,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Deserializer};
 
 use super::decide::{
-    Failure, MANAGED_ANNOTATION, PATCH_ANNOTATION, SecretAction, apply_to_existing,
+    Failure, MANAGED_ANNOTATION, PATCH_ANNOTATION, PlainSecret, SecretAction, apply_to_existing,
 };
 
 /// A keyed digest (HMAC-SHA-256 under a per-process random key) of a Secret's `data`.
@@ -141,18 +141,18 @@ impl CachedSecret {
     pub fn settled_outcome(
         &self,
         sealed: &seal::SealedSecret,
-        desired: &Secret,
+        desired: &PlainSecret,
     ) -> Option<Result<SecretAction, Failure>> {
         let same_data = self.data == DataDigest::of(desired.data.as_ref());
         // With equal digests, the cached Secret with the desired values is the live one as far
         // as the matrix looks.
-        let probe = Secret {
+        let probe = PlainSecret::new(Secret {
             metadata: self.metadata.clone(),
             type_: self.type_.clone(),
             immutable: self.immutable,
             data: same_data.then(|| desired.data.clone()).flatten(),
             ..Secret::default()
-        };
+        });
         match apply_to_existing(sealed, desired.clone(), Some(&probe)) {
             Err(unmanaged @ Failure::Unmanaged(_)) => Some(Err(unmanaged)),
             Ok(SecretAction::Unchanged) if same_data => Some(Ok(SecretAction::Unchanged)),

@@ -3,23 +3,84 @@
 //! existing-Secret matrix to say what to write, or why not. No I/O; the shell applies it.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
 
+use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use seal::{Fingerprint, Keyring, SealedSecret, UnsealOptions};
+use zeroize::Zeroize as _;
 
 /// Annotation on a pre-existing Secret: the controller may take it over.
 pub const MANAGED_ANNOTATION: &str = "sealedsecrets.bitnami.com/managed";
 /// Annotation on a pre-existing Secret: merge into it instead of replacing it.
 pub const PATCH_ANNOTATION: &str = "sealedsecrets.bitnami.com/patch";
 
+/// A Kubernetes Secret holding plaintext values: wiped when dropped, redacted in `Debug`.
+/// Every Secret with values that the controller holds (unsealed, read live, or returned by a
+/// write) is kept in one; the API types themselves are plain byte vectors.
+#[derive(Clone, Default, PartialEq)]
+pub struct PlainSecret(Secret);
+
+impl PlainSecret {
+    /// Takes charge of `secret`.
+    #[must_use]
+    pub fn new(secret: Secret) -> Self {
+        Self(secret)
+    }
+}
+
+impl Deref for PlainSecret {
+    type Target = Secret;
+
+    fn deref(&self) -> &Secret {
+        &self.0
+    }
+}
+
+impl DerefMut for PlainSecret {
+    fn deref_mut(&mut self) -> &mut Secret {
+        &mut self.0
+    }
+}
+
+impl Drop for PlainSecret {
+    fn drop(&mut self) {
+        for value in self.0.data.iter_mut().flat_map(BTreeMap::values_mut) {
+            value.0.zeroize();
+        }
+        for value in self.0.string_data.iter_mut().flat_map(BTreeMap::values_mut) {
+            value.zeroize();
+        }
+    }
+}
+
+impl fmt::Debug for PlainSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlainSecret")
+            .field("namespace", &self.0.metadata.namespace)
+            .field("name", &self.0.metadata.name)
+            .field(
+                "keys",
+                &self
+                    .0
+                    .data
+                    .iter()
+                    .flat_map(BTreeMap::keys)
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 /// What to do with the Secret.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SecretAction {
     /// No Secret exists: create this one.
-    Create(Secret),
+    Create(PlainSecret),
     /// Replace the existing Secret with this one (carries the existing `resourceVersion`).
-    Update(Secret),
+    Update(PlainSecret),
     /// The Secret is already as it should be.
     Unchanged,
 }
@@ -89,7 +150,7 @@ pub struct DecideOptions<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
     /// The Secret to create, or to apply to the existing one.
-    pub secret: Secret,
+    pub secret: PlainSecret,
     /// The key that opened the values (a hint for next time).
     pub key: Option<Fingerprint>,
 }
@@ -119,10 +180,31 @@ pub fn desired_secret(
     })
 }
 
-fn to_k8s_secret(secret: &seal::Secret) -> Secret {
-    // Both sides speak the Kubernetes JSON shape; going through it keeps every field.
-    let value = serde_json::to_value(secret).expect("Secret serializes");
-    serde_json::from_value(value).expect("our Secret JSON is a valid Kubernetes Secret")
+fn to_k8s_secret(secret: &seal::Secret) -> PlainSecret {
+    // Metadata holds no secrets: it goes through the shared JSON shape, which keeps every
+    // field. Values are copied straight into the wiping wrapper, never into a JSON tree.
+    let metadata = serde_json::to_value(&secret.metadata)
+        .and_then(serde_json::from_value)
+        .expect("our metadata JSON is valid Kubernetes metadata");
+    PlainSecret::new(Secret {
+        metadata,
+        type_: secret.type_.clone(),
+        immutable: secret.immutable,
+        data: (!secret.data.is_empty()).then(|| {
+            secret
+                .data
+                .iter()
+                .map(|(name, value)| (name.clone(), ByteString(value.expose().to_vec())))
+                .collect()
+        }),
+        string_data: (!secret.string_data.is_empty()).then(|| {
+            secret
+                .string_data
+                .iter()
+                .map(|(name, value)| (name.clone(), value.expose().to_owned()))
+                .collect()
+        }),
+    })
 }
 
 fn annotated(secret: &Secret, annotation: &str) -> bool {
@@ -154,7 +236,7 @@ fn is_controlled_by(secret: &Secret, sealed: &SealedSecret) -> bool {
 /// [`Failure::Unmanaged`] and [`Failure::Immutable`], with upstream's texts.
 pub fn apply_to_existing(
     sealed: &SealedSecret,
-    desired: Secret,
+    mut desired: PlainSecret,
     existing: Option<&Secret>,
 ) -> Result<SecretAction, Failure> {
     let Some(existing) = existing else {
@@ -168,22 +250,26 @@ pub fn apply_to_existing(
             existing.metadata.name.as_deref().unwrap_or_default()
         )));
     }
-    let mut next = existing.clone();
+    let mut next = PlainSecret::new(existing.clone());
+    let data = desired.data.take();
+    let labels = desired.metadata.labels.take();
+    let annotations = desired.metadata.annotations.take();
+    let owner_references = desired.metadata.owner_references.take();
     if patch {
-        merge_into(&mut next.data, desired.data);
-        merge_into(&mut next.metadata.labels, desired.metadata.labels);
-        merge_into(&mut next.metadata.annotations, desired.metadata.annotations);
+        merge_into(&mut next.data, data);
+        merge_into(&mut next.metadata.labels, labels);
+        merge_into(&mut next.metadata.annotations, annotations);
         if managed {
-            next.metadata.owner_references = desired.metadata.owner_references;
+            next.metadata.owner_references = owner_references;
         }
     } else {
-        next.data = desired.data;
-        next.metadata.labels = desired.metadata.labels;
-        next.metadata.annotations = desired.metadata.annotations;
-        next.metadata.owner_references = desired.metadata.owner_references;
+        next.data = data;
+        next.metadata.labels = labels;
+        next.metadata.annotations = annotations;
+        next.metadata.owner_references = owner_references;
     }
     if desired.type_.is_some() {
-        next.type_ = desired.type_;
+        next.type_ = desired.type_.take();
     }
     // Upstream only sets `immutable` on create; making a Secret immutable later is allowed too.
     if desired.immutable == Some(true) {
@@ -361,8 +447,11 @@ mod tests {
             data(&secret),
             BTreeMap::from([("foo".into(), "bar".into())])
         );
-        assert_eq!(secret.metadata.labels.unwrap()["mylabel"], "myvalue");
-        let owner = &secret.metadata.owner_references.unwrap()[0];
+        assert_eq!(
+            secret.metadata.labels.clone().unwrap()["mylabel"],
+            "myvalue"
+        );
+        let owner = &secret.metadata.owner_references.clone().unwrap()[0];
         assert_eq!(
             (owner.uid.as_str(), owner.controller),
             ("uid-1", Some(true))
@@ -457,7 +546,7 @@ mod tests {
         };
         assert_eq!(data(&next).len(), 2);
         assert_eq!(owners(&next), 0);
-        assert_eq!(next.metadata.labels.unwrap()["mylabel"], "myvalue");
+        assert_eq!(next.metadata.labels.clone().unwrap()["mylabel"], "myvalue");
     }
 
     #[test]
@@ -573,6 +662,22 @@ mod tests {
             &existing(&[(PATCH_ANNOTATION, "true")], None, &[], &[]),
             uid
         ));
+    }
+
+    #[test]
+    fn debug_output_never_carries_plaintext() {
+        let action = run(&sealed(), None).unwrap();
+        let Ok(SecretAction::Create(secret)) = run(&sealed(), None) else {
+            panic!()
+        };
+        assert_eq!(data(&secret)["foo"], "bar");
+        for text in [format!("{action:?}"), format!("{secret:?}")] {
+            // Nor as text, base64 or the bytes k8s-openapi's Debug would list.
+            for leak in ["bar", "YmFy", "98, 97, 114"] {
+                assert!(!text.contains(leak), "{text}");
+            }
+            assert!(text.contains("foo") && text.contains("testsecret"), "{text}");
+        }
     }
 
     #[test]

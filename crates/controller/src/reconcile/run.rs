@@ -20,7 +20,8 @@ use seal::Fingerprint;
 
 use super::cache::CachedSecret;
 use super::decide::{
-    DecideOptions, Failure, SecretAction, apply_to_existing, deletable_with, desired_secret,
+    DecideOptions, Failure, PlainSecret, SecretAction, apply_to_existing, deletable_with,
+    desired_secret,
 };
 use super::status::{Observed, next_status, status_patch};
 use crate::crd::{CONDITION_SYNCED, SealedSecret};
@@ -408,7 +409,7 @@ enum Existing {
     /// From the watch cache.
     Cached(Option<Arc<CachedSecret>>),
     /// Read from the API server (`--skip-recreate` keeps no cache).
-    Live(Option<Box<Secret>>),
+    Live(Option<Box<PlainSecret>>),
 }
 
 impl Existing {
@@ -445,6 +446,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         secret_api
             .get_opt(&name)
             .await
+            .map(|live| live.map(PlainSecret::new))
             .map_err(|e| Error::from_kube("get Secret", &e))
     };
     let existing = match &context.secrets {
@@ -504,14 +506,16 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
                 context.remember(&uid, |m| m.key_hint = Some(key));
             }
             match existing {
-                Existing::Live(live) => apply_to_existing(&sealed, desired.secret, live.as_deref()),
+                Existing::Live(live) => {
+                    apply_to_existing(&sealed, desired.secret, live.as_deref().map(|l| &**l))
+                }
                 Existing::Cached(None) => Ok(SecretAction::Create(desired.secret)),
                 Existing::Cached(Some(cached)) => {
                     match cached.settled_outcome(&sealed, &desired.secret) {
                         Some(outcome) => outcome,
                         // A write may be due: decide on the live Secret.
                         None => {
-                            apply_to_existing(&sealed, desired.secret, get_live().await?.as_ref())
+                            apply_to_existing(&sealed, desired.secret, get_live().await?.as_deref())
                         }
                     }
                 }
@@ -525,7 +529,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         Ok(SecretAction::Create(secret)) => {
             match secret_api.create(&PostParams::default(), &secret).await {
                 Ok(created) => {
-                    wrote = Some(created.metadata.resource_version);
+                    wrote = Some(PlainSecret::new(created).metadata.resource_version.clone());
                     Ok(())
                 }
                 // The cache was behind: let the next event settle it.
@@ -543,7 +547,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
                 .await
             {
                 Ok(updated) => {
-                    wrote = Some(updated.metadata.resource_version);
+                    wrote = Some(PlainSecret::new(updated).metadata.resource_version.clone());
                     Ok(())
                 }
                 Err(kube::Error::Api(s)) if s.code == 409 => {
