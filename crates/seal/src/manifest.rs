@@ -471,27 +471,26 @@ fn sanitize(message: &str) -> String {
 }
 
 /// Writes documents in `format`: JSON objects one after another, or YAML documents each
-/// starting with `---`. The buffer is wiped on drop, since Secrets hold plaintext.
+/// starting with `---`. Secrets hold plaintext: the output and every intermediate buffer
+/// are wiped when done.
 #[must_use]
 pub fn write_documents<T: Serialize>(docs: &[T], format: Format) -> Zeroizing<String> {
-    let mut out = Zeroizing::new(String::new());
+    let mut out = crate::secret::WipingBuffer::default();
     for doc in docs {
         match format {
             Format::Json => {
-                let text = Zeroizing::new(
-                    serde_json::to_string_pretty(doc).expect("manifests serialize to JSON"),
-                );
-                out.push_str(&text);
+                serde_json::to_writer_pretty(&mut out, doc).expect("manifests serialize to JSON");
                 out.push('\n');
             }
             Format::Yaml => {
-                let value = serde_json::to_value(doc).expect("manifests serialize to JSON");
+                let mut value = serde_json::to_value(doc).expect("manifests serialize to JSON");
                 out.push_str("---\n");
                 crate::yaml::emit_document(&value, &mut out);
+                crate::secret::wipe_strings(&mut value);
             }
         }
     }
-    out
+    out.into_string()
 }
 
 #[cfg(test)]

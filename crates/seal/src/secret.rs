@@ -197,3 +197,102 @@ mod tests {
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }
+
+/// An output buffer for text that carries secrets: when it grows, the old allocation is wiped
+/// before it is freed (a `Zeroizing<String>` only wipes the last one), and it is wiped when
+/// dropped.
+#[derive(Default)]
+pub(crate) struct WipingBuffer(Zeroizing<Vec<u8>>);
+
+impl WipingBuffer {
+    fn reserve(&mut self, more: usize) {
+        let needed = self.0.len() + more;
+        if needed > self.0.capacity() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(
+                needed.max(2 * self.0.capacity()).max(256),
+            ));
+            bigger.extend_from_slice(&self.0);
+            self.0 = bigger;
+        }
+    }
+
+    pub(crate) fn push_str(&mut self, s: &str) {
+        self.reserve(s.len());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    pub(crate) fn push(&mut self, c: char) {
+        self.push_str(c.encode_utf8(&mut [0; 4]));
+    }
+
+    pub(crate) fn ends_with(&self, suffix: &str) -> bool {
+        self.0.ends_with(suffix.as_bytes())
+    }
+
+    /// The text. Only `push`/`push_str` and JSON's writer fill the buffer, all with whole
+    /// UTF-8 strings.
+    pub(crate) fn into_string(mut self) -> Zeroizing<String> {
+        let bytes = std::mem::take(&mut *self.0);
+        Zeroizing::new(String::from_utf8(bytes).expect("the buffer holds whole UTF-8 strings"))
+    }
+}
+
+impl fmt::Write for WipingBuffer {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push_str(s);
+        Ok(())
+    }
+}
+
+impl std::io::Write for WipingBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.reserve(bytes.len());
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Wipes every string in `value` (values, not keys: keys are names), before it is dropped.
+pub(crate) fn wipe_strings(value: &mut serde_json::Value) {
+    use zeroize::Zeroize as _;
+    match value {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(wipe_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(wipe_strings),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod wiping_buffer_tests {
+    use super::*;
+
+    #[test]
+    fn grows_and_keeps_text() {
+        let mut buffer = WipingBuffer::default();
+        let mut expected = String::new();
+        for i in 0..1000 {
+            let piece = format!("{i}é\n");
+            buffer.push_str(&piece);
+            buffer.push('x');
+            expected.push_str(&piece);
+            expected.push('x');
+        }
+        assert!(buffer.ends_with("999é\nx"));
+        assert_eq!(buffer.into_string().as_str(), expected);
+    }
+
+    #[test]
+    fn wipes_every_string_value() {
+        let mut value = serde_json::json!({"data": {"k": "c2VjcmV0"}, "list": ["a", 1]});
+        wipe_strings(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({"data": {"k": ""}, "list": ["", 1]})
+        );
+    }
+}

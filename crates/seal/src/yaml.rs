@@ -5,10 +5,11 @@
 use std::fmt::Write as _;
 
 use serde_json::Value;
-use zeroize::Zeroizing;
+
+use crate::secret::WipingBuffer;
 
 /// Emits one document (no `---` line) into `out`.
-pub(crate) fn emit_document(value: &Value, out: &mut Zeroizing<String>) {
+pub(crate) fn emit_document(value: &Value, out: &mut WipingBuffer) {
     match value {
         Value::Object(map) if !map.is_empty() => emit_map(map, 0, out),
         Value::Array(items) if !items.is_empty() => emit_seq(items, 0, out),
@@ -19,7 +20,7 @@ pub(crate) fn emit_document(value: &Value, out: &mut Zeroizing<String>) {
     }
 }
 
-fn emit_map(map: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
+fn emit_map(map: &serde_json::Map<String, Value>, indent: usize, out: &mut WipingBuffer) {
     let mut keys: Vec<&String> = map.keys().collect();
     keys.sort();
     for (i, key) in keys.into_iter().enumerate() {
@@ -31,7 +32,7 @@ fn emit_map(map: &serde_json::Map<String, Value>, indent: usize, out: &mut Strin
     }
 }
 
-fn emit_entry(key: &str, value: &Value, indent: usize, out: &mut String) {
+fn emit_entry(key: &str, value: &Value, indent: usize, out: &mut WipingBuffer) {
     emit_string(key, out);
     out.push(':');
     match value {
@@ -51,7 +52,7 @@ fn emit_entry(key: &str, value: &Value, indent: usize, out: &mut String) {
     }
 }
 
-fn emit_seq(items: &[Value], indent: usize, out: &mut String) {
+fn emit_seq(items: &[Value], indent: usize, out: &mut WipingBuffer) {
     for item in items {
         push_indent(out, indent);
         match item {
@@ -72,11 +73,13 @@ fn emit_seq(items: &[Value], indent: usize, out: &mut String) {
     }
 }
 
-fn push_indent(out: &mut String, indent: usize) {
-    out.extend(std::iter::repeat_n(' ', indent));
+fn push_indent(out: &mut WipingBuffer, indent: usize) {
+    for _ in 0..indent {
+        out.push(' ');
+    }
 }
 
-fn emit_inline(value: &Value, out: &mut String) {
+fn emit_inline(value: &Value, out: &mut WipingBuffer) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -89,7 +92,7 @@ fn emit_inline(value: &Value, out: &mut String) {
     }
 }
 
-fn emit_string(s: &str, out: &mut String) {
+fn emit_string(s: &str, out: &mut WipingBuffer) {
     if is_plain_safe(s) {
         out.push_str(s);
     } else {
@@ -114,11 +117,10 @@ fn is_plain_safe(s: &str) -> bool {
     if s.ends_with(':') || s.contains(": ") {
         return false;
     }
-    let lower = s.to_ascii_lowercase();
     let reserved = [
         "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", ".inf", ".nan",
     ];
-    if reserved.contains(&lower.as_str()) {
+    if reserved.iter().any(|word| s.eq_ignore_ascii_case(word)) {
         return false;
     }
     !looks_numeric(s)
@@ -139,7 +141,7 @@ fn looks_numeric(s: &str) -> bool {
         })
 }
 
-fn emit_double_quoted(s: &str, out: &mut String) {
+fn emit_double_quoted(s: &str, out: &mut WipingBuffer) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -174,9 +176,9 @@ mod tests {
     use super::*;
 
     fn emit(value: &Value) -> String {
-        let mut out = Zeroizing::new(String::new());
+        let mut out = WipingBuffer::default();
         emit_document(value, &mut out);
-        out.to_string()
+        out.into_string().to_string()
     }
 
     #[test]

@@ -676,7 +676,10 @@ mod tests {
             for leak in ["bar", "YmFy", "98, 97, 114"] {
                 assert!(!text.contains(leak), "{text}");
             }
-            assert!(text.contains("foo") && text.contains("testsecret"), "{text}");
+            assert!(
+                text.contains("foo") && text.contains("testsecret"),
+                "{text}"
+            );
         }
     }
 
