@@ -2096,6 +2096,11 @@ async fn one_write_per_object_and_quiet_restart() {
         "one status write each"
     );
     assert_eq!(writes_in(&fake, NS, "events", None), N, "one event each");
+    assert_eq!(
+        count_in(&fake, NS, Verb::Get, "secrets"),
+        0,
+        "new Secrets need no GET: the watch cache says they do not exist"
+    );
     let text = ctl.metrics_text().await;
     let reconciles = metric(&text, "sealed_secrets_controller_unseal_requests_total").unwrap();
     assert!(reconciles >= N as f64, "{text}");
@@ -2119,7 +2124,27 @@ async fn one_write_per_object_and_quiet_restart() {
     assert_eq!(writes_in(&fake, NS, "secrets", None), 0);
     assert_eq!(writes_in(&fake, NS, "sealedsecrets", Some("status")), 0);
     assert_eq!(writes_in(&fake, NS, "events", None), 0, "no new events");
+    assert_eq!(
+        count_in(&fake, NS, Verb::Get, "secrets"),
+        0,
+        "unchanged Secrets are recognised from the cache's digests, without a GET"
+    );
     assert_eq!(key_secrets(&fake).len(), 1);
+
+    // A spec change: the Secret is read live once, then written once.
+    fake.reset_requests();
+    update_spec(
+        &fake,
+        &TestSecret::new()
+            .named(NS, "s00")
+            .data(&[("foo", "changed")])
+            .seal(&cert),
+    )
+    .await;
+    secret_with_data(&fake, NS, "s00", &[("foo", "changed")]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count_in(&fake, NS, Verb::Get, "secrets"), 1);
+    assert_eq!(writes_in(&fake, NS, "secrets", None), 1);
     again.stop().await;
 }
 
