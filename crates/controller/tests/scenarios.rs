@@ -1325,9 +1325,11 @@ async fn old_gc_behavior_keeps_a_patched_secret() {
     secret_with_data(&fake, NS, NAME, &[("foo", "bar"), ("theirs", "keep")]).await;
     synced(&fake, NS, NAME, "True", 1).await;
     delete_sealed(&fake, NS, NAME).await;
-    stays("the patched Secret stays", Duration::from_millis(1500), || {
-        secret(&fake, NS, NAME).is_some()
-    })
+    stays(
+        "the patched Secret stays",
+        Duration::from_millis(1500),
+        || secret(&fake, NS, NAME).is_some(),
+    )
     .await;
     assert_eq!(count_in(&fake, NS, Verb::Delete, "secrets"), 0);
     ctl.stop().await;
