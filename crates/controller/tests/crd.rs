@@ -7,8 +7,8 @@ use fake_apiserver::FakeApiServer;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, CustomResourceExt, Resource};
 use sealed_secrets_controller::crd::{
-    CONDITION_SYNCED, SealedSecret, SealedSecretCondition, SealedSecretSpec, SealedSecretStatus,
-    SecretTemplateSpec, crd, crd_yaml,
+    CONDITION_SYNCED, EncryptedData, SealedSecret, SealedSecretCondition, SealedSecretSpec,
+    SealedSecretStatus, SecretTemplateSpec, crd, crd_yaml,
 };
 use serde_json::{Value, json};
 
@@ -167,7 +167,7 @@ const UPSTREAM_MANIFEST: &str = r#"{
 fn reads_upstream_manifests_and_writes_camel_case() {
     let ss: SealedSecret = serde_json::from_str(UPSTREAM_MANIFEST).unwrap();
     assert_eq!(
-        ss.spec.encrypted_data[".dockerconfigjson"],
+        &ss.spec.encrypted_data[".dockerconfigjson"],
         "AgBy3i4OJSWK+PiTySYZZA=="
     );
     let t = &ss.spec.template;
@@ -214,7 +214,7 @@ fn minimal_and_lenient_forms() {
     let ss = SealedSecret::new(
         "a",
         SealedSecretSpec {
-            encrypted_data: BTreeMap::from([("k".to_string(), "AgA=".to_string())]),
+            encrypted_data: BTreeMap::from([("k".to_string(), "AgA=".to_string())]).into(),
             ..Default::default()
         },
     );
@@ -240,6 +240,38 @@ fn minimal_and_lenient_forms() {
     assert!(null.spec.template.is_empty());
 }
 
+#[test]
+fn encrypted_data_behaves_like_a_sorted_map() {
+    // Out of order, with a duplicate key: read, written and compared as a BTreeMap would be.
+    let text = r#"{"b": "Ag==", "a": "AQ==", "c": "x", "a": "Aw=="}"#;
+    let map: BTreeMap<String, String> = serde_json::from_str(text).unwrap();
+    let spec: SealedSecretSpec =
+        serde_json::from_str(&format!(r#"{{"encryptedData": {text}}}"#)).unwrap();
+    let data = &spec.encrypted_data;
+    assert_eq!(
+        serde_json::to_string(data).unwrap(),
+        serde_json::to_string(&map).unwrap()
+    );
+    assert_eq!(data, &EncryptedData::from(map.clone()));
+    assert_eq!(format!("{data:?}"), format!("{map:?}"));
+    assert_eq!(
+        data.iter().collect::<Vec<_>>(),
+        [("a", "Aw=="), ("b", "Ag=="), ("c", "x")]
+    );
+    assert_eq!(
+        (data.len(), data.get("b"), data.get("z")),
+        (3, Some("Ag=="), None)
+    );
+
+    let mut data = data.clone();
+    assert_eq!(data.insert("0".into(), "AA==".into()), None);
+    assert_eq!(data.insert("b".into(), "BB==".into()), Some("Ag==".into()));
+    assert_eq!(data.remove("a"), Some("Aw==".into()));
+    assert_eq!(data.remove("a"), None);
+    assert_eq!(data.keys().collect::<Vec<_>>(), ["0", "b", "c"]);
+    assert_eq!(&data["b"], "BB==");
+}
+
 #[tokio::test]
 async fn works_against_the_fake_api_server() {
     let fake = FakeApiServer::new();
@@ -247,7 +279,7 @@ async fn works_against_the_fake_api_server() {
     let mut ss = SealedSecret::new(
         "s",
         SealedSecretSpec {
-            encrypted_data: BTreeMap::from([("k".to_string(), "AgA=".to_string())]),
+            encrypted_data: BTreeMap::from([("k".to_string(), "AgA=".to_string())]).into(),
             template: SecretTemplateSpec {
                 type_: Some("Opaque".into()),
                 ..Default::default()

@@ -265,12 +265,22 @@ pub async fn run(
 }
 
 /// Drops what reconciling never reads, before the object enters the watch cache: the API
-/// server's field-ownership records and kubectl's copy of the whole applied object.
+/// server's field-ownership records, kubectl's copy of the whole applied object, and the
+/// template's name and namespace (the Secret always gets the SealedSecret's). A template
+/// metadata left empty goes entirely: unsealing reads absent and empty alike.
 fn slim_for_cache(object: &mut SealedSecret) {
     object.metadata.managed_fields = None;
     if let Some(annotations) = object.metadata.annotations.as_mut() {
         for annotation in seal::manifest::LAST_APPLIED_ANNOTATIONS {
             annotations.remove(annotation);
+        }
+    }
+    let template = &mut object.spec.template.metadata;
+    if let Some(metadata) = template.as_mut() {
+        metadata.name = None;
+        metadata.namespace = None;
+        if **metadata == Default::default() {
+            *template = None;
         }
     }
 }
