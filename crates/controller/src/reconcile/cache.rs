@@ -20,7 +20,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Deserializer};
 
 use super::decide::{
-    Failure, MANAGED_ANNOTATION, PATCH_ANNOTATION, PlainSecret, SecretAction, apply_to_existing,
+    Failure, MANAGED_ANNOTATION, PATCH_ANNOTATION, PlainSecret, SecretAction, annotated,
+    apply_to_existing,
 };
 
 /// A keyed digest (HMAC-SHA-256 under a per-process random key) of a Secret's `data`.
@@ -95,14 +96,6 @@ pub fn owned_by_sealed_secret(metadata: &ObjectMeta) -> bool {
             && r.api_version.starts_with("bitnami.com/")
             && r.controller == Some(true)
     })
-}
-
-fn annotated(metadata: &ObjectMeta, annotation: &str) -> bool {
-    metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(annotation))
-        .is_some_and(|v| v == "true")
 }
 
 impl CachedSecret {

@@ -8,7 +8,7 @@ use std::ops::{Deref, DerefMut};
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use seal::{Fingerprint, Keyring, SealedSecret, UnsealOptions};
 use zeroize::Zeroize as _;
 
@@ -207,9 +207,9 @@ fn to_k8s_secret(secret: &seal::Secret) -> PlainSecret {
     })
 }
 
-fn annotated(secret: &Secret, annotation: &str) -> bool {
-    secret
-        .metadata
+/// Whether `metadata` carries `annotation: "true"`.
+pub(super) fn annotated(metadata: &ObjectMeta, annotation: &str) -> bool {
+    metadata
         .annotations
         .as_ref()
         .and_then(|a| a.get(annotation))
@@ -242,8 +242,8 @@ pub fn apply_to_existing(
     let Some(existing) = existing else {
         return Ok(SecretAction::Create(desired));
     };
-    let managed = annotated(existing, MANAGED_ANNOTATION);
-    let patch = annotated(existing, PATCH_ANNOTATION);
+    let managed = annotated(&existing.metadata, MANAGED_ANNOTATION);
+    let patch = annotated(&existing.metadata, PATCH_ANNOTATION);
     if !is_controlled_by(existing, sealed) && !managed && !patch {
         return Err(Failure::Unmanaged(format!(
             "Resource {:?} already exists and is not managed by SealedSecret",
@@ -305,7 +305,8 @@ pub fn deletable_with(secret: &Secret, sealed_uid: &str) -> bool {
         .flatten()
         .find(|r| r.controller == Some(true));
     let foreign_controller = controller.is_some_and(|r| r.uid != sealed_uid);
-    let patch_only = annotated(secret, PATCH_ANNOTATION) && !annotated(secret, MANAGED_ANNOTATION);
+    let patch_only = annotated(&secret.metadata, PATCH_ANNOTATION)
+        && !annotated(&secret.metadata, MANAGED_ANNOTATION);
     !foreign_controller && !patch_only
 }
 
