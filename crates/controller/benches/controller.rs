@@ -529,15 +529,15 @@ fn run_scenario(scenario: &Scenario, keys: &[KeyPair]) -> anyhow::Result<Outcome
             break;
         }
         if started.elapsed() > timeout || task.is_finished() {
-            for s in fake
+            let unsynced: Vec<Value> = fake
                 .list(&Gvr::sealed_secrets(), Some(NS))
-                .iter()
+                .into_iter()
                 .filter(|s| {
                     !s.pointer("/status/conditions/0/status")
                         .is_some_and(|v| v == "True")
                 })
-                .take(5)
-            {
+                .collect();
+            for s in unsynced.iter().take(5) {
                 eprintln!("unsynced: {} status {}", s["metadata"]["name"], s["status"]);
             }
             for e in fake
@@ -552,15 +552,7 @@ fn run_scenario(scenario: &Scenario, keys: &[KeyPair]) -> anyhow::Result<Outcome
                 );
             }
             let records = fake.requests();
-            for s in fake
-                .list(&Gvr::sealed_secrets(), Some(NS))
-                .iter()
-                .filter(|s| {
-                    !s.pointer("/status/conditions/0/status")
-                        .is_some_and(|v| v == "True")
-                })
-                .take(3)
-            {
+            for s in unsynced.iter().take(3) {
                 let name = s["metadata"]["name"].as_str().unwrap_or_default();
                 for r in records.iter().filter(|r| r.path.contains(name)) {
                     eprintln!("  about {name}: {} {}", r.method, r.path);

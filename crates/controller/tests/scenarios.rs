@@ -335,6 +335,13 @@ async fn update_spec(fake: &FakeApiServer, sealed: &SealedSecret) {
         .expect("patch SealedSecret spec");
 }
 
+async fn delete_secret(fake: &FakeApiServer, namespace: &str, name: &str) {
+    secret_api(fake, namespace)
+        .delete(name, &DeleteParams::default())
+        .await
+        .expect("delete Secret");
+}
+
 fn secret(fake: &FakeApiServer, namespace: &str, name: &str) -> Option<Secret> {
     fake.get_as::<Secret>(namespace, name)
 }
@@ -746,10 +753,7 @@ async fn s09_owned_secret_deleted_is_recreated() {
     event(&fake, NS, NAME, "Unsealed").await;
     let before = event_count(&fake, NS, NAME, "Unsealed");
 
-    secret_api(&fake, NS)
-        .delete(NAME, &DeleteParams::default())
-        .await
-        .unwrap();
+    delete_secret(&fake, NS, NAME).await;
     let again = until("Secret re-created", || {
         secret(&fake, NS, NAME).filter(|s| s.metadata.uid != first.metadata.uid)
     })
@@ -771,10 +775,7 @@ async fn s10_managed_secret_deleted_is_recreated() {
     let original = pre_existing(&fake, &[(MANAGED, "true")], &[], &[("foo2", "bar2")]).await;
     let created = create(&fake, &TestSecret::new().seal(&cert)).await;
     secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    secret_api(&fake, NS)
-        .delete(NAME, &DeleteParams::default())
-        .await
-        .unwrap();
+    delete_secret(&fake, NS, NAME).await;
     let again = until("Secret re-created", || {
         secret(&fake, NS, NAME).filter(|s| s.metadata.uid != original.metadata.uid)
     })
@@ -804,10 +805,7 @@ async fn s11_unowned_secret_deleted_is_not_recreated() {
     let untouched = secret(&fake, NS, NAME).unwrap();
     assert_eq!(data_of(&untouched), map(&[("foo2", "bar2")]));
 
-    secret_api(&fake, NS)
-        .delete(NAME, &DeleteParams::default())
-        .await
-        .unwrap();
+    delete_secret(&fake, NS, NAME).await;
     stays("no Secret re-created", Duration::from_millis(1500), || {
         secret(&fake, NS, NAME).is_none()
     })
@@ -823,10 +821,7 @@ async fn s12_patched_secret_deleted_is_not_recreated() {
     pre_existing(&fake, &[(PATCH, "true")], &[], &[("foo2", "bar2")]).await;
     create(&fake, &TestSecret::new().seal(&cert)).await;
     secret_with_data(&fake, NS, NAME, &[("foo", "bar"), ("foo2", "bar2")]).await;
-    secret_api(&fake, NS)
-        .delete(NAME, &DeleteParams::default())
-        .await
-        .unwrap();
+    delete_secret(&fake, NS, NAME).await;
     stays("no Secret re-created", Duration::from_millis(1500), || {
         secret(&fake, NS, NAME).is_none()
     })
@@ -1160,10 +1155,7 @@ async fn deleted_key_leaves_the_keyring() {
     create(&fake, &TestSecret::new().seal(&restored)).await;
     secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
 
-    secret_api(&fake, CONTROLLER_NS)
-        .delete("restored", &DeleteParams::default())
-        .await
-        .unwrap();
+    delete_secret(&fake, CONTROLLER_NS, "restored").await;
     eventually("one active key left in the metrics", || async {
         let text = ctl.metrics_text().await;
         (metric(&text, "sealed_secrets_controller_keys{status=\"active\"}") == Some(1.0))
@@ -1499,10 +1491,7 @@ async fn label_selector_manages_secrets_whose_labels_do_not_match() {
         events(&fake, NS, "SealedSecret", NAME)
     );
 
-    secret_api(&fake, NS)
-        .delete(NAME, &DeleteParams::default())
-        .await
-        .unwrap();
+    delete_secret(&fake, NS, NAME).await;
     let again = until("Secret re-created", || {
         secret(&fake, NS, NAME).filter(|s| s.metadata.uid != first.metadata.uid)
     })
@@ -1534,10 +1523,7 @@ async fn skip_recreate_does_not_recreate_deleted_secret() {
     secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
     synced(&fake, NS, NAME, "True", 1).await;
 
-    secret_api(&fake, NS)
-        .delete(NAME, &DeleteParams::default())
-        .await
-        .unwrap();
+    delete_secret(&fake, NS, NAME).await;
     stays("no Secret re-created", QUIET, || {
         secret(&fake, NS, NAME).is_none()
     })
@@ -1992,10 +1978,7 @@ async fn recovers_from_api_failures() {
     secret_with_data(&fake, NS, "after-compact", &[("foo", "bar")]).await;
     // An owned Secret deleted while watches were down is still re-created.
     fake.close_watches();
-    secret_api(&fake, NS)
-        .delete("after-close", &DeleteParams::default())
-        .await
-        .unwrap();
+    delete_secret(&fake, NS, "after-close").await;
     secret_with_data(&fake, NS, "after-close", &[("foo", "bar")]).await;
     ctl.stop().await;
 }
@@ -2031,10 +2014,7 @@ async fn sealed_secret_deleted_during_a_relist_is_forgotten() {
             .times(1),
     );
     fake.close_watches();
-    ss_api(&fake, NS)
-        .delete("gone", &DeleteParams::default())
-        .await
-        .unwrap();
+    delete_sealed(&fake, NS, "gone").await;
     fake.compact();
     eventually_within(
         RELIST_TIMEOUT,
