@@ -7,7 +7,8 @@
 //! so the write never starts from a stale or partial copy. Holding digests instead of values
 //! keeps plaintext out of the cache and makes its size independent of the Secrets' sizes
 //! (Helm release Secrets can be close to 1 MiB each); Secrets this controller neither owns nor
-//! may manage keep only their name.
+//! may manage keep only their name, and kubectl's last-applied copy (which holds the values)
+//! keeps only its key.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -125,6 +126,16 @@ impl CachedSecret {
             self.metadata.finalizers = None;
             self.type_ = None;
         }
+        // kubectl's copy of an applied Secret holds its values. The key stays (the cache must
+        // still see that the annotation exists, as the decision on the live Secret would), the
+        // value goes: no decision compares it, since the template never sets it.
+        if let Some(annotations) = self.metadata.annotations.as_mut() {
+            for annotation in seal::manifest::LAST_APPLIED_ANNOTATIONS {
+                if let Some(value) = annotations.get_mut(annotation) {
+                    zeroize::Zeroize::zeroize(value);
+                }
+            }
+        }
     }
 
     /// The outcome for `desired`, when the cache alone settles it: the Secret is someone
@@ -211,6 +222,24 @@ mod tests {
             !debug.contains("hunter2") && !debug.contains("aHVudGVyMg"),
             "{debug}"
         );
+
+        // A patched Secret that kubectl applied: its last-applied copy keeps its key only.
+        let json = serde_json::json!({
+            "metadata": {"name": "s", "namespace": "ns", "annotations": {
+                "sealedsecrets.bitnami.com/patch": "true",
+                "kubectl.kubernetes.io/last-applied-configuration":
+                    "{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}},
+            "data": {"password": "aHVudGVyMg=="}
+        });
+        let mut cached: CachedSecret = serde_json::from_value(json).unwrap();
+        cached.slim();
+        let annotations = cached.metadata.annotations.as_ref().unwrap();
+        assert_eq!(
+            annotations["kubectl.kubernetes.io/last-applied-configuration"],
+            ""
+        );
+        assert_eq!(annotations["sealedsecrets.bitnami.com/patch"], "true");
+        assert!(!format!("{cached:?}").contains("aHVudGVyMg"));
     }
 
     #[test]
