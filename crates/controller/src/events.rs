@@ -27,6 +27,22 @@ pub struct EventSink {
     instance: String,
 }
 
+/// An object name is a DNS-1123 subdomain of at most 253 characters.
+const MAX_NAME: usize = 253;
+
+/// `<object name>.<unix nanoseconds in hex>`, as client-go's recorder names events. A
+/// `generateName` of `<name>.` is not an option: the API server rejects a prefix ending in `.`.
+fn event_name(regarding: &str, now: Timestamp) -> String {
+    let suffix = format!(".{:x}", now.as_nanosecond());
+    let mut keep = regarding.len().min(MAX_NAME - suffix.len());
+    while !regarding.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    // A name cut at a `.` or `-` would end its label badly.
+    let stem = regarding[..keep].trim_end_matches(['.', '-']);
+    format!("{stem}{suffix}")
+}
+
 /// The events API caps a note at 1 KB.
 const MAX_NOTE: usize = 1024;
 
@@ -65,9 +81,9 @@ impl EventSink {
         }
         let event = Event {
             metadata: ObjectMeta {
-                generate_name: Some(format!(
-                    "{}.",
-                    regarding.name.as_deref().unwrap_or("object")
+                name: Some(event_name(
+                    regarding.name.as_deref().unwrap_or("object"),
+                    Timestamp::now(),
                 )),
                 namespace: Some(namespace.clone()),
                 ..ObjectMeta::default()
@@ -92,5 +108,28 @@ impl EventSink {
             .create(&PostParams::default(), &event)
             .await
             .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_event_name_is_a_valid_subdomain_not_a_generate_name_ending_in_a_dot() {
+        let now: Timestamp = "2026-12-05T10:00:00.123456789Z".parse().unwrap();
+        let name = event_name("testsecret", now);
+        assert_eq!(name, format!("testsecret.{:x}", now.as_nanosecond()));
+        assert!(!name.ends_with('.'));
+    }
+
+    #[test]
+    fn event_name_of_a_longest_object_name_fits_in_253() {
+        let now = Timestamp::now();
+        let long = format!("{}.{}", "a".repeat(200), "b".repeat(52));
+        let name = event_name(&long, now);
+        assert!(name.len() <= MAX_NAME, "{}", name.len());
+        assert!(name.ends_with(&format!(".{:x}", now.as_nanosecond())));
+        assert!(!name.contains(".."));
     }
 }

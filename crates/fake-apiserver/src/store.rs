@@ -80,6 +80,47 @@ pub(crate) struct State {
     pub tx: broadcast::Sender<WatchMsg>,
 }
 
+/// The API server's check of `metadata.name` and `metadata.generateName` for the objects this
+/// fake stores: both must be DNS-1123 subdomains, except that a `generateName` may end in `-`
+/// (the server masks one trailing dash before checking, as `ValidateObjectMeta` does).
+fn invalid_name(name: &str, generate_name: Option<&str>) -> Option<(String, String, String)> {
+    let cause = |field: &str, value: &str| {
+        (
+            field.to_owned(),
+            "FieldValueInvalid".to_owned(),
+            format!(
+                "Invalid value: {value:?}: a lowercase RFC 1123 subdomain must consist of lower \
+                 case alphanumeric characters, '-' or '.', and must start and end with an \
+                 alphanumeric character"
+            ),
+        )
+    };
+    if !name.is_empty() && !is_dns1123_subdomain(name) {
+        return Some(cause("metadata.name", name));
+    }
+    if let Some(prefix) = generate_name.filter(|p| !p.is_empty()) {
+        let masked = prefix.strip_suffix('-').unwrap_or(prefix);
+        if !masked.is_empty() && !is_dns1123_subdomain(masked) {
+            return Some(cause("metadata.generateName", prefix));
+        }
+    }
+    None
+}
+
+fn is_dns1123_subdomain(value: &str) -> bool {
+    value.len() <= 253
+        && value.split('.').all(|label| {
+            let bytes = label.as_bytes();
+            !bytes.is_empty()
+                && bytes.len() <= 63
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+                && bytes[0] != b'-'
+                && bytes[bytes.len() - 1] != b'-'
+        })
+}
+
 fn meta(obj: &Value, field: &str) -> Option<String> {
     obj.get("metadata")
         .and_then(|m| m.get(field))
@@ -470,6 +511,9 @@ impl State {
             }
         }
         let mut name = meta(&obj, "name").unwrap_or_default();
+        if let Some(cause) = invalid_name(&name, meta(&obj, "generateName").as_deref()) {
+            return Err(ApiError::invalid(&info.gvr, &info.kind, &name, &[cause]));
+        }
         if name.is_empty() {
             let Some(prefix) = meta(&obj, "generateName").filter(|p| !p.is_empty()) else {
                 return Err(ApiError::invalid(

@@ -175,6 +175,31 @@ async fn generate_name() {
     assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"));
 }
 
+/// The real API server rejects names and `generateName` prefixes that are not DNS-1123
+/// subdomains; the controller's events once used `<name>.` and every one was refused.
+#[tokio::test]
+async fn regression_invalid_names_and_generate_name_ending_in_a_dot_are_rejected() {
+    let fake = FakeApiServer::new();
+    let api: Api<Secret> = Api::namespaced(fake.client("default"), "default");
+    for (name, generate_name) in [
+        (None, Some("testsecret.")),
+        (Some("Upper"), None),
+        (Some("ends-with-dash-"), None),
+        (Some("a..b"), None),
+    ] {
+        let mut s = secret("", &[]);
+        s.metadata.name = name.map(Into::into);
+        s.metadata.generate_name = generate_name.map(Into::into);
+        let e = api_err(api.create(&PostParams::default(), &s).await.unwrap_err());
+        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"), "{name:?} {generate_name:?}");
+    }
+    // A trailing dash is masked before the check, as the API server does.
+    let mut s = secret("", &[]);
+    s.metadata.name = None;
+    s.metadata.generate_name = Some("testsecret-".into());
+    api.create(&PostParams::default(), &s).await.unwrap();
+}
+
 #[tokio::test]
 async fn label_and_field_selectors() {
     let fake = FakeApiServer::new();

@@ -2,12 +2,13 @@
 //! binaries against a cluster.
 //!
 //! Two targets run the same test bodies:
-//! - [`Target::Fake`]: the stateful fake API server served over HTTP with a kubeconfig; always
-//!   runs (CI). The controller's Service is proxied by the fake to the local controller.
-//! - [`Target::Kubeconfig`]: whatever `$KUBECONFIG` points at; skipped (with a message) when it
-//!   is unset. The controller still runs locally (`POD_NAMESPACE` = the test's namespace,
-//!   watching only the test's namespaces), so the API server cannot proxy to it: the certificate
-//!   and `/v1/verify` are reached directly on its local address instead.
+//! - [`Target::Fake`]: the stateful fake API server served over HTTP with a kubeconfig. The
+//!   controller's Service is proxied by the fake to the local controller.
+//! - [`Target::Cluster`]: the real control plane of `test-cluster` (kube-apiserver, etcd,
+//!   kube-controller-manager on loopback), shared by the tests of this binary. The controller
+//!   still runs as a local process (`POD_NAMESPACE` = the test's namespace, watching only the
+//!   test's namespaces), so the API server cannot proxy to it: `kubeseal` is given
+//!   `--controller-url` and `/v1/verify` is reached directly on its local address instead.
 //!
 //! Each test gets fresh namespaces (deleted afterwards on a real cluster) and its own controller.
 //! Binaries: `$E2E_KUBESEAL_BIN` / `$E2E_CONTROLLER_BIN`, else built once with `cargo build`
@@ -21,11 +22,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fake_apiserver::FakeApiServer;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use sealed_secrets_controller::crd::SealedSecret;
 use serde_json::{Value, json};
+use test_cluster::ControlPlane;
 
 /// The controller's Service name, as kubeseal looks for it.
 pub const SERVICE: &str = "sealed-secrets-controller";
@@ -36,8 +37,8 @@ const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
 pub enum Target {
     /// The fake API server over HTTP.
     Fake,
-    /// The cluster `$KUBECONFIG` points at.
-    Kubeconfig,
+    /// The real control plane (`test_cluster::ControlPlane::shared`).
+    Cluster,
 }
 
 /// Paths of the two binaries.
@@ -129,16 +130,12 @@ fn free_addr() -> SocketAddr {
         .expect("free port")
 }
 
-/// Runs `body` against `target`, or prints why it is skipped.
+/// Runs `body` against `target`.
 pub async fn run<F, Fut>(target: Target, test: &str, body: F)
 where
     F: FnOnce(Env) -> Fut,
     Fut: Future<Output = ()>,
 {
-    if target == Target::Kubeconfig && std::env::var_os("KUBECONFIG").is_none() {
-        println!("skipped {test} against a real cluster: KUBECONFIG is not set");
-        return;
-    }
     let env = Env::start(target, test).await;
     body(env).await;
 }
@@ -157,8 +154,8 @@ pub struct Env {
     pub ns2: String,
     /// Scratch directory.
     pub dir: tempfile::TempDir,
-    /// Kubeconfig for child processes (the fake's); `None` inherits `$KUBECONFIG`.
-    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig for child processes.
+    kubeconfig: PathBuf,
     /// The controller's local API address.
     pub api: SocketAddr,
     controller: Option<Child>,
@@ -175,18 +172,15 @@ impl Env {
                 let fake = FakeApiServer::new();
                 let path = dir.path().join("kubeconfig");
                 fake.write_kubeconfig(&path, &ns).expect("serve the fake");
-                (Some(fake), Some(path))
+                (Some(fake), path)
             }
-            Target::Kubeconfig => (None, None),
+            Target::Cluster => (None, ControlPlane::shared().kubeconfig()),
         };
-        let config = match &kubeconfig {
-            Some(path) => {
-                let kubeconfig = Kubeconfig::read_from(path).expect("read kubeconfig");
-                kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                    .await
-            }
-            None => kube::Config::from_kubeconfig(&KubeConfigOptions::default()).await,
-        }
+        let config = kube::Config::from_custom_kubeconfig(
+            Kubeconfig::read_from(&kubeconfig).expect("read kubeconfig"),
+            &KubeConfigOptions::default(),
+        )
+        .await
         .expect("kubeconfig");
         let client = kube::Client::try_from(config).expect("client");
         let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -198,8 +192,8 @@ impl Env {
                 .await
                 .expect("create namespace");
         }
-        if target == Target::Kubeconfig {
-            install_crd(&client).await;
+        if target == Target::Cluster {
+            test_cluster::install_crd(&client).await;
         }
 
         let api = free_addr();
@@ -224,9 +218,7 @@ impl Env {
                 command.env_remove(k);
             }
         }
-        if let Some(path) = &kubeconfig {
-            command.env("KUBECONFIG", path);
-        }
+        command.env("KUBECONFIG", &kubeconfig);
         let controller = command.spawn().expect("start the controller");
         if let Some(fake) = &fake {
             fake.set_service_proxy(&ns, SERVICE, &format!("http://{api}"));
@@ -271,9 +263,7 @@ impl Env {
                 command.env_remove(k);
             }
         }
-        if let Some(path) = &self.kubeconfig {
-            command.env("KUBECONFIG", path);
-        }
+        command.env("KUBECONFIG", &self.kubeconfig);
         command.envs(envs.iter().copied());
         let mut child = command.spawn().expect("run kubeseal");
         {
@@ -293,11 +283,7 @@ impl Env {
 
     /// A kubeconfig whose current context's namespace is `namespace` (same cluster).
     pub fn kubeconfig_with_namespace(&self, namespace: &str) -> String {
-        let mut config = match &self.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path),
-            None => Kubeconfig::read(),
-        }
-        .expect("read kubeconfig");
+        let mut config = Kubeconfig::read_from(&self.kubeconfig).expect("read kubeconfig");
         let current = config.current_context.clone().unwrap_or_default();
         for named in &mut config.contexts {
             if named.name == current
@@ -308,6 +294,16 @@ impl Env {
         }
         let json = serde_json::to_string(&config).expect("kubeconfig serializes");
         self.file("kubeconfig-ns", &json)
+    }
+
+    /// The `kubeseal` flags that reach this test's controller: the API server's service proxy on
+    /// the fake, `--controller-url` on a real cluster (the controller runs outside it).
+    #[must_use]
+    pub fn controller_flags(&self) -> Vec<String> {
+        match self.target {
+            Target::Fake => vec!["--controller-namespace".into(), self.ns.clone()],
+            Target::Cluster => vec!["--controller-url".into(), format!("http://{}", self.api)],
+        }
     }
 
     /// GET or POST a path of the controller's API: through the API server's service proxy on
@@ -425,7 +421,7 @@ impl Drop for Env {
         if std::thread::panicking() {
             eprintln!("controller log:\n{}", self.controller_log());
         }
-        if self.target == Target::Kubeconfig {
+        if self.target == Target::Cluster {
             // Delete the namespaces even when the test failed, from a runtime of our own.
             let namespaces = [self.ns.clone(), self.ns2.clone()];
             let _ = std::thread::spawn(move || {
@@ -436,10 +432,7 @@ impl Drop for Env {
                     return;
                 };
                 runtime.block_on(async {
-                    let Ok(client) = kube::Client::try_default().await else {
-                        return;
-                    };
-                    let api: Api<Namespace> = Api::all(client);
+                    let api: Api<Namespace> = Api::all(ControlPlane::shared().client().await);
                     for ns in &namespaces {
                         let _ = api.delete(ns, &DeleteParams::default()).await;
                     }
@@ -447,46 +440,6 @@ impl Drop for Env {
             })
             .join();
         }
-    }
-}
-
-/// Installs the CRD from `deploy/crd.yaml` unless the cluster has it; waits until established.
-async fn install_crd(client: &kube::Client) {
-    let served = Api::<SealedSecret>::all(client.clone())
-        .list(&ListParams::default().limit(1))
-        .await
-        .is_ok();
-    if served {
-        return;
-    }
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let name = "sealedsecrets.bitnami.com";
-    if api.get_opt(name).await.expect("get CRD").is_none() {
-        let yaml = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crd.yaml"),
-        )
-        .expect("deploy/crd.yaml");
-        let crd: CustomResourceDefinition =
-            serde_saphyr::from_str(&yaml).expect("deploy/crd.yaml parses");
-        let _ = api.create(&PostParams::default(), &crd).await;
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let established = api.get_opt(name).await.ok().flatten().is_some_and(|crd| {
-            crd.status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-        });
-        if established {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "CRD not established"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
