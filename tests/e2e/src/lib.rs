@@ -13,6 +13,8 @@
 //! Binaries: `$E2E_KUBESEAL_BIN` / `$E2E_CONTROLLER_BIN`, else built once with `cargo build`
 //! into this test's target directory.
 
+pub mod browser;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
