@@ -151,6 +151,29 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn the_api_router_serves_the_page_with_the_headers() {
+        let app = crate::http::api_router(
+            std::sync::Arc::new(crate::keys::SharedKeys::default()),
+            std::sync::Arc::new(crate::metrics::Metrics::new()),
+            crate::http::ApiConfig::default(),
+        );
+        let get = |path: &'static str| {
+            app.clone()
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        };
+        let page = get("/").await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(
+            header(&page, &header::CONTENT_SECURITY_POLICY),
+            CONTENT_SECURITY_POLICY
+        );
+        assert_eq!(header(&page, &header::CACHE_CONTROL), PAGE_CACHE_CONTROL);
+        let cert = get("/v1/cert.pem").await.unwrap();
+        assert_eq!(header(&cert, &header::CACHE_CONTROL), "no-store");
+        assert_eq!(header(&cert, &header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    }
+
     #[test]
     fn the_page_has_no_inline_script_or_style_and_no_third_party_resource() {
         let html = INDEX_HTML.to_ascii_lowercase();

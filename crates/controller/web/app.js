@@ -13,6 +13,8 @@
   // A pasted manifest is small; this bounds the parser's work on anything else.
   const MAX_MANIFEST_CHARS = 4 * 1024 * 1024;
   const MAX_DEPTH = 64;
+  // The API server refuses Secrets larger than this.
+  const MAX_SECRET_BYTES = 1024 * 1024;
 
   class InputError extends Error {
     constructor(field, message) {
@@ -516,11 +518,13 @@
     scalarOrFlow(text, line, depth) {
       if (/^[[{]/.test(text)) {
         let all = text;
-        let open = this.flowBalance(all);
-        while (open > 0 && this.i < this.lines.length) {
-          all += " " + stripComment(this.lines[this.i].raw).trim();
+        const balance = { open: 0, quote: null };
+        this.flowBalance(text, balance);
+        while (balance.open > 0 && this.i < this.lines.length) {
+          const more = " " + stripComment(this.lines[this.i].raw).trim();
+          all += more;
           this.i++;
-          open = this.flowBalance(all);
+          this.flowBalance(more, balance);
         }
         const flow = new FlowParser(all, line.n, this);
         const value = flow.value(depth + 1);
@@ -536,19 +540,17 @@
       return this.plain(text, line);
     }
 
-    flowBalance(text) {
-      let open = 0;
-      let quote = null;
+    // Brackets still open after `text`, carried across lines in `state` ({open, quote}).
+    flowBalance(text, state) {
       for (let i = 0; i < text.length; i++) {
         const c = text[i];
-        if (quote) {
-          if (quote === '"' && c === "\\") i++;
-          else if (c === quote) quote = null;
-        } else if (c === '"' || c === "'") quote = c;
-        else if (c === "{" || c === "[") open++;
-        else if (c === "}" || c === "]") open--;
+        if (state.quote) {
+          if (state.quote === '"' && c === "\\") i++;
+          else if (c === state.quote) state.quote = null;
+        } else if (c === '"' || c === "'") state.quote = c;
+        else if (c === "{" || c === "[") state.open++;
+        else if (c === "}" || c === "]") state.open--;
       }
-      return open;
     }
 
     plain(text, line) {
@@ -936,6 +938,7 @@
       if (Object.prototype.hasOwnProperty.call(data, key.value)) fail(`key ${key.value} is used twice`, key);
       if (source === "file") {
         if (file.files.length === 0) fail("choose a file for this value", file);
+        if (file.files[0].size > MAX_SECRET_BYTES) fail(`${file.files[0].name} is larger than 1 MiB, the most a Secret can hold`, file);
         data[key.value] = new Uint8Array(await file.files[0].arrayBuffer());
       } else if (source === "base64") {
         const bytes = base64Decode(value.value.replace(/\s+/g, ""));
