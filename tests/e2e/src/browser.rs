@@ -41,6 +41,7 @@ pub struct Browser {
     addr: SocketAddr,
     session: String,
     _profile: tempfile::TempDir,
+    downloads: tempfile::TempDir,
 }
 
 /// One HTTP/1.1 exchange with chromedriver: (status, body).
@@ -140,6 +141,7 @@ impl Browser {
             addr,
             session: String::new(),
             _profile: profile,
+            downloads: tempfile::tempdir().expect("download dir"),
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while !matches!(browser.raw("GET", "/status", "").await, Ok((200, _))) {
@@ -165,7 +167,14 @@ impl Browser {
         ];
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium(), "args": args},
+            "goog:chromeOptions": {
+                "binary": chromium(),
+                "args": args,
+                "prefs": {
+                    "download.default_directory": browser.downloads.path(),
+                    "download.prompt_for_download": false,
+                },
+            },
             "goog:loggingPrefs": {"performance": "ALL"},
         }}});
         let value = browser.command("POST", "/session", &capabilities).await;
@@ -174,6 +183,12 @@ impl Browser {
             .expect("a session id")
             .to_owned();
         browser
+    }
+
+    /// Where downloads land.
+    #[must_use]
+    pub fn download_dir(&self) -> &std::path::Path {
+        self.downloads.path()
     }
 
     async fn raw(&self, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {

@@ -37,6 +37,7 @@ browser_test!(each_scope_matches_kubeseal_and_opens_where_it_should);
 browser_test!(pasted_manifest_seals_like_kubeseal);
 browser_test!(page_works_through_the_api_server_service_proxy);
 browser_test!(bad_inputs_show_their_errors_next_to_the_field);
+browser_test!(keyboard_only_seal_then_download);
 
 /// Standalone (file://): no controller involved, the certificate is pasted.
 #[cfg_attr(
@@ -484,8 +485,18 @@ fn assert_only_the_certificate_was_fetched(
 ) {
     let allowed = ["", "app.js", "style.css", "v1/cert.pem"].map(|p| format!("{base}{p}"));
     for request in requests {
+        // blob: URLs are the page's own memory (the Download button).
+        let own_blob = request.url.strip_prefix("blob:").is_some_and(|rest| {
+            base.starts_with(
+                rest.split('/')
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join("/")
+                    .as_str(),
+            )
+        });
         assert!(
-            request.url == "data:," || allowed.contains(&request.url),
+            request.url == "data:," || own_blob || allowed.contains(&request.url),
             "unexpected request {} {}",
             request.method,
             request.url
@@ -717,6 +728,83 @@ mod bodies {
         );
         let requests = browser.requests().await;
         assert_only_the_certificate_was_fetched(&requests, &base, &[b"through-the-proxy"]);
+    }
+
+    pub async fn keyboard_only_seal_then_download(env: Env) {
+        const TAB: &str = "\u{E004}";
+        const ENTER: &str = "\u{E007}";
+        let base = format!("http://{}/", env.api);
+        let (browser, cert) = open(&env, &base).await;
+        // From the name field on, keys only: name, namespace, scope and type as they are, the
+        // items radio, the first row's key, source and value, Remove, Add item, then Seal.
+        browser
+            .execute("document.getElementById('name').focus();", &[])
+            .await;
+        let keys = [
+            "web-keyboard",
+            TAB,
+            &env.ns,
+            TAB,
+            TAB,
+            TAB,
+            TAB,
+            "token",
+            TAB,
+            TAB,
+            "typed-with-keys-only",
+            TAB,
+            TAB,
+            TAB,
+        ]
+        .concat();
+        browser.keys(&keys).await;
+        let focused = browser
+            .execute("return document.activeElement.id;", &[])
+            .await;
+        assert_eq!(focused, json!("seal"));
+        browser
+            .execute(
+                "document.getElementById('seal-status').textContent = '';",
+                &[],
+            )
+            .await;
+        browser.keys(ENTER).await;
+        wait_for(
+            &browser,
+            "the output",
+            "return document.getElementById('output').value !== '';",
+        )
+        .await;
+        let output = browser
+            .execute("return document.getElementById('output').value;", &[])
+            .await;
+        let output = output.as_str().unwrap().to_owned();
+        let items = [("token", Item::Text("typed-with-keys-only"))];
+        let form = Form::new("web-keyboard", &env.ns, "strict", &items);
+        assert_eq!(
+            masked(&output),
+            masked(&kubeseal_output(&env, &cert, &form.manifest(), "strict"))
+        );
+
+        browser.click("#download").await;
+        let file = browser.download_dir().join("web-keyboard.yaml");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !file.is_file() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no download at {}",
+                file.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), output);
+        env.apply(&output).await;
+        assert_eq!(
+            unsealed(&env, &env.ns, "web-keyboard").await["token"],
+            b"typed-with-keys-only"
+        );
+        let requests = browser.requests().await;
+        assert_only_the_certificate_was_fetched(&requests, &base, &[b"typed-with-keys-only"]);
     }
 
     pub async fn bad_inputs_show_their_errors_next_to_the_field(env: Env) {
