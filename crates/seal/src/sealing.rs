@@ -291,8 +291,13 @@ fn open_legacy_blob(
     let (plaintext, fingerprint) = keyring
         .open_value(&label_of(sealed), bytes.expose(), hint)
         .map_err(|e| item(ItemError::Open(e)))?;
-    let secret: Secret = serde_json::from_slice(plaintext.expose())
+    let mut secret: Secret = serde_json::from_slice(plaintext.expose())
         .map_err(|_| UnsealError::DeprecatedDataMalformed)?;
+    // Only the metadata a Secret can be created with is taken from the blob: the rest
+    // (`creationTimestamp`, `resourceVersion`, ...) belongs to the API server and, set by the
+    // author of the blob, may not even have the right type.
+    secret.metadata.extra.clear();
+    secret.metadata.uid = None;
     Ok((secret, fingerprint.clone()))
 }
 
@@ -588,6 +593,30 @@ mod tests {
             err.to_string(),
             "no key could decrypt secret (x, y); illegal base64 data (z)"
         );
+    }
+
+    #[test]
+    fn legacy_blob_with_extra_metadata_keeps_only_creatable_metadata() {
+        let key = test_keys::rsa2048_cert();
+        let inner = r#"{"metadata":{"name":"a","uid":"u","creationTimestamp":1,"generation":"x","annotations":{"team":"a"}},"data":{"foo":"YmFy"}}"#;
+        let mut sealed = SealedSecret::new(ObjectMeta {
+            name: Some("a".into()),
+            namespace: Some("b".into()),
+            ..ObjectMeta::default()
+        });
+        sealed.spec.data = Some(encode_base64(&seal_value(
+            key.public_key(),
+            b"b/a",
+            inner.as_bytes(),
+        )));
+        let accept = UnsealOptions {
+            accept_deprecated_v1_data: true,
+            key_hint: None,
+        };
+        let out = unseal(&sealed, &keyring(), &accept).unwrap().secret;
+        assert!(out.metadata.extra.is_empty(), "{:?}", out.metadata.extra);
+        assert_eq!(out.metadata.uid, None);
+        assert_eq!(out.metadata.annotations["team"], "a");
     }
 
     #[test]
