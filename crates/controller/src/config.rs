@@ -71,7 +71,7 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_MAX_REQUEST_ITEMS", default_value_t = 256)]
     pub max_request_items: usize,
     /// /v1/verify and /v1/rotate requests doing RSA work at once; others wait.
-    #[arg(long, env = "SEALED_SECRETS_MAX_CONCURRENT_UNSEAL_REQUESTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, env = "SEALED_SECRETS_MAX_CONCURRENT_UNSEAL_REQUESTS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent_unseal_requests: u16,
     /// Connections served at once on each listener; further clients wait.
     #[arg(long, env = "SEALED_SECRETS_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
@@ -284,7 +284,7 @@ mod tests {
         let flags = Flags::try_parse_from(["controller"]).unwrap();
         assert!(flags.trusted_proxies.is_empty());
         assert_eq!(flags.max_request_items, 256);
-        assert_eq!(flags.max_concurrent_unseal_requests, 2);
+        assert_eq!(flags.max_concurrent_unseal_requests, 1);
         assert_eq!(flags.max_connections, 512);
         assert_eq!(flags.read_header_timeout, Duration::from_secs(10));
         let flags = Flags::try_parse_from([

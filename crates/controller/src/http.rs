@@ -51,7 +51,7 @@ impl Default for ApiConfig {
             trusted_proxies: Vec::new(),
             body_limit: 1024 * 1024,
             max_items: 256,
-            max_concurrent_work: 2,
+            max_concurrent_work: 1,
             timeout: Duration::from_secs(120),
         }
     }
