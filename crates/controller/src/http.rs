@@ -39,6 +39,9 @@ pub struct ApiConfig {
     pub max_items: usize,
     /// Verify and rotate requests doing RSA work at once (`--max-concurrent-unseal-requests`).
     pub max_concurrent_work: usize,
+    /// Verify and rotate requests between the rate limiter and the answer (reading the body,
+    /// waiting for a work slot, working); more get 503. Bounds the memory held by bodies.
+    pub max_in_flight: usize,
     /// Whole-request timeout (`--read-timeout`/`--write-timeout`).
     pub timeout: Duration,
 }
@@ -52,6 +55,7 @@ impl Default for ApiConfig {
             body_limit: 1024 * 1024,
             max_items: 256,
             max_concurrent_work: 1,
+            max_in_flight: 32,
             timeout: Duration::from_secs(120),
         }
     }
@@ -70,6 +74,7 @@ struct ApiState {
     limiter: Arc<RateLimiter<(Endpoint, IpAddr)>>,
     trusted_proxies: Arc<[Cidr]>,
     work: Arc<Semaphore>,
+    in_flight: Arc<Semaphore>,
     max_items: usize,
 }
 
@@ -94,6 +99,7 @@ fn api_router_with_work(
         limiter: Arc::new(RateLimiter::new(quota, ratelimit::MAX_CLIENTS)),
         trusted_proxies: config.trusted_proxies.into(),
         work,
+        in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
         max_items: config.max_items,
     };
     let limited =
@@ -198,11 +204,18 @@ async fn rate_limit(
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok());
     let client = ratelimit::client_address(peer, forwarded_for, &state.trusted_proxies);
-    if state.limiter.check(&(endpoint, client), Instant::now()) {
-        next.run(request).await
-    } else {
-        (StatusCode::TOO_MANY_REQUESTS, "too many requests\n").into_response()
+    if !state.limiter.check(&(endpoint, client), Instant::now()) {
+        return (StatusCode::TOO_MANY_REQUESTS, "too many requests\n").into_response();
     }
+    // Many clients each within their allowance still must not hold a body apiece.
+    let Ok(_in_flight) = Arc::clone(&state.in_flight).try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server busy, retry later\n",
+        )
+            .into_response();
+    };
+    next.run(request).await
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -595,6 +608,42 @@ mod tests {
         drop(busy);
         assert_eq!(request.await.unwrap(), StatusCode::OK);
         assert_eq!(work.available_permits(), 1);
+    }
+
+    #[tokio::test]
+    async fn verify_and_rotate_requests_in_flight_are_capped() {
+        let work = Arc::new(Semaphore::new(1));
+        let config = ApiConfig {
+            max_in_flight: 1,
+            ..ApiConfig::default()
+        };
+        let app = api_router_with_work(keys(), Arc::new(Metrics::new()), config, Arc::clone(&work));
+        let busy = Arc::clone(&work).acquire_owned().await.unwrap();
+        let waiting = tokio::spawn({
+            let app = app.clone();
+            async move { call_from(&app, "10.0.0.1:1", "", sealed_json(CERT, "s")).await }
+        });
+        let mut refused = StatusCode::OK;
+        // Other clients, within their own allowance: refused while the first holds the only
+        // place, not queued behind it.
+        for i in 0..100 {
+            tokio::task::yield_now().await;
+            // Until the first request holds the place, this one may take it and wait for the
+            // work slot: give up on it (dropping it frees the place) and try again.
+            let peer = format!("10.0.1.{i}:1");
+            let attempt = call_from(&app, &peer, "", sealed_json(CERT, "s"));
+            if let Ok(status) = tokio::time::timeout(Duration::from_millis(50), attempt).await {
+                refused = status;
+                break;
+            }
+        }
+        assert_eq!(refused, StatusCode::SERVICE_UNAVAILABLE);
+        drop(busy);
+        assert_eq!(waiting.await.unwrap(), StatusCode::OK);
+        assert_ne!(
+            call_from(&app, "10.0.0.3:1", "", sealed_json(CERT, "s")).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 
     #[tokio::test]
