@@ -1,16 +1,19 @@
 //! Decides which shipping checks can run, as `cfg`s the tests are gated on:
 //! - `helm`: the pinned helm is installed (`deploy/tools.sh helm`);
-//! - `static_binaries`: `deploy/build-static` has built both binaries.
+//! - `static_binaries`: `deploy/build-static` has built both binaries;
+//! - `images`: `deploy/image/build-and-check` has built and unpacked the images;
+//! - and, from the shared probe, `control_plane` and `browser`.
 //!
 //! Under CI (`CI=true`) both are always set, so a missing tool or binary fails the tests
 //! instead of leaving them ignored.
 
-use std::env;
-use std::path::{Path, PathBuf};
+include!("../../crates/test-cluster/probe.rs");
 
 fn main() {
+    probe_test_environment();
     println!("cargo::rustc-check-cfg=cfg(helm)");
     println!("cargo::rustc-check-cfg=cfg(static_binaries)");
+    println!("cargo::rustc-check-cfg=cfg(images)");
     for var in [
         "CI",
         "HOME",
@@ -68,5 +71,14 @@ fn main() {
     println!("cargo::rustc-env=SHIPPING_STATIC_DIR={}", release.display());
     if ci || binaries.iter().all(|b| b.exists()) {
         println!("cargo::rustc-cfg=static_binaries");
+    }
+
+    // deploy/image/build-and-check leaves the unpacked images here.
+    let images = target_dir.join("images");
+    let rootfs = images.join("controller.bundle/rootfs");
+    println!("cargo::rerun-if-changed={}", rootfs.display());
+    println!("cargo::rustc-env=SHIPPING_IMAGES_DIR={}", images.display());
+    if ci || rootfs.is_dir() {
+        println!("cargo::rustc-cfg=images");
     }
 }

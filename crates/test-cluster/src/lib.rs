@@ -218,11 +218,7 @@ impl ControlPlane {
     /// (token, ca.crt, namespace) is bind-mounted inside a private mount namespace
     /// (`unshare -m`, needs root). The token is the cluster admin's.
     pub fn in_cluster(&self, program: &Path, namespace: &str) -> Command {
-        let account = self.dir.path().join(format!("serviceaccount-{namespace}"));
-        fs::create_dir_all(&account).expect("create the service-account directory");
-        fs::write(account.join("token"), &self.token).expect("write token");
-        fs::copy(self.ca_file(), account.join("ca.crt")).expect("copy ca.crt");
-        fs::write(account.join("namespace"), namespace).expect("write namespace");
+        let account = self.service_account_dir(namespace);
         let mut command = Command::new("unshare");
         command
             .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
@@ -236,6 +232,17 @@ impl ControlPlane {
             .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
             .env("KUBERNETES_SERVICE_PORT", self.port.to_string());
         command
+    }
+
+    /// A directory as a pod's `/var/run/secrets/kubernetes.io/serviceaccount` holds it: `token`
+    /// (the cluster admin's), `ca.crt` and `namespace`.
+    pub fn service_account_dir(&self, namespace: &str) -> PathBuf {
+        let account = self.dir.path().join(format!("serviceaccount-{namespace}"));
+        fs::create_dir_all(&account).expect("create the service-account directory");
+        fs::write(account.join("token"), &self.token).expect("write token");
+        fs::copy(self.ca_file(), account.join("ca.crt")).expect("copy ca.crt");
+        fs::write(account.join("namespace"), namespace).expect("write namespace");
+        account
     }
 
     /// Kills one component (SIGKILL) and waits for it to exit.
