@@ -191,7 +191,11 @@ async fn regression_invalid_names_and_generate_name_ending_in_a_dot_are_rejected
         s.metadata.name = name.map(Into::into);
         s.metadata.generate_name = generate_name.map(Into::into);
         let e = api_err(api.create(&PostParams::default(), &s).await.unwrap_err());
-        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"), "{name:?} {generate_name:?}");
+        assert_eq!(
+            (e.code, e.reason.as_str()),
+            (422, "Invalid"),
+            "{name:?} {generate_name:?}"
+        );
     }
     // A trailing dash is masked before the check, as the API server does.
     let mut s = secret("", &[]);

@@ -301,14 +301,18 @@ impl ControlPlane {
 
     async fn readyz(&self) -> Result<(), String> {
         let kubeconfig = Kubeconfig::read_from(self.kubeconfig()).map_err(|e| e.to_string())?;
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-            .await
-            .map_err(|e| e.to_string())?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| e.to_string())?;
         let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
         let request = http::Request::get("/readyz")
             .body(Vec::new())
             .map_err(|e| e.to_string())?;
-        let body = client.request_text(request).await.map_err(|e| e.to_string())?;
+        let body = client
+            .request_text(request)
+            .await
+            .map_err(|e| e.to_string())?;
         if body.trim() == "ok" {
             Ok(())
         } else {
@@ -317,7 +321,9 @@ impl ControlPlane {
     }
 
     fn processes(&self) -> MutexGuard<'_, BTreeMap<Component, Child>> {
-        self.processes.lock().unwrap_or_else(PoisonError::into_inner)
+        self.processes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Where a component's output goes.
@@ -399,8 +405,8 @@ impl ControlPlane {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err);
-        let child = spawn(command)
-            .map_err(|e| error(format!("start {}: {e}", program.display())))?;
+        let child =
+            spawn(command).map_err(|e| error(format!("start {}: {e}", program.display())))?;
         self.processes().insert(component, child);
         Ok(())
     }
@@ -415,7 +421,8 @@ impl ControlPlane {
             self.ca_file().display(),
             self.token,
         );
-        fs::write(self.kubeconfig(), kubeconfig).map_err(|e| error(format!("write kubeconfig: {e}")))
+        fs::write(self.kubeconfig(), kubeconfig)
+            .map_err(|e| error(format!("write kubeconfig: {e}")))
     }
 }
 
