@@ -864,7 +864,7 @@ fn count_in(fake: &FakeApiServer, namespace: &str, verb: Verb, resource: &str) -
 // =============================================================================================
 
 scenario!(s01_create);
-/// 1. Create: Secret with foo=bar and the template label; status set with
+/// Upstream 1: Create: Secret with foo=bar and the template label; status set with
 /// lastTransitionTime == lastUpdateTime; event Unsealed.
 async fn s01_create(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -885,7 +885,7 @@ async fn s01_create(env: &Env) {
 }
 
 scenario!(s02_update);
-/// 2. Update (re-sealed foo=baz): Secret updated; observedGeneration 2; times differ.
+/// Upstream 2: Update (re-sealed foo=baz): Secret updated; observedGeneration 2; times differ.
 async fn s02_update(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
@@ -907,7 +907,7 @@ async fn s02_update(env: &Env) {
 }
 
 scenario!(s03_renamed_item);
-/// 3. Renamed encryptedData item: item keys are not part of the label.
+/// Upstream 3: Renamed encryptedData item: item keys are not part of the label.
 async fn s03_renamed_item(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
@@ -920,7 +920,7 @@ async fn s03_renamed_item(env: &Env) {
 }
 
 scenario!(s04_appended_item);
-/// 4. An item sealed separately (raw, label `ns/name`) appended to encryptedData.
+/// Upstream 4: An item sealed separately (raw, label `ns/name`) appended to encryptedData.
 async fn s04_appended_item(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
@@ -938,7 +938,7 @@ async fn s04_appended_item(env: &Env) {
 }
 
 scenario!(s05_managed_takeover);
-/// 5. Pre-existing Secret with `managed`: taken over wholesale.
+/// Upstream 5: Pre-existing Secret with `managed`: taken over wholesale.
 async fn s05_managed_takeover(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
@@ -960,7 +960,7 @@ async fn s05_managed_takeover(env: &Env) {
 }
 
 scenario!(s06_managed_and_patch);
-/// 6. Pre-existing with `managed` + `patch`: merged and owned.
+/// Upstream 6: Pre-existing with `managed` + `patch`: merged and owned.
 async fn s06_managed_and_patch(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
@@ -986,7 +986,7 @@ async fn s06_managed_and_patch(env: &Env) {
 }
 
 scenario!(s07_patch);
-/// 7. Pre-existing with `patch` only: merged, not owned.
+/// Upstream 7: Pre-existing with `patch` only: merged, not owned.
 async fn s07_patch(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
@@ -1010,7 +1010,7 @@ async fn s07_patch(env: &Env) {
 }
 
 scenario!(s08_empty_with_patch);
-/// 8. Pre-existing empty Secret with `patch`.
+/// Upstream 8: Pre-existing empty Secret with `patch`.
 async fn s08_empty_with_patch(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
@@ -1023,7 +1023,7 @@ async fn s08_empty_with_patch(env: &Env) {
 }
 
 scenario!(s09_owned_secret_deleted_is_recreated);
-/// 9. Owned Secret deleted: re-created with the ownerReference and an Unsealed event.
+/// Upstream 9: Owned Secret deleted: re-created with the ownerReference and an Unsealed event.
 async fn s09_owned_secret_deleted_is_recreated(env: &Env) {
     let ns = env.ns.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1050,7 +1050,7 @@ async fn s09_owned_secret_deleted_is_recreated(env: &Env) {
 }
 
 scenario!(s10_managed_secret_deleted_is_recreated);
-/// 10. A `managed` Secret that was taken over and then deleted is re-created, owned.
+/// Upstream 10: A `managed` Secret that was taken over and then deleted is re-created, owned.
 async fn s10_managed_secret_deleted_is_recreated(env: &Env) {
     let ns = env.ns.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1071,7 +1071,7 @@ async fn s10_managed_secret_deleted_is_recreated(env: &Env) {
 }
 
 scenario!(s11_unowned_secret_deleted_is_not_recreated);
-/// 11. An unowned Secret without annotations: refused, and not re-created once deleted.
+/// Upstream 11: An unowned Secret without annotations: refused, and not re-created once deleted.
 async fn s11_unowned_secret_deleted_is_not_recreated(env: &Env) {
     let ns = env.ns.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1102,7 +1102,7 @@ async fn s11_unowned_secret_deleted_is_not_recreated(env: &Env) {
 }
 
 scenario!(s12_patched_secret_deleted_is_not_recreated);
-/// 12. A `patch`-only Secret deleted is not re-created.
+/// Upstream 12: A `patch`-only Secret deleted is not re-created.
 async fn s12_patched_secret_deleted_is_not_recreated(env: &Env) {
     let ns = env.ns.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1121,7 +1121,7 @@ async fn s12_patched_secret_deleted_is_not_recreated(env: &Env) {
 }
 
 scenario!(s13_foreign_key);
-/// 13. Sealed with a key the cluster does not have: no Secret, ErrUnsealFailed.
+/// Upstream 13: Sealed with a key the cluster does not have: no Secret, ErrUnsealFailed.
 async fn s13_foreign_key(env: &Env) {
     let ns = env.ns.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1148,7 +1148,7 @@ async fn s13_foreign_key(env: &Env) {
 }
 
 scenario!(s14_dockerconfigjson);
-/// 14. Secret type kubernetes.io/dockerconfigjson.
+/// Upstream 14: Secret type kubernetes.io/dockerconfigjson.
 async fn s14_dockerconfigjson(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
@@ -1168,7 +1168,7 @@ async fn s14_dockerconfigjson(env: &Env) {
 }
 
 scenario!(s15_immutable);
-/// 15. template.immutable: the Secret is immutable.
+/// Upstream 15: template.immutable: the Secret is immutable.
 async fn s15_immutable(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
@@ -1179,7 +1179,7 @@ async fn s15_immutable(env: &Env) {
 }
 
 scenario!(s16_immutable_update_fails);
-/// 16. Updating the SealedSecret of an immutable Secret: ErrUpdateFailed, generation observed.
+/// Upstream 16: Updating the SealedSecret of an immutable Secret: ErrUpdateFailed, generation observed.
 async fn s16_immutable_update_fails(env: &Env) {
     let ns = env.ns.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1215,7 +1215,7 @@ async fn s16_immutable_update_fails(env: &Env) {
 }
 
 scenario!(s17_strict_renamed_fails);
-/// 17. A strict SealedSecret renamed does not open.
+/// Upstream 17: A strict SealedSecret renamed does not open.
 async fn s17_strict_renamed_fails(env: &Env) {
     let ns = env.ns.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1229,7 +1229,7 @@ async fn s17_strict_renamed_fails(env: &Env) {
 }
 
 scenario!(s18_strict_moved_fails);
-/// 18. A strict SealedSecret moved to another namespace does not open.
+/// Upstream 18: A strict SealedSecret moved to another namespace does not open.
 async fn s18_strict_moved_fails(env: &Env) {
     let other = env.other.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1242,7 +1242,7 @@ async fn s18_strict_moved_fails(env: &Env) {
 }
 
 scenario!(s19_cluster_wide_renamed);
-/// 19. A cluster-wide SealedSecret renamed opens under the new name.
+/// Upstream 19: A cluster-wide SealedSecret renamed opens under the new name.
 async fn s19_cluster_wide_renamed(env: &Env) {
     let ns = env.ns.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1257,7 +1257,7 @@ async fn s19_cluster_wide_renamed(env: &Env) {
 }
 
 scenario!(s20_cluster_wide_moved);
-/// 20. A cluster-wide SealedSecret moved opens in the other namespace.
+/// Upstream 20: A cluster-wide SealedSecret moved opens in the other namespace.
 async fn s20_cluster_wide_moved(env: &Env) {
     let other = env.other.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1272,7 +1272,7 @@ async fn s20_cluster_wide_moved(env: &Env) {
 }
 
 scenario!(s21_namespace_wide_renamed);
-/// 21. A namespace-wide SealedSecret renamed opens.
+/// Upstream 21: A namespace-wide SealedSecret renamed opens.
 async fn s21_namespace_wide_renamed(env: &Env) {
     let ns = env.ns.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1286,7 +1286,7 @@ async fn s21_namespace_wide_renamed(env: &Env) {
 }
 
 scenario!(s22_namespace_wide_moved_fails);
-/// 22. A namespace-wide SealedSecret moved does not open.
+/// Upstream 22: A namespace-wide SealedSecret moved does not open.
 async fn s22_namespace_wide_moved_fails(env: &Env) {
     let other = env.other.as_str();
     let ctl = Controller::start(env, "ctl-a", &[]).await;
@@ -1300,7 +1300,7 @@ async fn s22_namespace_wide_moved_fails(env: &Env) {
     ctl.stop().await;
 }
 
-/// 23. `--version` prints `controller version: <v>` (no API server involved).
+/// Upstream 23: `--version` prints `controller version: <v>` (no API server involved).
 #[test]
 fn s23_version() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sealed-secrets-controller"))

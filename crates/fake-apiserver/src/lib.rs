@@ -30,6 +30,7 @@ mod status;
 mod store;
 mod types;
 mod util;
+mod validate;
 mod watch;
 
 use std::convert::Infallible;

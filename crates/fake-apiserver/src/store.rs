@@ -12,6 +12,7 @@ use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
 use crate::types::{Fault, Gvr, ProxyTarget, RequestRecord, ResourceInfo};
 use crate::util::{Rng, now_rfc3339};
+use crate::validate::{self, is_dns1123_label, is_dns1123_subdomain};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ChangeType {
@@ -105,20 +106,6 @@ fn invalid_name(name: &str, generate_name: Option<&str>) -> Option<(String, Stri
         }
     }
     None
-}
-
-fn is_dns1123_subdomain(value: &str) -> bool {
-    value.len() <= 253
-        && value.split('.').all(|label| {
-            let bytes = label.as_bytes();
-            !bytes.is_empty()
-                && bytes.len() <= 63
-                && bytes
-                    .iter()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-                && bytes[0] != b'-'
-                && bytes[bytes.len() - 1] != b'-'
-        })
 }
 
 fn meta(obj: &Value, field: &str) -> Option<String> {
@@ -424,6 +411,16 @@ impl State {
         }
     }
 
+    /// Metadata and the rules of each kind the API server checks (see `validate`).
+    fn validate(info: &ResourceInfo, name: &str, obj: &Value) -> Result<(), ApiError> {
+        let causes = validate::causes(info, obj);
+        if causes.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(&info.gvr, &info.kind, name, &causes))
+        }
+    }
+
     /// Immutable Secrets/ConfigMaps and the immutable Secret type.
     fn validate_update(
         info: &ResourceInfo,
@@ -514,6 +511,18 @@ impl State {
         if let Some(cause) = invalid_name(&name, meta(&obj, "generateName").as_deref()) {
             return Err(ApiError::invalid(&info.gvr, &info.kind, &name, &[cause]));
         }
+        if info.gvr == Gvr::core("namespaces") && !name.is_empty() && !is_dns1123_label(&name) {
+            let cause = (
+                "metadata.name".to_owned(),
+                "FieldValueInvalid".to_owned(),
+                format!(
+                    "Invalid value: {name:?}: a lowercase RFC 1123 label must consist of lower \
+                     case alphanumeric characters or '-', and must start and end with an \
+                     alphanumeric character"
+                ),
+            );
+            return Err(ApiError::invalid(&info.gvr, &info.kind, &name, &[cause]));
+        }
         if name.is_empty() {
             let Some(prefix) = meta(&obj, "generateName").filter(|p| !p.is_empty()) else {
                 return Err(ApiError::invalid(
@@ -545,6 +554,7 @@ impl State {
         }
         Self::normalize(info, &mut obj);
         Self::validate_secret_data(info, &obj)?;
+        Self::validate(info, &name, &obj)?;
         let uid = self.rng.uid();
         let m = meta_mut(&mut obj);
         m.insert("name".into(), json!(name));
@@ -672,6 +682,7 @@ impl State {
             );
         }
         Self::validate_secret_data(info, &new)?;
+        Self::validate(info, name, &new)?;
         Self::validate_update(info, name, &old, &new)?;
         if info.generation && generation_content(&old) != generation_content(&new) {
             let g = old
