@@ -422,15 +422,10 @@ impl State {
     }
 
     /// Immutable Secrets/ConfigMaps and the immutable Secret type.
-    fn validate_update(
-        info: &ResourceInfo,
-        name: &str,
-        old: &Value,
-        new: &Value,
-    ) -> Result<(), ApiError> {
+    fn update_causes(info: &ResourceInfo, old: &Value, new: &Value) -> Vec<validate::Cause> {
         let is_secret = info.gvr == Gvr::secrets();
         if !is_secret && info.gvr != Gvr::core("configmaps") {
-            return Ok(());
+            return Vec::new();
         }
         const MSG: &str = "Forbidden: field is immutable when `immutable` is set";
         let mut causes = Vec::new();
@@ -469,11 +464,7 @@ impl State {
                 format!("Invalid value: \"{t}\": field is immutable"),
             ));
         }
-        if causes.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::invalid(&info.gvr, &info.kind, name, &causes))
-        }
+        causes
     }
 
     pub fn create(
@@ -682,8 +673,12 @@ impl State {
             );
         }
         Self::validate_secret_data(info, &new)?;
-        Self::validate(info, name, &new)?;
-        Self::validate_update(info, name, &old, &new)?;
+        // As the API server: what may not change first, then the new object's own rules.
+        let mut causes = Self::update_causes(info, &old, &new);
+        causes.extend(validate::causes(info, &new));
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(&info.gvr, &info.kind, name, &causes));
+        }
         if info.generation && generation_content(&old) != generation_content(&new) {
             let g = old
                 .pointer("/metadata/generation")

@@ -534,7 +534,8 @@ async fn immutable_secrets() {
     );
     assert_eq!(
         e.message,
-        "Secret \"imm\" is invalid: type: Invalid value: \"kubernetes.io/tls\": field is immutable"
+        "Secret \"imm\" is invalid: [type: Invalid value: \"kubernetes.io/tls\": field is immutable, \
+         data[tls.crt]: Required value, data[tls.key]: Required value]"
     );
 }
 
@@ -567,7 +568,12 @@ async fn garbage_collection_of_owned_secrets() {
         .await
         .unwrap();
     let mut shared = secret("shared", &[]);
-    shared.metadata.owner_references = Some(vec![oref(&owner), oref(&other)]);
+    // At most one ownerReference may be the controller.
+    let also_owned_by = OwnerReference {
+        controller: None,
+        ..oref(&other)
+    };
+    shared.metadata.owner_references = Some(vec![oref(&owner), also_owned_by]);
     secrets
         .create(&PostParams::default(), &shared)
         .await
