@@ -250,20 +250,19 @@ fn secret(obj: &Value, out: &mut Vec<Cause>) {
         "kubernetes.io/dockerconfigjson" => json_in(".dockerconfigjson", out),
         "kubernetes.io/dockercfg" => json_in(".dockercfg", out),
         "kubernetes.io/ssh-auth" => needs("ssh-privatekey", out),
-        "kubernetes.io/basic-auth" => {
-            if !data.contains_key("username") && !data.contains_key("password") {
-                out.push(required("data[username]"));
-                out.push(required("data[password]"));
-            }
+        "kubernetes.io/basic-auth"
+            if !data.contains_key("username") && !data.contains_key("password") =>
+        {
+            out.push(required("data[username]"));
+            out.push(required("data[password]"));
         }
-        "kubernetes.io/service-account-token" => {
+        "kubernetes.io/service-account-token"
             if string_map(obj, "/metadata/annotations")
-                .all(|(k, _)| k != "kubernetes.io/service-account.name")
-            {
-                out.push(required(
-                    "metadata.annotations[kubernetes.io/service-account.name]",
-                ));
-            }
+                .all(|(k, _)| k != "kubernetes.io/service-account.name") =>
+        {
+            out.push(required(
+                "metadata.annotations[kubernetes.io/service-account.name]",
+            ));
         }
         _ => {}
     }
