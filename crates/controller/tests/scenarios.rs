@@ -686,8 +686,8 @@ async fn event(env: &Env, namespace: &str, name: &str, reason: &str) -> SeenEven
 }
 
 /// Waits for an event `reason` about `kind` `namespace/name` and checks that it is about the
-/// incarnation `uid`: as events.k8s.io/v1 `regarding.uid` and, on the real server, in the
-/// core/v1 view upstream's suite searches (`Events(ns).Search`: `involvedObject.uid`).
+/// incarnation `uid`: as events.k8s.io/v1 `regarding.uid` and in the core/v1 view upstream's
+/// suite searches (`Events(ns).Search`: `involvedObject.uid`).
 async fn event_about(
     env: &Env,
     namespace: &str,
@@ -707,25 +707,23 @@ async fn event_about(
     )
     .await;
     assert_eq!(seen.uid, uid, "regarding.uid of {seen:?}");
-    if env.fake().is_none() {
-        let selector = format!(
-            "involvedObject.kind={kind},involvedObject.namespace={namespace},\
-             involvedObject.name={name},involvedObject.uid={uid}"
-        );
-        let core = env
-            .api::<k8s_openapi::api::core::v1::Event>(namespace)
-            .list(&ListParams::default().fields(&selector))
-            .await
-            .expect("list core/v1 events");
-        assert!(
-            core.items
-                .iter()
-                .any(|e| e.reason.as_deref() == Some(reason)
-                    && e.type_.as_deref() == Some(seen.type_.as_str())),
-            "core/v1 events with {selector}: {:?}",
-            core.items
-        );
-    }
+    let selector = format!(
+        "involvedObject.kind={kind},involvedObject.namespace={namespace},\
+         involvedObject.name={name},involvedObject.uid={uid}"
+    );
+    let core = env
+        .api::<k8s_openapi::api::core::v1::Event>(namespace)
+        .list(&ListParams::default().fields(&selector))
+        .await
+        .expect("list core/v1 events");
+    assert!(
+        core.items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some(reason)
+                && e.type_.as_deref() == Some(seen.type_.as_str())),
+        "core/v1 events with {selector}: {:?}",
+        core.items
+    );
     seen
 }
 

@@ -142,6 +142,39 @@ fn owner_uids(obj: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// An events.k8s.io/v1 Event as core/v1 shows it (the API server's conversion).
+fn core_event_view(event: &Value) -> Value {
+    let mut core = json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": event.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    });
+    for (from, to) in [
+        ("regarding", "involvedObject"),
+        ("related", "related"),
+        ("note", "message"),
+        ("reason", "reason"),
+        ("type", "type"),
+        ("eventTime", "eventTime"),
+        ("action", "action"),
+        ("reportingController", "reportingComponent"),
+        ("reportingInstance", "reportingInstance"),
+        ("series", "series"),
+        ("deprecatedSource", "source"),
+        ("deprecatedFirstTimestamp", "firstTimestamp"),
+        ("deprecatedLastTimestamp", "lastTimestamp"),
+        ("deprecatedCount", "count"),
+    ] {
+        if let Some(value) = event.get(from).filter(|v| !v.is_null()) {
+            core[to] = value.clone();
+        }
+    }
+    if core.get("involvedObject").is_none() {
+        core["involvedObject"] = json!({});
+    }
+    core
+}
+
 /// Everything but `metadata` and `status`: what bumps `metadata.generation`.
 fn generation_content(obj: &Value) -> Value {
     let mut o = obj.clone();
@@ -227,6 +260,35 @@ impl State {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// [`Self::list`], plus what the API server shows of other resources under this one: it keeps
+    /// core/v1 and events.k8s.io/v1 Events in one place, so a core/v1 list shows events.k8s.io/v1
+    /// Events too (converted, read-only here), as `kubectl get events` and client-go's
+    /// `Events(ns).Search` see them.
+    pub fn list_with_views(
+        &self,
+        gvr: &Gvr,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+    ) -> Vec<Value> {
+        let mut items = self.list(gvr, ns, labels, fields);
+        if *gvr == Gvr::core("events") {
+            let everything = FieldSelector::default();
+            let events_v1 = Gvr::new("events.k8s.io", "v1", "events");
+            items.extend(
+                self.list(&events_v1, ns, labels, &everything)
+                    .iter()
+                    .map(core_event_view)
+                    .filter(|e| fields.matches(e)),
+            );
+            items.sort_by(|a, b| {
+                let key = |o: &Value| (meta(o, "namespace"), meta(o, "name"));
+                key(a).cmp(&key(b))
+            });
+        }
+        items
     }
 
     fn uid_exists(&self, uid: &str) -> bool {

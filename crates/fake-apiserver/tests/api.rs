@@ -1042,3 +1042,52 @@ async fn typed_accessors() {
     assert!(fake.remove(&Gvr::secrets(), "default", "t").is_some());
     assert!(fake.get_as::<Secret>("default", "t").is_none());
 }
+
+/// As on the real server, events.k8s.io/v1 Events are listed by core/v1 too, converted
+/// (`regarding` as `involvedObject`, `note` as `message`), and core/v1 field selectors apply.
+#[tokio::test]
+async fn core_v1_events_list_shows_events_k8s_io_events() {
+    use k8s_openapi::api::core::v1::Event as CoreEvent;
+    use k8s_openapi::api::events::v1::Event;
+    let fake = FakeApiServer::new();
+    let client = fake.client("default");
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    for (name, uid) in [("a", "uid-a"), ("b", "uid-b")] {
+        let event: Event = serde_json::from_value(json!({
+            "metadata": {"name": format!("{name}.1")},
+            "eventTime": "2026-12-05T10:00:00.000000Z",
+            "action": "Unseal",
+            "reason": "Unsealed",
+            "note": "SealedSecret unsealed successfully",
+            "type": "Normal",
+            "reportingController": "sealed-secrets",
+            "reportingInstance": "ctl-a",
+            "regarding": {"kind": "SealedSecret", "name": name, "namespace": "default", "uid": uid},
+        }))
+        .unwrap();
+        events.create(&PostParams::default(), &event).await.unwrap();
+    }
+    let core: Api<CoreEvent> = Api::namespaced(client, "default");
+    let found = core
+        .list(&ListParams::default().fields(
+            "involvedObject.kind=SealedSecret,involvedObject.name=b,involvedObject.uid=uid-b",
+        ))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].metadata.name.as_deref(), Some("b.1"));
+    assert_eq!(found[0].involved_object.uid.as_deref(), Some("uid-b"));
+    assert_eq!(
+        found[0].message.as_deref(),
+        Some("SealedSecret unsealed successfully")
+    );
+    assert_eq!(
+        found[0].reporting_component.as_deref(),
+        Some("sealed-secrets")
+    );
+    assert_eq!(
+        core.list(&ListParams::default()).await.unwrap().items.len(),
+        2
+    );
+}
