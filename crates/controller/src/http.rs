@@ -63,11 +63,13 @@ pub fn api_router(keys: Arc<SharedKeys>, metrics: Arc<Metrics>, config: ApiConfi
         .route("/v1/cert.pem", get(cert_pem))
         .route("/v1/verify", any(verify))
         .route("/v1/rotate", any(rotate))
+        .merge(crate::web::routes())
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.timeout,
         ))
+        .layer(middleware::from_fn(crate::web::security_headers))
         .layer(middleware::from_fn_with_state(metrics, record_http))
         .with_state(state)
 }

@@ -12,7 +12,7 @@ use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
 use crate::types::{Fault, Gvr, ProxyTarget, RequestRecord, ResourceInfo};
 use crate::util::{Rng, now_rfc3339};
-use crate::validate::{self, is_dns1123_label, is_dns1123_subdomain};
+use crate::validate::{self, is_dns1123_subdomain};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ChangeType {
@@ -106,6 +106,20 @@ fn invalid_name(name: &str, generate_name: Option<&str>) -> Option<(String, Stri
         }
     }
     None
+}
+
+/// Namespace names are DNS-1123 labels: one label of at most 63 characters.
+fn invalid_label_name(name: &str) -> Option<(String, String, String)> {
+    (name.len() > 63 || name.contains('.')).then(|| {
+        (
+            "metadata.name".to_owned(),
+            "FieldValueInvalid".to_owned(),
+            format!(
+                "Invalid value: {name:?}: a lowercase RFC 1123 label must consist of lower case \
+                 alphanumeric characters or '-', and must be no more than 63 characters"
+            ),
+        )
+    })
 }
 
 fn meta(obj: &Value, field: &str) -> Option<String> {
@@ -561,19 +575,13 @@ impl State {
             }
         }
         let mut name = meta(&obj, "name").unwrap_or_default();
-        if let Some(cause) = invalid_name(&name, meta(&obj, "generateName").as_deref()) {
-            return Err(ApiError::invalid(&info.gvr, &info.kind, &name, &[cause]));
-        }
-        if info.gvr == Gvr::core("namespaces") && !name.is_empty() && !is_dns1123_label(&name) {
-            let cause = (
-                "metadata.name".to_owned(),
-                "FieldValueInvalid".to_owned(),
-                format!(
-                    "Invalid value: {name:?}: a lowercase RFC 1123 label must consist of lower \
-                     case alphanumeric characters or '-', and must start and end with an \
-                     alphanumeric character"
-                ),
-            );
+        if let Some(cause) =
+            invalid_name(&name, meta(&obj, "generateName").as_deref()).or_else(|| {
+                (info.kind == "Namespace")
+                    .then(|| invalid_label_name(&name))
+                    .flatten()
+            })
+        {
             return Err(ApiError::invalid(&info.gvr, &info.kind, &name, &[cause]));
         }
         if name.is_empty() {

@@ -77,11 +77,6 @@ pub(crate) fn is_dns1123_subdomain(value: &str) -> bool {
         })
 }
 
-/// A DNS-1123 label (namespace names): one part of at most 63 characters.
-pub(crate) fn is_dns1123_label(value: &str) -> bool {
-    value.len() <= 63 && !value.contains('.') && is_dns1123_subdomain(value)
-}
-
 /// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`, at most 63 characters, empty allowed when
 /// `empty_ok` (label values).
 fn is_label_like(value: &str, empty_ok: bool) -> bool {
@@ -386,8 +381,6 @@ mod tests {
         assert!(is_dns1123_subdomain(&format!("{}.b", "a".repeat(200))));
         assert!(!is_dns1123_subdomain(&"a".repeat(254)));
         assert!(!is_dns1123_subdomain("a..b"));
-        assert!(!is_dns1123_label(&"a".repeat(64)));
-        assert!(!is_dns1123_label("a.b"));
     }
 
     #[test]
