@@ -1145,6 +1145,43 @@ async fn s13_foreign_key(env: &Env) {
     ctl.stop().await;
 }
 
+scenario!(legacy_v1_blob_with_extra_metadata_syncs_instead_of_panicking);
+/// A legacy v1 `spec.data` blob whose metadata Kubernetes cannot read (`creationTimestamp: 1`)
+/// used to panic the reconcile; now its Secret is created without that metadata, and the
+/// controller goes on with the next object.
+async fn legacy_v1_blob_with_extra_metadata_syncs_instead_of_panicking(env: &Env) {
+    use base64::Engine as _;
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
+    let cert = ctl.cert().await;
+    let inner = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": NAME, "creationTimestamp": 1, "resourceVersion": {"x": 1},
+            "labels": {"team": "a"}},
+        "data": {"foo": "YmFy"}
+    });
+    let blob = seal::seal_value(
+        cert.public_key(),
+        format!("{ns}/{NAME}").as_bytes(),
+        inner.to_string().as_bytes(),
+    );
+    let legacy: SealedSecret = serde_json::from_value(json!({
+        "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+        "metadata": {"name": NAME, "namespace": ns},
+        "spec": {"encryptedData": {},
+            "data": base64::engine::general_purpose::STANDARD.encode(&blob)}
+    }))
+    .unwrap();
+    create(env, &legacy).await;
+    let s = secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    assert_eq!(labels_of(&s), map(&[("team", "a")]));
+    synced(env, ns, NAME, "True", 1).await;
+    // The controller is still reconciling.
+    create(env, &TestSecret::new(env).named(ns, "after").seal(&cert)).await;
+    secret_with_data(env, ns, "after", &[("foo", "bar")]).await;
+    ctl.stop().await;
+}
+
 scenario!(s14_dockerconfigjson);
 /// Upstream 14: Secret type kubernetes.io/dockerconfigjson.
 async fn s14_dockerconfigjson(env: &Env) {
