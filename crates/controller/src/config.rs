@@ -156,15 +156,20 @@ pub struct Flags {
 /// `k=v` pairs from a comma-separated flag.
 pub type KeyValues = BTreeMap<String, String>;
 
+/// The key prefix is the `generateName` of key Secrets and the name of the legacy one: the API
+/// server rejects a name that starts with `-`, so such a prefix could never make a key.
 fn parse_key_prefix(s: &str) -> Result<String, String> {
-    let valid = !s.is_empty()
-        && s.len() <= 245
+    let valid = s.len() <= 245
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if valid {
         Ok(s.to_owned())
     } else {
-        Err("must be 1 to 245 characters of a-z, 0-9 and '-'".into())
+        Err(
+            "must be 1 to 245 characters of a-z, 0-9 and '-', starting with a letter or digit"
+                .into(),
+        )
     }
 }
 
@@ -315,5 +320,14 @@ mod tests {
         ] {
             assert!(Flags::try_parse_from(args).is_err(), "{args:?}");
         }
+    }
+
+    /// The real API server rejects key Secrets whose `generateName` starts with `-`: the
+    /// controller used to accept such a prefix and then retry the key forever.
+    #[test]
+    fn regression_key_prefix_starting_with_a_dash_is_refused() {
+        assert!(Flags::try_parse_from(["controller", "--key-prefix=-keys"]).is_err());
+        let flags = Flags::try_parse_from(["controller", "--key-prefix=keys-"]).unwrap();
+        assert_eq!(flags.key_prefix, "keys-");
     }
 }
