@@ -104,6 +104,7 @@ func render(name, source string, fm template.FuncMap, data map[string]string) (s
 func main() {
 	dir := flag.String("dir", ".", "directory holding corpus.txt and inputs.txt")
 	times := flag.Int("time", 0, "render the corpus this many times and print the time per template")
+	skip := flag.String("skip", "", "with -time: leave out the cases this file names (first word of each line)")
 	flag.Parse()
 	cases, err := readCorpus(*dir + "/corpus.txt")
 	if err != nil {
@@ -117,6 +118,26 @@ func main() {
 	}
 	fm := funcs()
 	if *times > 0 {
+		if *skip != "" {
+			text, err := os.ReadFile(*skip)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			left := map[string]bool{}
+			for _, line := range strings.Split(string(text), "\n") {
+				if fields := strings.Fields(line); len(fields) > 0 && !strings.HasPrefix(line, "#") {
+					left[fields[0]] = true
+				}
+			}
+			kept := cases[:0]
+			for _, c := range cases {
+				if !left[c.name] {
+					kept = append(kept, c)
+				}
+			}
+			cases = kept
+		}
 		start := time.Now()
 		for i := 0; i < *times; i++ {
 			for _, c := range cases {
