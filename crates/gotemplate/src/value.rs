@@ -268,6 +268,27 @@ pub(crate) fn to_lower(c: char) -> char {
     }
 }
 
+/// Go `unicode.IsTitle`: the title-case letters (category Lt).
+pub(crate) fn is_title(c: char) -> bool {
+    matches!(c,
+        '\u{1C5}' | '\u{1C8}' | '\u{1CB}' | '\u{1F2}' | '\u{1F88}'..='\u{1F8F}'
+        | '\u{1F98}'..='\u{1F9F}' | '\u{1FA8}'..='\u{1FAF}' | '\u{1FBC}' | '\u{1FCC}'
+        | '\u{1FFC}')
+}
+
+/// Go `unicode.ToTitle`: upper case, except the digraphs, whose title case is their own
+/// letter (Rust has no title-case mapping).
+pub(crate) fn to_title(c: char) -> char {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
+        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
+        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
+        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
+        c if is_title(c) => c,
+        c => to_upper(c),
+    }
+}
+
 /// Go `unicode.IsUpper`.
 pub(crate) fn is_upper(c: char) -> bool {
     c.is_uppercase()

@@ -14,7 +14,7 @@ use super::format;
 use super::{ErrKind, Limit};
 use crate::value::{
     ElemTy, IntTy, ListData, MapRef, SecretBytes, Value, decode_rune, is_lower, is_print, is_punct,
-    is_space, is_upper, runes, to_lower, to_upper,
+    is_space, is_title, is_upper, runes, to_lower, to_title, to_upper,
 };
 
 mod builtins;

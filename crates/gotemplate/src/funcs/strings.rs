@@ -427,7 +427,7 @@ pub(super) fn go_title(s: &[u8]) -> SecretBytes {
     let mut out = SecretBytes::with_capacity(s.len());
     for (r, _, _) in runes(s) {
         if is_separator(prev) {
-            out.push_char(to_upper(r));
+            out.push_char(to_title(r));
         } else {
             out.push_char(r);
         }
@@ -705,16 +705,15 @@ pub(super) fn swapcase(s: &[u8]) -> SecretBytes {
     let mut out = SecretBytes::default();
     let mut ws = true;
     for (c, _, _) in runes(s) {
-        let r = if is_upper(c) {
+        // goutils.SwapCase: upper and title case go lower; lower goes to title case after
+        // white space, upper case elsewhere.
+        let r = if is_upper(c) || is_title(c) {
             ws = false;
             to_lower(c)
         } else if is_lower(c) {
-            if ws {
-                ws = false;
-                to_upper(c)
-            } else {
-                to_upper(c)
-            }
+            let r = if ws { to_title(c) } else { to_upper(c) };
+            ws = false;
+            r
         } else {
             ws = is_space(c);
             c
