@@ -200,6 +200,8 @@ a {{- /* c */ -}} b
 {{ printf "%[2]d %[1]d" 1 2 }}
 --- printf-verbs-15
 {{ printf "%*d" 5 3 }}
+--- printf-verbs-16
+{{ printf "%#v|%#v|%#v|%#10v" .bin .empty "a`b\"c" .num }}
 --- strings-abbrev
 {{ abbrev 5 .s }}|{{ abbrev 100 .s }}
 --- strings-abbrevboth

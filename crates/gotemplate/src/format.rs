@@ -329,6 +329,14 @@ fn fmt_arg(
         Value::Str(s) => {
             let s = s.as_bytes();
             match verb {
+                // Go's %#v of a string is its double-quoted form (never backquoted).
+                'v' if sp.sharp => {
+                    let quoted = Spec {
+                        sharp: false,
+                        ..sp.clone()
+                    };
+                    fmt_arg(buf, v, 'q', &quoted, cap, depth)
+                }
                 'v' | 's' => {
                     let body = truncate_runes(s, sp.prec);
                     pad(buf, body, sp, sp.zero);
