@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${SECONDS_PER_TARGET:-300}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(open_value read_manifests read_keys unseal render_template)
+[ ${#targets[@]} -gt 0 ] || targets=(open_value read_manifests read_keys unseal render_template render_budget)
 mkdir -p logs
 cargo +nightly fuzz build
 for t in "${targets[@]}"; do

@@ -19,5 +19,5 @@ fuzz_target!(|data: &[u8]| {
         };
         values.insert(String::from_utf8_lossy(key).into_owned(), value);
     }
-    let _ = seal::template::render(source, &values);
+    let _ = gotemplate::render(source, &values);
 });

@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
         let options = UnsealOptions {
             accept_deprecated_v1_data: i % 2 == 0,
             key_hint: (i % 3 == 0).then(|| RSA2048.fingerprint()),
+            ..UnsealOptions::default()
         };
         let unsealed = unseal(object, &KEYRING, &options);
         let verified = verify(object, &KEYRING);

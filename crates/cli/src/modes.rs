@@ -364,6 +364,7 @@ fn recovery_unseal(cli: &Cli) -> Result<()> {
     let options = UnsealOptions {
         accept_deprecated_v1_data: true,
         key_hint: None,
+        template_limits: None,
     };
     let total = sealed.len();
     let mut secrets = Vec::with_capacity(total);

@@ -178,6 +178,10 @@ pub async fn run(
         label_selector: Some(flags.label_selector.clone()).filter(|s| !s.is_empty()),
         workers: flags.workers.max(1),
         resync_period: Some(flags.resync_period).filter(|p| !p.is_zero()),
+        template_limits: gotemplate::Limits {
+            deadline: flags.template_deadline,
+            ..gotemplate::Limits::default()
+        },
     };
     let leader_work = {
         let client = client.clone();

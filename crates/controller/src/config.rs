@@ -148,6 +148,10 @@ pub struct Flags {
     /// Slow periodic resync of every SealedSecret (retries permanent failures); 0 disables.
     #[arg(long, env = "SEALED_SECRETS_RESYNC_PERIOD", default_value = "1h", value_parser = parse_go_duration)]
     pub resync_period: Duration,
+    /// Wall-clock time allowed for rendering all `template.data` items of one SealedSecret
+    /// (Go duration); past it the object fails with a status naming the limit.
+    #[arg(long, env = "SEALED_SECRETS_TEMPLATE_DEADLINE", default_value = "100ms", value_parser = parse_positive_duration)]
+    pub template_deadline: Duration,
     /// Print version information and exit.
     #[arg(long)]
     pub version: bool,
@@ -240,6 +244,15 @@ mod tests {
         assert_eq!(flags.listen_addr.port(), 8080);
         assert_eq!(flags.listen_metrics_addr.port(), 8081);
         assert_eq!(flags.key_order_priority, KeyOrder::CertNotBefore);
+        assert_eq!(flags.template_deadline, gotemplate::DEFAULT_DEADLINE);
+    }
+
+    #[test]
+    fn template_deadline_from_flag_or_environment() {
+        let flags = Flags::try_parse_from(["controller", "--template-deadline", "250ms"]).unwrap();
+        assert_eq!(flags.template_deadline, Duration::from_millis(250));
+        assert!(Flags::try_parse_from(["controller", "--template-deadline", "0"]).is_err());
+        assert!(Flags::try_parse_from(["controller", "--template-deadline", "soon"]).is_err());
     }
 
     #[test]

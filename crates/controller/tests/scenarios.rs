@@ -2561,3 +2561,176 @@ async fn regression_app_run_future_is_send() {
     );
     assert_send(&future);
 }
+
+// ----- template budgets -----
+
+/// A SealedSecret `namespace/name` (foo=bar) whose `template.data` is `items`.
+fn templated(
+    env: &Env,
+    cert: &seal::Certificate,
+    namespace: &str,
+    name: &str,
+    items: BTreeMap<String, String>,
+) -> SealedSecret {
+    let mut sealed = TestSecret::new(env).named(namespace, name).seal(cert);
+    sealed.spec.template.data = Some(items);
+    sealed
+}
+
+fn good_items() -> BTreeMap<String, String> {
+    BTreeMap::from([("shout".to_owned(), "{{ .foo | upper }}!".to_owned())])
+}
+
+/// Hostile templates from the security issue: 250 items of a mebibyte each (memory), a loop
+/// that never ends (CPU), and a list nested in itself 60 times compared with itself (which Go
+/// answers at once, as we now do).
+fn hostile_items(i: usize) -> (BTreeMap<String, String>, Option<&'static [&'static str]>) {
+    match i % 3 {
+        0 => (
+            (0..250)
+                .map(|n| (format!("big{n}"), r#"{{ repeat 1048576 "a" }}"#.to_owned()))
+                .collect(),
+            // Unoptimised builds may reach the deadline first (wiping a mebibyte is slow).
+            Some(&[
+                "rendered output per object limit exceeded",
+                "template time per object limit exceeded",
+            ]),
+        ),
+        1 => (
+            BTreeMap::from([(
+                "spin".to_owned(),
+                "{{ range 1000000000 }}{{ range 1000000000 }}{{ end }}{{ end }}".to_owned(),
+            )]),
+            Some(&[
+                "template time per object limit exceeded",
+                "template work per object limit exceeded",
+            ]),
+        ),
+        _ => (
+            BTreeMap::from([(
+                "nested".to_owned(),
+                "{{ $a := list 0 }}{{ range until 60 }}{{ $a = list $a $a }}{{ end }}{{ deepEqual $a $a }}"
+                    .to_owned(),
+            )]),
+            None,
+        ),
+    }
+}
+
+/// Creates `count` good objects in `namespace` and returns how long until all are synced.
+async fn sync_good_objects(
+    env: &Env,
+    cert: &seal::Certificate,
+    namespace: &str,
+    count: usize,
+) -> Duration {
+    let started = std::time::Instant::now();
+    for i in 0..count {
+        create(
+            env,
+            &templated(env, cert, namespace, &format!("good-{i}"), good_items()),
+        )
+        .await;
+    }
+    eventually_within(
+        Duration::from_secs(600),
+        format!("{count} good objects in {namespace} synced"),
+        async || {
+            let secrets: Vec<Secret> = env.list(namespace).await;
+            let shouting = secrets
+                .iter()
+                .filter(|s| {
+                    s.metadata
+                        .name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("good-"))
+                })
+                .filter(|s| data_of(s).get("shout").map(String::as_str) == Some("BAR!"))
+                .count();
+            (shouting == count).then_some(())
+        },
+    )
+    .await;
+    started.elapsed()
+}
+
+scenario!(template_budgets_hostile_objects_get_a_status_and_good_ones_sync);
+/// Security issue items 1 and 2: 16 hostile objects (output, CPU, self-nested lists) next to
+/// 100 good ones. The good ones all sync; each hostile one gets a status naming the limit it
+/// hit. Prints the time the good ones took with and without the hostile ones.
+async fn template_budgets_hostile_objects_get_a_status_and_good_ones_sync(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
+    let cert = ctl.cert().await;
+    let (quiet, noisy) = (env.ns.as_str(), env.other.as_str());
+
+    let alone = sync_good_objects(env, &cert, quiet, 100).await;
+
+    let mut expected = Vec::new();
+    for i in 0..16 {
+        let name = format!("hostile-{i}");
+        let (items, limits) = hostile_items(i);
+        create(env, &templated(env, &cert, noisy, &name, items)).await;
+        expected.push((name, limits));
+    }
+    let beside_hostile = sync_good_objects(env, &cert, noisy, 100).await;
+
+    for (name, limits) in &expected {
+        match limits {
+            Some(limits) => {
+                let condition = synced(env, noisy, name, "False", 1).await;
+                let message = condition.message.unwrap_or_default();
+                assert!(
+                    limits.iter().any(|l| message.contains(l)),
+                    "{name}: {message}"
+                );
+                assert!(
+                    message.contains("template.data item ("),
+                    "{name}: {message}"
+                );
+                let e = event(env, noisy, name, "ErrUnsealFailed").await;
+                assert!(
+                    limits.iter().any(|l| e.note.contains(l)),
+                    "{name}: {}",
+                    e.note
+                );
+            }
+            None => {
+                synced(env, noisy, name, "True", 1).await;
+                let s = env.secret(noisy, name).await.expect("Secret written");
+                assert_eq!(data_of(&s).get("nested").map(String::as_str), Some("true"));
+            }
+        }
+    }
+    println!(
+        "100 good objects: {:.2}s alone, {:.2}s beside 16 hostile ones (ratio {:.2})",
+        alone.as_secs_f64(),
+        beside_hostile.as_secs_f64(),
+        beside_hostile.as_secs_f64() / alone.as_secs_f64()
+    );
+    ctl.stop().await;
+}
+
+scenario!(template_failure_status_names_item_and_function_only);
+/// Security issue item 9: a failing template names the item and the function, never a
+/// position, a type or anything computed from the values.
+async fn template_failure_status_names_item_and_function_only(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
+    let cert = ctl.cert().await;
+    let items = BTreeMap::from([(
+        "port".to_owned(),
+        "line one\n  {{ index .foo 7 }}".to_owned(),
+    )]);
+    create(env, &templated(env, &cert, &env.ns, NAME, items)).await;
+    let condition = synced(env, &env.ns, NAME, "False", 1).await;
+    let message = condition.message.unwrap_or_default();
+    assert_eq!(
+        message,
+        "cannot render template.data item (port): error calling index"
+    );
+    let e = event(env, &env.ns, NAME, "ErrUnsealFailed").await;
+    assert_eq!(
+        e.note,
+        "Failed to unseal: cannot render template.data item (port): error calling index"
+    );
+    ctl.stop().await;
+}

@@ -576,7 +576,7 @@ fn pem_blocks(text: &[u8]) -> impl Iterator<Item = PemBlock> + '_ {
         if !closed {
             break;
         }
-        if let Some(der) = crate::secret::decode_base64(&body) {
+        if let Some(der) = crate::SecretBytes::decode_base64(&body) {
             blocks.push(PemBlock {
                 label: label.to_owned(),
                 has_headers,

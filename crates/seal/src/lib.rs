@@ -26,7 +26,6 @@ pub mod manifest;
 pub mod scope;
 mod sealing;
 mod secret;
-pub mod template;
 mod yaml;
 
 #[cfg(test)]

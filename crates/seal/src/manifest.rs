@@ -475,12 +475,12 @@ fn sanitize(message: &str) -> String {
 /// are wiped when done.
 #[must_use]
 pub fn write_documents<T: Serialize>(docs: &[T], format: Format) -> Zeroizing<String> {
-    let mut out = crate::secret::WipingBuffer::default();
+    let mut out = SecretBytes::default();
     for doc in docs {
         match format {
             Format::Json => {
                 serde_json::to_writer_pretty(&mut out, doc).expect("manifests serialize to JSON");
-                out.push('\n');
+                out.push_char('\n');
             }
             Format::Yaml => {
                 let mut value = serde_json::to_value(doc).expect("manifests serialize to JSON");
@@ -490,7 +490,8 @@ pub fn write_documents<T: Serialize>(docs: &[T], format: Format) -> Zeroizing<St
             }
         }
     }
-    out.into_string()
+    out.into_utf8()
+        .expect("JSON and the YAML emitter write whole UTF-8 strings")
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use crate::manifest::{
     SEALED_SECRET_KIND, SealedSecret, Secret,
 };
 use crate::scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope};
-use crate::secret::{SecretBytes, decode_base64, encode_base64};
-use crate::template::{self, TemplateError};
+use crate::secret::{SecretBytes, encode_base64};
+use gotemplate::TemplateError;
 
 /// Annotation on the template: the produced Secret gets no ownerReference.
 pub const SKIP_SET_OWNER_REFERENCES_ANNOTATION: &str =
@@ -230,6 +230,9 @@ pub struct UnsealOptions<'a> {
     pub accept_deprecated_v1_data: bool,
     /// The key that opened this object last time: tried first.
     pub key_hint: Option<&'a Fingerprint>,
+    /// What rendering all of `template.data` may use (output, items, work, time); `None`
+    /// means [`gotemplate::Limits::default`]. The deadline runs from the first item.
+    pub template_limits: Option<&'a gotemplate::Limits>,
 }
 
 /// A Secret unsealed from a SealedSecret.
@@ -265,7 +268,7 @@ fn open_items(
     let mut values = BTreeMap::new();
     let mut errors = Vec::new();
     for (item, encoded) in &sealed.spec.encrypted_data {
-        let Some(bytes) = decode_base64(encoded) else {
+        let Some(bytes) = SecretBytes::decode_base64(encoded) else {
             errors.push((item.clone(), ItemError::BadBase64));
             if on_failure == OnFailure::Stop {
                 break;
@@ -301,7 +304,7 @@ fn open_legacy_blob(
     hint: Option<&Fingerprint>,
 ) -> Result<(Secret, Fingerprint), UnsealError> {
     let item = |e| UnsealError::Items(vec![("data".to_owned(), e)]);
-    let bytes = decode_base64(blob).ok_or_else(|| item(ItemError::BadBase64))?;
+    let bytes = SecretBytes::decode_base64(blob).ok_or_else(|| item(ItemError::BadBase64))?;
     let (plaintext, fingerprint) = keyring
         .open_value(&label_of(sealed), bytes.expose(), hint)
         .map_err(|e| item(ItemError::Open(e)))?;
@@ -350,13 +353,17 @@ pub fn unseal(
                 .map(|(k, v)| (k.clone(), v.expose()))
                 .collect();
             let mut rendered = BTreeMap::new();
+            let mut budget =
+                gotemplate::Budget::new(options.template_limits.cloned().unwrap_or_default());
             for (item, source) in templates {
                 let output =
-                    template::render(source, &inputs).map_err(|source| UnsealError::Template {
-                        item: item.clone(),
-                        source,
-                    })?;
-                rendered.insert(item.clone(), SecretBytes::from_slice(&output));
+                    budget
+                        .render(source, &inputs)
+                        .map_err(|source| UnsealError::Template {
+                            item: item.clone(),
+                            source,
+                        })?;
+                rendered.insert(item.clone(), output);
             }
             drop(inputs);
             secret.data = opened.values;
@@ -440,7 +447,7 @@ pub fn reencrypt(
         if !sealed.spec.encrypted_data.is_empty() {
             return Err(UnsealError::BothDataFields);
         }
-        let bytes = decode_base64(blob)
+        let bytes = SecretBytes::decode_base64(blob)
             .ok_or_else(|| UnsealError::Items(vec![("data".into(), ItemError::BadBase64)]))?;
         let (plaintext, _) = keyring
             .open_value(&label, bytes.expose(), None)
@@ -638,6 +645,7 @@ mod tests {
         let accept = UnsealOptions {
             accept_deprecated_v1_data: true,
             key_hint: None,
+            template_limits: None,
         };
         let out = unseal(&sealed, &keyring(), &accept).unwrap().secret;
         assert!(out.metadata.extra.is_empty(), "{:?}", out.metadata.extra);
@@ -684,6 +692,7 @@ mod tests {
         let accept = UnsealOptions {
             accept_deprecated_v1_data: true,
             key_hint: None,
+            template_limits: None,
         };
         let out = unseal(&sealed, &keyring(), &accept).unwrap().secret;
         assert_eq!(out.data["foo"].expose(), b"bar");
@@ -697,6 +706,34 @@ mod tests {
         assert_eq!(
             unseal(&sealed, &keyring(), &accept).unwrap_err(),
             UnsealError::BothDataFields
+        );
+    }
+
+    /// Security issue: 250 items of a mebibyte each were each rendered with fresh limits and
+    /// all kept. One budget covers the whole object.
+    #[test]
+    fn template_output_budget_is_per_object() {
+        let key = test_keys::rsa2048_cert();
+        let s = secret("kind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {foo: bar}\n");
+        let mut sealed = seal_secret(&s, key.public_key(), &SealOptions::default()).unwrap();
+        sealed.spec.template.data = Some(
+            (0..250)
+                .map(|n| (format!("big{n}"), r#"{{ repeat 1048576 "a" }}"#.to_owned()))
+                .collect(),
+        );
+        // No deadline: unoptimised builds wipe a mebibyte slowly.
+        let limits = gotemplate::Limits {
+            deadline: std::time::Duration::from_secs(3600),
+            ..gotemplate::Limits::default()
+        };
+        let options = UnsealOptions {
+            template_limits: Some(&limits),
+            ..UnsealOptions::default()
+        };
+        let err = unseal(&sealed, &keyring(), &options).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot render template.data item (big1): rendered output per object limit exceeded"
         );
     }
 

@@ -6,53 +6,53 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::secret::WipingBuffer;
+use crate::secret::SecretBytes;
 
 /// Emits one document (no `---` line) into `out`.
-pub(crate) fn emit_document(value: &Value, out: &mut WipingBuffer) {
+pub(crate) fn emit_document(value: &Value, out: &mut SecretBytes) {
     match value {
         Value::Object(map) if !map.is_empty() => emit_map(map, 0, out),
         Value::Array(items) if !items.is_empty() => emit_seq(items, 0, out),
         scalar => {
             emit_inline(scalar, out);
-            out.push('\n');
+            out.push_char('\n');
         }
     }
 }
 
-fn emit_map(map: &serde_json::Map<String, Value>, indent: usize, out: &mut WipingBuffer) {
+fn emit_map(map: &serde_json::Map<String, Value>, indent: usize, out: &mut SecretBytes) {
     let mut keys: Vec<&String> = map.keys().collect();
     keys.sort();
     for (i, key) in keys.into_iter().enumerate() {
         // The first key of a sequence item shares the "- " line.
-        if i > 0 || indent == 0 || !out.ends_with("- ") {
+        if i > 0 || indent == 0 || !out.expose().ends_with(b"- ") {
             push_indent(out, indent);
         }
         emit_entry(key, &map[key], indent, out);
     }
 }
 
-fn emit_entry(key: &str, value: &Value, indent: usize, out: &mut WipingBuffer) {
+fn emit_entry(key: &str, value: &Value, indent: usize, out: &mut SecretBytes) {
     emit_string(key, out);
-    out.push(':');
+    out.push_char(':');
     match value {
         Value::Object(map) if !map.is_empty() => {
-            out.push('\n');
+            out.push_char('\n');
             emit_map(map, indent + 2, out);
         }
         Value::Array(items) if !items.is_empty() => {
-            out.push('\n');
+            out.push_char('\n');
             emit_seq(items, indent, out);
         }
         scalar => {
-            out.push(' ');
+            out.push_char(' ');
             emit_inline(scalar, out);
-            out.push('\n');
+            out.push_char('\n');
         }
     }
 }
 
-fn emit_seq(items: &[Value], indent: usize, out: &mut WipingBuffer) {
+fn emit_seq(items: &[Value], indent: usize, out: &mut SecretBytes) {
     for item in items {
         push_indent(out, indent);
         match item {
@@ -67,19 +67,19 @@ fn emit_seq(items: &[Value], indent: usize, out: &mut WipingBuffer) {
             scalar => {
                 out.push_str("- ");
                 emit_inline(scalar, out);
-                out.push('\n');
+                out.push_char('\n');
             }
         }
     }
 }
 
-fn push_indent(out: &mut WipingBuffer, indent: usize) {
+fn push_indent(out: &mut SecretBytes, indent: usize) {
     for _ in 0..indent {
-        out.push(' ');
+        out.push_char(' ');
     }
 }
 
-fn emit_inline(value: &Value, out: &mut WipingBuffer) {
+fn emit_inline(value: &Value, out: &mut SecretBytes) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -92,7 +92,7 @@ fn emit_inline(value: &Value, out: &mut WipingBuffer) {
     }
 }
 
-fn emit_string(s: &str, out: &mut WipingBuffer) {
+fn emit_string(s: &str, out: &mut SecretBytes) {
     if is_plain_safe(s) {
         out.push_str(s);
     } else {
@@ -141,8 +141,8 @@ fn looks_numeric(s: &str) -> bool {
         })
 }
 
-fn emit_double_quoted(s: &str, out: &mut WipingBuffer) {
-    out.push('"');
+fn emit_double_quoted(s: &str, out: &mut SecretBytes) {
+    out.push_char('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -165,10 +165,10 @@ fn emit_double_quoted(s: &str, out: &mut WipingBuffer) {
                     let _ = write!(out, "\\u{code:04x}");
                 }
             }
-            c => out.push(c),
+            c => out.push_char(c),
         }
     }
-    out.push('"');
+    out.push_char('"');
 }
 
 #[cfg(test)]
@@ -176,9 +176,11 @@ mod tests {
     use super::*;
 
     fn emit(value: &Value) -> String {
-        let mut out = WipingBuffer::default();
+        let mut out = SecretBytes::default();
         emit_document(value, &mut out);
-        out.into_string().to_string()
+        out.into_utf8()
+            .expect("the emitter writes UTF-8")
+            .to_string()
     }
 
     #[test]

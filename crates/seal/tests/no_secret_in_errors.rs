@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use seal::{
     Certificate, Keyring, PrivateKey, SealOptions, UnsealOptions, read_private_keys,
-    read_sealed_secrets, read_secrets, seal_secret, template, unseal,
+    read_sealed_secrets, read_secrets, seal_secret, unseal,
 };
 
 const SECRET: &str = "hunter2-SECRET";
@@ -112,7 +112,7 @@ fn template_errors() {
         "{{ b64dec .password }}",
         "{{ fromJson .password | toJson }}{{ template \"x\" }}",
     ] {
-        if let Err(err) = template::render(source, &values) {
+        if let Err(err) = gotemplate::render(source, &values) {
             assert_clean("TemplateError", &err, &err.to_string(), &[SECRET]);
         }
     }

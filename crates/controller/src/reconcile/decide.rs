@@ -144,6 +144,8 @@ pub struct DecideOptions<'a> {
     pub accept_deprecated_v1_data: bool,
     /// The key that opened this object last time.
     pub key_hint: Option<&'a Fingerprint>,
+    /// Limits for rendering `template.data` (`None`: the defaults).
+    pub template_limits: Option<&'a gotemplate::Limits>,
 }
 
 /// The Secret a SealedSecret describes, before looking at what exists.
@@ -171,6 +173,7 @@ pub fn desired_secret(
         &UnsealOptions {
             accept_deprecated_v1_data: options.accept_deprecated_v1_data,
             key_hint: options.key_hint,
+            template_limits: options.template_limits,
         },
     )
     .map_err(|e| Failure::Unseal(e.to_string()))?;
@@ -461,6 +464,7 @@ mod tests {
         let options = DecideOptions {
             accept_deprecated_v1_data: true,
             key_hint: None,
+            template_limits: None,
         };
         // `creationTimestamp: 1` is not Kubernetes metadata: it used to reach an `expect`.
         let sealed = legacy_sealed(

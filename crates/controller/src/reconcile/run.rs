@@ -55,6 +55,9 @@ pub struct ReconcileConfig {
     pub workers: u16,
     /// Slow periodic resync of everything.
     pub resync_period: Option<Duration>,
+    /// What rendering one object's `template.data` may use; the deadline also bounds how
+    /// long a reconcile waits on the blocking pool for it.
+    pub template_limits: gotemplate::Limits,
 }
 
 /// A reconcile that could not finish; retried with backoff.
@@ -494,7 +497,9 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
             .clone()
     });
     let accept_v1 = context.config.accept_deprecated_v1_data;
-    // RSA work runs on the blocking pool so that several objects use several cores.
+    let template_limits = context.config.template_limits.clone();
+    // RSA work runs on the blocking pool so that several objects use several cores. Template
+    // rendering stops itself at its deadline, so the task always ends.
     let (sealed, desired) = tokio::task::spawn_blocking(move || {
         let desired = desired_secret(
             &sealed,
@@ -502,6 +507,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
             &DecideOptions {
                 accept_deprecated_v1_data: accept_v1,
                 key_hint: hint.as_deref(),
+                template_limits: Some(&template_limits),
             },
         );
         (sealed, desired)

@@ -1,27 +1,27 @@
 //! Go `fmt` and `encoding/json` style formatting of values.
 
-use super::ErrKind;
-use super::value::{SBuf, Value, decode_rune, is_print, runes};
+use super::value::{SecretBytes, Value, decode_rune, is_print, runes};
+use super::{ErrKind, Limit};
 
 const MAX_FMT_DEPTH: usize = 100;
 const LOWERHEX: &[u8; 16] = b"0123456789abcdef";
 const UPPERHEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Output-size guard used while formatting.
-fn check(buf: &SBuf, cap: usize) -> Result<(), ErrKind> {
+fn check(buf: &SecretBytes, cap: usize) -> Result<(), ErrKind> {
     if buf.len() > cap {
-        return Err(ErrKind::Limit("output size"));
+        return Err(ErrKind::Limit(Limit::Output));
     }
     Ok(())
 }
 
 /// `fmt.Fprint(w, v)` for a single operand (`%v`).
-pub(crate) fn print_value(buf: &mut SBuf, v: &Value, cap: usize) -> Result<(), ErrKind> {
+pub(crate) fn print_value(buf: &mut SecretBytes, v: &Value, cap: usize) -> Result<(), ErrKind> {
     fmt_arg(buf, v, 'v', &Spec::default(), cap, 0)
 }
 
 /// `fmt.Sprint(args...)`: spaces between operands when neither is a string.
-pub(crate) fn sprint(buf: &mut SBuf, args: &[Value], cap: usize) -> Result<(), ErrKind> {
+pub(crate) fn sprint(buf: &mut SecretBytes, args: &[Value], cap: usize) -> Result<(), ErrKind> {
     let mut prev_string = false;
     for (i, a) in args.iter().enumerate() {
         let is_string = matches!(a, Value::Str(_));
@@ -35,7 +35,7 @@ pub(crate) fn sprint(buf: &mut SBuf, args: &[Value], cap: usize) -> Result<(), E
 }
 
 /// `fmt.Sprintln(args...)`.
-pub(crate) fn sprintln(buf: &mut SBuf, args: &[Value], cap: usize) -> Result<(), ErrKind> {
+pub(crate) fn sprintln(buf: &mut SecretBytes, args: &[Value], cap: usize) -> Result<(), ErrKind> {
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
             buf.push(b' ');
@@ -59,7 +59,7 @@ struct Spec {
 
 /// `fmt.Sprintf(format, args...)`.
 pub(crate) fn sprintf(
-    buf: &mut SBuf,
+    buf: &mut SecretBytes,
     format: &[u8],
     args: &[Value],
     cap: usize,
@@ -120,7 +120,7 @@ pub(crate) fn sprintf(
             let (w, ni) = parse_num(format, i);
             if ni > i {
                 if w > 1_000_000 {
-                    return Err(ErrKind::Limit("format width"));
+                    return Err(ErrKind::Limit(Limit::FormatWidth));
                 }
                 sp.width = Some(w);
             }
@@ -141,7 +141,7 @@ pub(crate) fn sprintf(
             } else {
                 let (p, ni) = parse_num(format, i);
                 if p > 1_000_000 {
-                    return Err(ErrKind::Limit("format precision"));
+                    return Err(ErrKind::Limit(Limit::FormatWidth));
                 }
                 sp.prec = Some(p);
                 i = ni;
@@ -201,7 +201,7 @@ fn parse_num(f: &[u8], mut i: usize) -> (usize, usize) {
 }
 
 fn bad_verb(
-    buf: &mut SBuf,
+    buf: &mut SecretBytes,
     v: &Value,
     verb: char,
     cap: usize,
@@ -222,7 +222,7 @@ fn bad_verb(
 }
 
 /// Pads `body` according to width/minus (with spaces, or zeros if `zero`).
-fn pad(buf: &mut SBuf, body: &[u8], sp: &Spec, zero: bool) {
+fn pad(buf: &mut SecretBytes, body: &[u8], sp: &Spec, zero: bool) {
     let width = sp.width.unwrap_or(0);
     let count = runes(body).count();
     if count >= width {
@@ -245,7 +245,7 @@ fn pad(buf: &mut SBuf, body: &[u8], sp: &Spec, zero: bool) {
 }
 
 fn fmt_arg(
-    buf: &mut SBuf,
+    buf: &mut SecretBytes,
     v: &Value,
     verb: char,
     sp: &Spec,
@@ -253,7 +253,7 @@ fn fmt_arg(
     depth: usize,
 ) -> Result<(), ErrKind> {
     if depth > MAX_FMT_DEPTH {
-        return Err(ErrKind::Limit("nesting depth"));
+        return Err(ErrKind::Limit(Limit::Depth));
     }
     check(buf, cap)?;
     if verb == 'T' {
@@ -298,7 +298,7 @@ fn fmt_arg(
                         .ok()
                         .and_then(char::from_u32)
                         .unwrap_or('\u{FFFD}');
-                    let mut tmp = SBuf::new();
+                    let mut tmp = SecretBytes::default();
                     tmp.push(b'\'');
                     if c == '\'' || c == '\\' {
                         tmp.push(b'\\');
@@ -329,6 +329,14 @@ fn fmt_arg(
         Value::Str(s) => {
             let s = s.as_bytes();
             match verb {
+                // Go's %#v of a string is its double-quoted form (never backquoted).
+                'v' if sp.sharp => {
+                    let quoted = Spec {
+                        sharp: false,
+                        ..sp.clone()
+                    };
+                    fmt_arg(buf, v, 'q', &quoted, cap, depth)
+                }
                 'v' | 's' => {
                     let body = truncate_runes(s, sp.prec);
                     pad(buf, body, sp, sp.zero);
@@ -340,7 +348,7 @@ fn fmt_arg(
                         Some(p) => s.get(..p.min(s.len())).unwrap_or(s),
                         None => s,
                     };
-                    let mut tmp = SBuf::with_capacity(body.len() * 2);
+                    let mut tmp = SecretBytes::with_capacity(body.len() * 2);
                     let digits = if upper { UPPERHEX } else { LOWERHEX };
                     for (k, b) in body.iter().enumerate() {
                         if sp.space && k > 0 {
@@ -357,7 +365,7 @@ fn fmt_arg(
                 }
                 'q' => {
                     let body = truncate_runes(s, sp.prec);
-                    let mut tmp = SBuf::new();
+                    let mut tmp = SecretBytes::default();
                     if sp.sharp && can_backquote(body) {
                         tmp.push(b'`');
                         tmp.extend(body);
@@ -418,7 +426,15 @@ fn truncate_runes(s: &[u8], prec: Option<usize>) -> &[u8] {
     }
 }
 
-fn fmt_int(buf: &mut SBuf, i: i64, base: u32, upper: bool, verb: char, sp: &Spec, unsigned: bool) {
+fn fmt_int(
+    buf: &mut SecretBytes,
+    i: i64,
+    base: u32,
+    upper: bool,
+    verb: char,
+    sp: &Spec,
+    unsigned: bool,
+) {
     let neg = i < 0 && !unsigned;
     let mag: u64 = i.unsigned_abs();
     let mut digits = match base {
@@ -589,7 +605,7 @@ pub(crate) fn format_float_abs(f: f64, verb: char, prec: Option<usize>) -> Strin
     out
 }
 
-fn fmt_float(buf: &mut SBuf, f: f64, verb: char, sp: &Spec) {
+fn fmt_float(buf: &mut SecretBytes, f: f64, verb: char, sp: &Spec) {
     let verb = if verb == 'v' { 'g' } else { verb };
     let mut body = String::new();
     if f.is_nan() {
@@ -643,7 +659,7 @@ fn can_backquote(s: &[u8]) -> bool {
     true
 }
 
-fn escape_rune(out: &mut SBuf, r: char, quote: u8, ascii_only: bool) {
+fn escape_rune(out: &mut SecretBytes, r: char, quote: u8, ascii_only: bool) {
     if u32::from(r) == u32::from(quote) || r == '\\' {
         out.push(b'\\');
         out.push_char(r);
@@ -688,7 +704,7 @@ fn escape_rune(out: &mut SBuf, r: char, quote: u8, ascii_only: bool) {
 }
 
 /// strconv.Quote (or QuoteToASCII when `ascii_only`).
-pub(crate) fn quote_into(out: &mut SBuf, s: &[u8], ascii_only: bool) {
+pub(crate) fn quote_into(out: &mut SecretBytes, s: &[u8], ascii_only: bool) {
     out.push(b'"');
     for (c, start, n) in runes(s) {
         if c == '\u{FFFD}' && n == 1 {
@@ -704,7 +720,7 @@ pub(crate) fn quote_into(out: &mut SBuf, s: &[u8], ascii_only: bool) {
 }
 
 /// encoding/json string encoding.
-fn json_string(out: &mut SBuf, s: &[u8], escape_html: bool) {
+fn json_string(out: &mut SecretBytes, s: &[u8], escape_html: bool) {
     out.push(b'"');
     let mut i = 0;
     while let Some(&b) = s.get(i) {
@@ -757,7 +773,7 @@ fn json_string(out: &mut SBuf, s: &[u8], escape_html: bool) {
 }
 
 /// encoding/json float encoding.
-fn json_float(out: &mut SBuf, f: f64) -> Result<(), ErrKind> {
+fn json_float(out: &mut SecretBytes, f: f64) -> Result<(), ErrKind> {
     if !f.is_finite() {
         return Err(ErrKind::Exec("json: unsupported value".into()));
     }
@@ -790,7 +806,7 @@ fn json_float(out: &mut SBuf, f: f64) -> Result<(), ErrKind> {
 
 /// JSON encoding like Go's `json.Marshal` / `MarshalIndent(v, "", "  ")`.
 pub(crate) fn to_json(
-    out: &mut SBuf,
+    out: &mut SecretBytes,
     v: &Value,
     escape_html: bool,
     indent: bool,
@@ -801,7 +817,7 @@ pub(crate) fn to_json(
         return Err(ErrKind::Exec("json: nesting too deep".into()));
     }
     check(out, cap)?;
-    let nl = |out: &mut SBuf, lvl: usize| {
+    let nl = |out: &mut SecretBytes, lvl: usize| {
         if indent {
             out.push(b'\n');
             for _ in 0..lvl {

@@ -6,95 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
 
-use zeroize::Zeroize;
-
-/// A byte string that may hold plaintext: zeroized on drop, redacted in Debug.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub(crate) struct SecretBytes(Vec<u8>);
-
-impl SecretBytes {
-    pub(crate) fn new(v: Vec<u8>) -> Self {
-        SecretBytes(v)
-    }
-    pub(crate) fn from_slice(s: &[u8]) -> Self {
-        SecretBytes(s.to_vec())
-    }
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl Drop for SecretBytes {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl fmt::Debug for SecretBytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
-
-/// A growable byte buffer that zeroizes old allocations when it grows and
-/// its contents when dropped.
-#[derive(Default)]
-pub(crate) struct SBuf(Vec<u8>);
-
-impl SBuf {
-    pub(crate) fn new() -> Self {
-        SBuf(Vec::new())
-    }
-    pub(crate) fn with_capacity(n: usize) -> Self {
-        SBuf(Vec::with_capacity(n))
-    }
-    fn reserve_for(&mut self, extra: usize) {
-        let need = self.0.len().saturating_add(extra);
-        if need > self.0.capacity() {
-            let new_cap = need.max(self.0.capacity().saturating_mul(2)).max(16);
-            let mut nv = Vec::with_capacity(new_cap);
-            nv.extend_from_slice(&self.0);
-            self.0.zeroize();
-            self.0 = nv;
-        }
-    }
-    pub(crate) fn push(&mut self, b: u8) {
-        self.reserve_for(1);
-        self.0.push(b);
-    }
-    pub(crate) fn extend(&mut self, s: &[u8]) {
-        self.reserve_for(s.len());
-        self.0.extend_from_slice(s);
-    }
-    pub(crate) fn push_str(&mut self, s: &str) {
-        self.extend(s.as_bytes());
-    }
-    pub(crate) fn push_char(&mut self, c: char) {
-        let mut tmp = [0u8; 4];
-        self.extend(c.encode_utf8(&mut tmp).as_bytes());
-    }
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
-    }
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-    pub(crate) fn into_secret(mut self) -> SecretBytes {
-        SecretBytes(std::mem::take(&mut self.0))
-    }
-    pub(crate) fn into_vec(mut self) -> Vec<u8> {
-        std::mem::take(&mut self.0)
-    }
-}
-
-impl Drop for SBuf {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
+pub(crate) use crate::secret::SecretBytes;
 
 /// Go integer types that can appear.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum IntTy {
     /// `int`
     Int,
@@ -193,9 +108,6 @@ impl Value {
     }
     pub(crate) fn string(s: SecretBytes) -> Value {
         Value::Str(Rc::new(s))
-    }
-    pub(crate) fn sbuf(s: SBuf) -> Value {
-        Value::Str(Rc::new(s.into_secret()))
     }
     pub(crate) fn list(elem: ElemTy, items: Vec<Value>) -> Value {
         let depth = 1 + items
@@ -353,6 +265,27 @@ pub(crate) fn to_lower(c: char) -> char {
     match (it.next(), it.next()) {
         (Some(u), None) => u,
         _ => c,
+    }
+}
+
+/// Go `unicode.IsTitle`: the title-case letters (category Lt).
+pub(crate) fn is_title(c: char) -> bool {
+    matches!(c,
+        '\u{1C5}' | '\u{1C8}' | '\u{1CB}' | '\u{1F2}' | '\u{1F88}'..='\u{1F8F}'
+        | '\u{1F98}'..='\u{1F9F}' | '\u{1FA8}'..='\u{1FAF}' | '\u{1FBC}' | '\u{1FCC}'
+        | '\u{1FFC}')
+}
+
+/// Go `unicode.ToTitle`: upper case, except the digraphs, whose title case is their own
+/// letter (Rust has no title-case mapping).
+pub(crate) fn to_title(c: char) -> char {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
+        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
+        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
+        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
+        c if is_title(c) => c,
+        c => to_upper(c),
     }
 }
 

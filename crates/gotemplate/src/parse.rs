@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::funcs;
 use super::lex::{Tok, Token, lex};
-use super::{ErrKind, Limits, TemplateError};
+use super::{ErrKind, Limit, Limits, TemplateError};
 
 /// A list of nodes.
 pub(crate) type List = Vec<Node>;
@@ -220,7 +220,7 @@ impl Parser<'_> {
     fn enter(&mut self, pos: usize) -> Result<(), TemplateError> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return Err(self.err_at(pos, ErrKind::Limit("nesting depth")));
+            return Err(self.err_at(pos, ErrKind::Limit(Limit::Depth)));
         }
         Ok(())
     }
@@ -633,7 +633,7 @@ impl Parser<'_> {
         let pos = t.pos;
         Ok(Some(match t.tok {
             Tok::Identifier(name) => {
-                if !funcs::is_defined(&name) {
+                if funcs::lookup(&name).is_none() {
                     return Err(self.err_at(pos, ErrKind::FuncNotDefined(name)));
                 }
                 Arg::Ident { pos, name }

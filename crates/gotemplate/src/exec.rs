@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::format;
-use super::funcs::{self, PT};
+use super::funcs::{self, Imp, PT};
 use super::parse::{Arg, Cmd, Control, List, Node, Number, Parsed, Pipe};
-use super::value::{ElemTy, IntTy, MapData, MapRef, SBuf, SecretBytes, Value};
-use super::{ErrKind, Limits, TemplateError};
+use super::value::{ElemTy, IntTy, MapData, MapRef, SecretBytes, Value};
+use super::{Budget, ErrKind, Limit, TemplateError};
 
 enum Flow {
     Break,
@@ -27,12 +27,10 @@ type R<T> = Result<T, TemplateError>;
 pub(crate) struct Exec<'a> {
     parsed: &'a Parsed,
     src: &'a str,
-    limits: &'a Limits,
-    pub(crate) out: SBuf,
+    budget: &'a mut Budget,
+    pub(crate) out: SecretBytes,
     vars: Vec<(String, Value)>,
-    steps: u64,
     depth: usize,
-    budget: usize,
     maps: Vec<MapRef>,
 }
 
@@ -49,16 +47,14 @@ impl Drop for Exec<'_> {
 }
 
 impl<'a> Exec<'a> {
-    pub(crate) fn new(parsed: &'a Parsed, src: &'a str, limits: &'a Limits) -> Self {
+    pub(crate) fn new(parsed: &'a Parsed, src: &'a str, budget: &'a mut Budget) -> Self {
         Exec {
             parsed,
             src,
-            limits,
-            out: SBuf::new(),
+            budget,
+            out: SecretBytes::default(),
             vars: Vec::new(),
-            steps: 0,
             depth: 0,
-            budget: limits.max_alloc,
             maps: Vec::new(),
         }
     }
@@ -75,30 +71,33 @@ impl<'a> Exec<'a> {
         Ok(Value::Map(m))
     }
 
-    /// Charges `n` bytes against the allocation budget.
+    /// Charges `n` bytes of allocation (memory, and the work of filling them).
     pub(crate) fn alloc(&mut self, n: usize) -> Result<(), ErrKind> {
-        if n > self.budget {
-            return Err(ErrKind::Limit("memory"));
-        }
-        self.budget -= n;
-        Ok(())
+        self.budget.charge_memory(n)?;
+        self.budget.charge_bytes(n)
     }
 
     /// Charges for a list of `n` elements.
     pub(crate) fn alloc_list(&mut self, n: usize) -> Result<(), ErrKind> {
-        if n > self.limits.max_list {
-            return Err(ErrKind::Limit("list size"));
+        if n > self.budget.max_list() {
+            return Err(ErrKind::Limit(Limit::ListSize));
         }
         self.alloc(n.saturating_mul(32))
     }
 
     /// Counts one evaluation step.
     pub(crate) fn step(&mut self) -> Result<(), ErrKind> {
-        self.steps += 1;
-        if self.steps > self.limits.max_steps {
-            return Err(ErrKind::Limit("evaluation steps"));
-        }
-        Ok(())
+        self.budget.charge_work(1)
+    }
+
+    /// Charges `units` of work done inside a function's loop.
+    pub(crate) fn charge(&mut self, units: u64) -> Result<(), ErrKind> {
+        self.budget.charge_work(units)
+    }
+
+    /// Charges a scan over `bytes` bytes.
+    pub(crate) fn charge_scan(&mut self, bytes: usize) -> Result<(), ErrKind> {
+        self.budget.charge_bytes(bytes)
     }
 
     fn err(&self, pos: usize, kind: ErrKind) -> TemplateError {
@@ -116,8 +115,8 @@ impl<'a> Exec<'a> {
     }
 
     fn write(&mut self, pos: usize, b: &[u8]) -> R<()> {
-        if self.out.len().saturating_add(b.len()) > self.limits.max_output {
-            return Err(self.err(pos, ErrKind::Limit("output size")));
+        if self.out.len().saturating_add(b.len()) > self.budget.output_left() {
+            return Err(self.err(pos, ErrKind::Limit(Limit::Output)));
         }
         self.out.extend(b);
         Ok(())
@@ -140,11 +139,11 @@ impl<'a> Exec<'a> {
                 self.step().map_err(|k| self.err(pipe.pos, k))?;
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
-                    let mut buf = SBuf::new();
+                    let mut buf = SecretBytes::default();
                     if matches!(v, Value::Invalid) {
                         buf.push_str("<no value>");
                     } else {
-                        format::print_value(&mut buf, &v, self.limits.max_output)
+                        format::print_value(&mut buf, &v, self.budget.output_left())
                             .map_err(|k| self.err(pipe.pos, k))?;
                     }
                     self.write(pipe.pos, buf.as_bytes())?;
@@ -207,9 +206,9 @@ impl<'a> Exec<'a> {
 
     fn enter(&mut self, pos: usize) -> R<()> {
         self.depth += 1;
-        if self.depth > self.limits.max_depth {
+        if self.depth > self.budget.max_depth() {
             self.depth -= 1;
-            return Err(self.err(pos, ErrKind::Limit("nesting depth")));
+            return Err(self.err(pos, ErrKind::Limit(Limit::Depth)));
         }
         Ok(())
     }
@@ -262,10 +261,7 @@ impl<'a> Exec<'a> {
                 if *n > 0 {
                     let n = *n;
                     let t = *t;
-                    if usize::try_from(n).map_or(true, |n| n > self.limits.max_list) {
-                        // Iterate lazily; steps will bound it.
-                        return self.range_lazy_int(dot, c, n, t, mark);
-                    }
+                    // Iterated lazily: work is charged per iteration.
                     return self.range_lazy_int(dot, c, n, t, mark);
                 }
             }
@@ -520,34 +516,38 @@ impl<'a> Exec<'a> {
         args: &[Arg],
         fin: Option<Value>,
     ) -> R<Value> {
-        if name == "and" || name == "or" {
-            if args.is_empty() && fin.is_none() {
-                return Err(self.err(
-                    pos,
-                    ErrKind::Exec(format!(
-                        "wrong number of args for {name}: want at least 1 got 0"
-                    )),
-                ));
-            }
-            let want = name == "or";
-            let mut v = Value::Invalid;
-            for a in args {
-                v = self.eval_arg(dot, PT::Val, a)?;
-                if v.truth() == want {
-                    return Ok(v);
-                }
-            }
-            if let Some(f) = fin {
-                v = f;
-            }
-            return Ok(v);
-        }
-        if funcs::is_unsupported(name) {
-            return Err(self.err(pos, ErrKind::FuncNotSupported(name.to_string())));
-        }
-        let Some(sig) = funcs::sig(name) else {
+        let Some(func) = funcs::lookup(name) else {
             return Err(self.err(pos, ErrKind::FuncNotDefined(name.to_string())));
         };
+        let call = match func.imp {
+            Imp::Call(call) => call,
+            Imp::Unsupported => {
+                return Err(self.err(pos, ErrKind::FuncNotSupported(name.to_string())));
+            }
+            Imp::ShortCircuit => {
+                if args.is_empty() && fin.is_none() {
+                    return Err(self.err(
+                        pos,
+                        ErrKind::Exec(format!(
+                            "wrong number of args for {name}: want at least 1 got 0"
+                        )),
+                    ));
+                }
+                let want = name == "or";
+                let mut v = Value::Invalid;
+                for a in args {
+                    v = self.eval_arg(dot, PT::Val, a)?;
+                    if v.truth() == want {
+                        return Ok(v);
+                    }
+                }
+                if let Some(f) = fin {
+                    v = f;
+                }
+                return Ok(v);
+            }
+        };
+        let sig = &func.sig;
         let num_in = args.len() + usize::from(fin.is_some());
         let nfixed = sig.fixed.len();
         match sig.variadic {
@@ -589,7 +589,7 @@ impl<'a> Exec<'a> {
             argv.push(self.validate(pos, f, pt)?);
         }
         self.step().map_err(|k| self.err(pos, k))?;
-        funcs::call(self, name, argv).map_err(|k| match k {
+        call(self, name, argv).map_err(|k| match k {
             ErrKind::Limit(_) | ErrKind::FuncNotSupported(_) => self.err(pos, k),
             ErrKind::Exec(msg) => self.err(pos, ErrKind::Call(name.to_string(), msg)),
             other => self.err(pos, other),

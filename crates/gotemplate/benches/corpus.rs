@@ -1,0 +1,136 @@
+//! Renders the parity corpus (`parity/corpus.txt` over `parity/inputs.txt`) and, in the same
+//! run, times Go's `text/template` + Sprig on the same corpus (`go run ./parity -time N`, when
+//! Go is installed), then prints the time per template of both and their ratio. Cases in
+//! `parity/known-differences.txt` are left out on both sides (Go spends most of its time in
+//! key generation and bcrypt there, which this crate does not do).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use gotemplate::{Budget, Limits};
+
+const PARITY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/parity");
+const ROUNDS: u32 = 20;
+
+fn corpus() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(format!("{PARITY}/corpus.txt")).expect("corpus.txt");
+    let mut cases: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in text.strip_suffix('\n').unwrap_or(&text).split('\n') {
+        if let Some(name) = line.strip_prefix("--- ") {
+            cases.push((name.to_owned(), Vec::new()));
+        } else if let Some((_, lines)) = cases.last_mut() {
+            lines.push(line);
+        }
+    }
+    cases
+        .into_iter()
+        .map(|(name, lines)| (name, lines.join("\n")))
+        .collect()
+}
+
+fn inputs() -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_to_string(format!("{PARITY}/inputs.txt"))
+        .expect("inputs.txt")
+        .lines()
+        .map(|line| {
+            let (key, value) = line.split_once('\t').expect("key<TAB>base64");
+            (key.to_owned(), STANDARD.decode(value).expect("base64"))
+        })
+        .collect()
+}
+
+fn render_all(cases: &[(String, String)], data: &BTreeMap<String, &[u8]>, limits: &Limits) {
+    for (_, source) in cases {
+        let _ = std::hint::black_box(Budget::new(limits.clone()).render(source, data));
+    }
+}
+
+/// Go's time per template, from the parity program's `-time` mode.
+fn go_per_template() -> Option<Duration> {
+    let out = std::process::Command::new("go")
+        .args([
+            "run",
+            "-mod=readonly",
+            ".",
+            "-dir",
+            ".",
+            "-skip",
+            "known-differences.txt",
+        ])
+        .arg("-time")
+        .arg(ROUNDS.to_string())
+        .current_dir(PARITY)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "go: N templates x R: <duration> per template"
+    let duration = text.split(": ").nth(2)?.strip_suffix(" per template\n")?;
+    parse_go_duration(duration)
+}
+
+fn parse_go_duration(s: &str) -> Option<Duration> {
+    let (number, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic() || c == 'µ')?);
+    let value: f64 = number.parse().ok()?;
+    let nanos = match unit {
+        "ns" => value,
+        "µs" | "us" => value * 1e3,
+        "ms" => value * 1e6,
+        "s" => value * 1e9,
+        _ => return None,
+    };
+    Some(Duration::from_nanos(nanos as u64))
+}
+
+fn known_differences() -> Vec<String> {
+    std::fs::read_to_string(format!("{PARITY}/known-differences.txt"))
+        .expect("known-differences.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let skip = known_differences();
+    let cases: Vec<_> = corpus()
+        .into_iter()
+        .filter(|(name, _)| !skip.contains(name))
+        .collect();
+    let values = inputs();
+    let data: BTreeMap<String, &[u8]> = values.iter().map(|(k, v)| (k.clone(), &v[..])).collect();
+    let limits = Limits {
+        deadline: Duration::from_secs(3600),
+        ..Limits::default()
+    };
+    c.bench_function("parity corpus", |b| {
+        b.iter(|| render_all(&cases, &data, &limits));
+    });
+
+    let started = Instant::now();
+    for _ in 0..ROUNDS {
+        render_all(&cases, &data, &limits);
+    }
+    let ours = started.elapsed() / (ROUNDS * u32::try_from(cases.len()).unwrap_or(u32::MAX));
+    println!(
+        "\n| engine | per template ({} templates x {ROUNDS}) |",
+        cases.len()
+    );
+    println!("| --- | ---: |");
+    println!("| gotemplate | {ours:?} |");
+    match go_per_template() {
+        Some(go) => {
+            println!("| Go text/template + Sprig | {go:?} |");
+            println!(
+                "\nours / Go: {:.2} (below 1: faster than Go)",
+                ours.as_secs_f64() / go.as_secs_f64()
+            );
+        }
+        None => println!("| Go text/template + Sprig | (go not available) |"),
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""Writes corpus.txt and inputs.txt: the templates both engines render, and their data.
+
+The corpus is a matrix of every one-argument function over every input, plus hand-written
+cases for the other functions and for every template action. Edit this file, run it, then
+run ./check to regenerate the expectations with Go.
+"""
+import base64, os
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+inputs = {
+    "s": b"hello world",
+    "empty": b"",
+    "bin": b"\xff\xfe\x00a\xc3(",
+    "utf8": "héllo wörld ✓ ǅx".encode(),
+    "num": b"42",
+    "neg": b"-7",
+    "float": b"3.25",
+    "json": b'{"a":1,"b":[1,2,"x"],"c":{"d":null},"e":"f"}',
+    "big": b"abc " * 16384,
+    "csv": b"a,b,,c",
+    "ws": b"  padded\t\n",
+    "b64": b"aGVsbG8gd29ybGQ=",
+    "b32": b"NBSWY3DP",
+    "ver": b"1.2.3",
+    "url": b"https://user:pw@example.com:8080/p/a?q=1&r=2#frag",
+    "date": b"2024-02-29T12:34:56Z",
+    "camel": b"HelloWorld_fooBar baz-qux",
+    "path": b"/a/b/../c/file.tar.gz",
+}
+
+unary = """upper lower title untitle trim nospace initials swapcase snakecase camelcase kebabcase
+sha1sum sha256sum sha512sum adler32sum b64enc b64dec b32enc b32dec base dir clean ext isAbs
+osBase osDir osClean osExt osIsAbs quote squote toString toJson toPrettyJson toRawJson
+mustToJson mustToPrettyJson mustToRawJson atoi int int64 float64 toDecimal len empty kindOf
+typeOf regexQuoteMeta html js urlquery print println fromJson mustFromJson toStrings
+splitList_comma first_list""".split()
+unary_keys = "s empty bin utf8 num neg float ws camel path csv json".split()
+
+cases = []
+
+def add(name, src):
+    assert "\n--- " not in "\n" + src
+    cases.append((name, src))
+
+for f in unary:
+    for k in unary_keys:
+        if f == "splitList_comma":
+            add(f"splitList-{k}", f'{{{{ splitList "," .{k} }}}}')
+        elif f == "first_list":
+            add(f"list-{k}", f'{{{{ list .{k} 1 | first }}}}')
+        else:
+            add(f"{f}-{k}", f"{{{{ {f} .{k} }}}}")
+
+# big input: one of each family
+for f in "upper sha256sum b64enc len trim quote toJson".split():
+    add(f"{f}-big", f"{{{{ {f} .big }}}}")
+
+hand = r'''
+--- action-text
+plain text only
+--- action-comment
+a{{/* a comment */}}b
+--- action-trim
+a  {{- "x" -}}  b
+--- action-trim-comment
+a {{- /* c */ -}} b
+--- action-if
+{{ if .s }}yes{{ end }}
+--- action-if-else
+{{ if .empty }}yes{{ else }}no{{ end }}
+--- action-if-else-if
+{{ if .empty }}1{{ else if .s }}2{{ else }}3{{ end }}
+--- action-with
+{{ with .s }}[{{ . }}]{{ end }}
+--- action-with-else
+{{ with .empty }}[{{ . }}]{{ else }}none{{ end }}
+--- action-with-else-with
+{{ with .empty }}a{{ else with .num }}{{ . }}{{ end }}
+--- action-range-list
+{{ range list 1 2 3 }}{{ . }},{{ end }}
+--- action-range-index
+{{ range $i, $v := list "a" "b" }}{{ $i }}={{ $v }};{{ end }}
+--- action-range-map
+{{ range $k, $v := dict "b" 2 "a" 1 }}{{ $k }}:{{ $v }} {{ end }}
+--- action-range-else
+{{ range list }}x{{ else }}empty{{ end }}
+--- action-range-int
+{{ range 3 }}{{ . }}{{ end }}
+--- action-range-break
+{{ range list 1 2 3 4 }}{{ if eq . 3 }}{{ break }}{{ end }}{{ . }}{{ end }}
+--- action-range-continue
+{{ range list 1 2 3 4 }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ . }}{{ end }}
+--- action-range-dot-map
+{{ range . }}{{ len . }} {{ end }}
+--- action-define-template
+{{ define "t" }}<{{ . }}>{{ end }}{{ template "t" .s }}
+--- action-template-no-arg
+{{ define "t" }}<{{ . }}>{{ end }}{{ template "t" }}
+--- action-block
+{{ block "b" .num }}[{{ . }}]{{ end }}
+--- action-template-undefined
+{{ template "nope" }}
+--- action-variables
+{{ $x := .s }}{{ $x = upper $x }}{{ $x }}
+--- action-variable-scope
+{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}
+--- action-dollar
+{{ with .s }}{{ $.num }}{{ end }}
+--- action-pipeline
+{{ .s | upper | repeat 2 | quote }}
+--- action-pipeline-parens
+{{ (printf "%s-%s" .s .num) | len }}
+--- action-missing-key
+{{ .nope }}
+--- action-missing-key-index
+{{ index . "nope" }}
+--- action-missing-nested
+{{ .nope.deeper }}
+--- action-field-on-string
+{{ .s.x }}
+--- action-nil
+{{ nil }}
+--- action-and-or
+{{ and .s .num }} {{ or .empty .s }} {{ and .empty .s }} {{ or .empty "" }}
+--- action-not
+{{ not .empty }} {{ not .s }}
+--- action-eq
+{{ eq .num "42" }} {{ eq 1 1 }} {{ eq .s "a" "hello world" }}
+--- action-ne-lt
+{{ ne 1 2 }} {{ lt 1 2 }} {{ le 2 2 }} {{ gt "b" "a" }} {{ ge 1.5 2.5 }}
+--- action-eq-mixed
+{{ eq 1 "1" }}
+--- action-lt-mixed
+{{ lt 1 "a" }}
+--- action-index-list
+{{ index (list 1 2 3) 1 }}
+--- action-index-string
+{{ index .s 0 }}
+--- action-index-out-of-range
+{{ index (list 1) 5 }}
+--- action-slice-builtin
+{{ slice .s 1 3 }}
+--- action-len-builtin
+{{ len .utf8 }}
+--- action-call-nonfunc
+{{ call .s }}
+--- action-unclosed
+{{ if .s }}
+--- action-bad-syntax
+{{ .s | }}
+--- action-unterminated-string
+{{ "abc }}
+--- action-undefined-function
+{{ nosuch .s }}
+--- action-env-removed
+{{ env "HOME" }}
+--- action-expandenv-removed
+{{ expandenv "$HOME" }}
+--- action-gethostbyname-removed
+{{ getHostByName "localhost" }}
+--- action-raw-string
+{{ `raw\n` }}
+--- action-char-constant
+{{ 'a' }} {{ printf "%c" 'x' }}
+--- action-numbers
+{{ 0x1F }} {{ 1e3 }} {{ 0o17 }} {{ 0b101 }} {{ 1_000 }} {{ -2.5 }}
+--- action-print-mixed
+{{ print 1 2 "a" "b" 3 }}
+--- action-println
+{{ println .s .num }}
+--- printf-verbs-1
+{{ printf "%s|%q|%v|%x|%X|%d" .s .s .s .s .s 42 }}
+--- printf-verbs-2
+{{ printf "%5d|%-5d|%05d|%+d|%o|%b|%c|%U" 42 42 42 42 42 5 65 65 }}
+--- printf-verbs-3
+{{ printf "%f|%.2f|%e|%g|%8.3f|%G" 3.14159 3.14159 314.159 0.000001 2.5 1e21 }}
+--- printf-verbs-4
+{{ printf "%t|%v|%T|%T|%T" true (list 1 "a") 1 .s (dict) }}
+--- printf-verbs-5
+{{ printf "%v %v" (dict "a" 1 "b" (list 2 3)) nil }}
+--- printf-verbs-6
+{{ printf "%d" .s }}
+--- printf-verbs-7
+{{ printf "%s %s" 1 }}
+--- printf-verbs-8
+{{ printf "%!" }}{{ printf "%z" 3 }}
+--- printf-verbs-9
+{{ printf "%x" .bin }}{{ printf "%q" .bin }}
+--- printf-verbs-10
+{{ printf "%10.3s|%-10s|%x" .s .s 255 }}
+--- printf-verbs-11
+{{ printf "%#v|%#x|%#o" .s 255 8 }}
+--- printf-verbs-12
+{{ printf "%v|%s" .utf8 .bin }}
+--- printf-verbs-13
+{{ printf "%6.2f%%" 12.3456 }}
+--- printf-verbs-14
+{{ printf "%[2]d %[1]d" 1 2 }}
+--- printf-verbs-15
+{{ printf "%*d" 5 3 }}
+--- printf-verbs-16
+{{ printf "%#v|%#v|%#v|%#10v" .bin .empty "a`b\"c" .num }}
+--- strings-abbrev
+{{ abbrev 5 .s }}|{{ abbrev 100 .s }}
+--- strings-abbrevboth
+{{ abbrevboth 2 7 "1234567890" }}
+--- strings-trunc
+{{ trunc 5 .s }}|{{ trunc -5 .s }}|{{ trunc 50 .s }}
+--- strings-substr
+{{ substr 0 5 .s }}|{{ substr 6 -1 .s }}|{{ substr 3 2 .s }}
+--- strings-repeat
+{{ repeat 3 .num }}|{{ repeat 0 .s }}
+--- strings-repeat-negative
+{{ repeat -1 .s }}
+--- strings-trimall
+{{ trimAll "$" "$$5.00$" }}|{{ trimall "ab" .s }}
+--- strings-trim-suffix-prefix
+{{ trimSuffix "ld" .s }}|{{ trimPrefix "hel" .s }}
+--- strings-wrap
+{{ wrap 5 "This is a long line of text" }}
+--- strings-wrapwith
+{{ wrapWith 5 "\t" "Hello World" }}
+--- strings-contains
+{{ contains "wor" .s }} {{ contains "" .s }} {{ contains "x" .empty }}
+--- strings-hasprefix
+{{ hasPrefix "hell" .s }} {{ hasSuffix "rld" .s }} {{ hasPrefix "x" .s }}
+--- strings-cat
+{{ cat .s 1 nil "x" }}
+--- strings-indent
+{{ indent 2 "a\nb" }}|{{ nindent 2 "a\nb" }}
+--- strings-replace
+{{ replace " " "-" .s }}|{{ replace "" "." "abc" }}|{{ .big | replace "abc" "x" | len }}
+--- strings-plural
+{{ plural "one" "many" 1 }} {{ plural "one" "many" 2 }}
+--- strings-split
+{{ split "," .csv }}|{{ (split "," .csv)._0 }}
+--- strings-splitn
+{{ splitn "," 2 .csv }}
+--- strings-join
+{{ join "-" (list 1 "a" nil 2.5) }}|{{ join "," (splitList "," .csv) }}
+--- strings-sortalpha
+{{ sortAlpha (list "b" "a" "C" 1) }}
+--- strings-hello
+{{ hello }}
+--- strings-seq
+{{ seq 5 }}|{{ seq 2 5 }}|{{ seq 5 2 }}|{{ seq 1 3 10 }}|{{ seq 10 -3 1 }}|{{ seq 0 }}
+--- strings-quote-many
+{{ quote "a" 1 nil }}|{{ squote "a" 2 }}
+--- strings-initials-utf8
+{{ initials "Élan vital über" }}
+--- strings-camel-cases
+{{ camelcase "http_server" }}|{{ snakecase "HTTPServerID" }}|{{ kebabcase "MyURLParser" }}
+--- strings-title-utf8
+{{ title "ǆemal élan" }}|{{ untitle "Élan Vital" }}
+--- strings-swapcase-mixed
+{{ swapcase "This Is A.Test ǅ" }}
+--- strings-tostrings
+{{ toStrings (list 1 "a" nil 2.5) }}
+--- strings-randalphanum
+{{ len (randAlphaNum 12) }}{{ len (randAlpha 5) }}{{ len (randNumeric 7) }}{{ len (randAscii 3) }}
+--- strings-shuffle
+{{ len (shuffle "abcdef") }}
+--- numeric-add
+{{ add 1 2 "3" }}|{{ add1 .num }}|{{ sub 10 .neg }}|{{ mul 2 3 4 }}|{{ div 7 2 }}|{{ mod 7 3 }}
+--- numeric-div-zero
+{{ div 1 0 }}
+--- numeric-max-min
+{{ max 1 5 3 }}|{{ min 4 2 8 }}|{{ biggest 1 9 }}|{{ maxf 1.5 2.5 }}|{{ minf 1.5 -2 }}
+--- numeric-floor-ceil-round
+{{ floor 1.7 }}|{{ ceil 1.2 }}|{{ round 3.14159 2 }}|{{ round 2.5 0 }}|{{ round 1.255 2 0.4 }}
+--- numeric-float-ops
+{{ addf 1.5 2 }}|{{ subf 5 1.25 }}|{{ mulf 1.5 2 }}|{{ divf 1 3 }}|{{ add1f 1.5 }}
+--- numeric-until
+{{ until 5 }}|{{ untilStep 0 10 3 }}|{{ untilStep 10 0 -4 }}|{{ until -2 }}
+--- numeric-conversions
+{{ int "12abc" }}|{{ int64 "0x1F" }}|{{ float64 "1e3" }}|{{ toDecimal "0777" }}|{{ atoi "x" }}
+--- numeric-randint
+{{ $r := randInt 5 10 }}{{ and (ge $r 5) (lt $r 10) }}
+--- defaults-default
+{{ default "d" .empty }}|{{ default "d" .s }}|{{ default 5 0 }}|{{ .nope | default "missing" }}
+--- defaults-empty
+{{ empty .empty }} {{ empty 0 }} {{ empty (list) }} {{ empty (dict) }} {{ empty false }} {{ empty .s }}
+--- defaults-coalesce
+{{ coalesce .empty 0 "" "x" "y" }}|{{ coalesce .empty }}
+--- defaults-all-any
+{{ all 1 "a" true }} {{ all 1 "" }} {{ any 0 "" "x" }} {{ any 0 "" }}
+--- defaults-compact
+{{ compact (list 1 0 "" "a" nil false) }}|{{ mustCompact (list "" "b") }}
+--- defaults-ternary
+{{ ternary "y" "n" true }}|{{ true | ternary "y" "n" }}
+--- defaults-tojson-types
+{{ toJson (dict "a" 1 "b" (list true nil 2.5 "x<>&")) }}
+--- defaults-toprettyjson
+{{ toPrettyJson (dict "a" (list 1 2) "b" (dict)) }}
+--- defaults-torawjson
+{{ toRawJson (dict "h" "<b>&</b>") }}
+--- defaults-fromjson-roundtrip
+{{ (fromJson .json).b }}|{{ (fromJson .json).c }}|{{ fromJson .json | toJson }}
+--- defaults-fromjson-bad
+{{ fromJson "{bad" }}|{{ mustFromJson "{bad" }}
+--- defaults-deepcopy
+{{ $d := dict "a" (list 1 2) }}{{ $c := deepCopy $d }}{{ $_ := set $c "b" 1 }}{{ $d }} {{ $c }}
+--- reflect-typeis
+{{ typeIs "string" .s }} {{ typeIsLike "int" 1 }} {{ kindIs "slice" (list) }} {{ kindIs "map" . }}
+--- reflect-typeof-values
+{{ typeOf 1 }} {{ typeOf 1.5 }} {{ typeOf true }} {{ typeOf (list) }} {{ typeOf (dict) }} {{ typeOf . }} {{ typeOf nil }}
+--- reflect-deepequal
+{{ deepEqual (list 1 (dict "a" 2)) (list 1 (dict "a" 2)) }} {{ deepEqual 1 "1" }} {{ deepEqual (list) (list 1) }}
+--- lists-basic
+{{ list 1 "a" nil (list 2) }}|{{ tuple 1 2 }}
+--- lists-append
+{{ append (list 1) 2 }}|{{ push (list) "x" }}|{{ prepend (list 1) 0 }}|{{ mustAppend (list 1) 2 }}|{{ mustPrepend (list 1) 0 }}|{{ mustPush (list 1) 3 }}
+--- lists-first-last
+{{ first (list 1 2 3) }} {{ last (list 1 2 3) }} {{ first (list) }} {{ mustFirst (list 4) }} {{ mustLast (list 5 6) }}
+--- lists-rest-initial
+{{ rest (list 1 2 3) }} {{ initial (list 1 2 3) }} {{ mustRest (list 1) }} {{ mustInitial (list 1 2) }}
+--- lists-reverse-uniq
+{{ reverse (list 1 2 3) }} {{ uniq (list 1 2 1 "1" 2) }} {{ mustReverse (list) }} {{ mustUniq (list "a" "a") }}
+--- lists-without-has
+{{ without (list 1 2 3 2) 2 }} {{ has 2 (list 1 2) }} {{ has "2" (list 1 2) }} {{ mustWithout (list 1 2) 1 }} {{ mustHas 1 (list 1) }}
+--- lists-slice
+{{ slice (list 1 2 3 4) 1 3 }} {{ slice (list 1 2 3) 1 }} {{ mustSlice (list 1 2 3) 0 2 }}
+--- lists-concat-chunk
+{{ concat (list 1) (list 2 3) (list) }} {{ chunk 2 (list 1 2 3 4 5) }} {{ mustChunk 3 (list 1 2) }}
+--- lists-sortalpha-numbers
+{{ sortAlpha (list 10 9 "b" "a") }}
+--- lists-first-not-list
+{{ first "abc" }}
+--- lists-mustfirst-not-list
+{{ mustFirst 5 }}
+--- dicts-dict
+{{ dict "b" 1 "a" 2 "c" }}
+--- dicts-get-set-unset
+{{ $d := dict "a" 1 }}{{ get $d "a" }}{{ get $d "x" }}|{{ $_ := set $d "b" 2 }}{{ $d }}|{{ $_ := unset $d "a" }}{{ $d }}
+--- dicts-haskey
+{{ hasKey (dict "a" 1) "a" }} {{ hasKey (dict "a" 1) "b" }}
+--- dicts-pluck
+{{ pluck "a" (dict "a" 1) (dict "b" 2) (dict "a" 3) }}
+--- dicts-keys-values
+{{ keys (dict "b" 1 "a" 2) | sortAlpha }} {{ values (dict "a" 1) }}
+--- dicts-pick-omit
+{{ pick (dict "a" 1 "b" 2 "c" 3) "a" "c" }} {{ omit (dict "a" 1 "b" 2) "a" }}
+--- dicts-merge
+{{ $a := dict "a" 1 "n" (dict "x" 1) }}{{ merge $a (dict "a" 2 "b" 3 "n" (dict "y" 2)) }}
+--- dicts-mergeoverwrite
+{{ mergeOverwrite (dict "a" 1 "b" 2) (dict "a" 9) }} {{ mustMerge (dict) (dict "z" 1) }} {{ mustMergeOverwrite (dict "a" 1) (dict "a" 0) }}
+--- dicts-dig
+{{ dig "a" "b" "def" (dict "a" (dict "b" "found")) }} {{ dig "a" "x" "def" (dict "a" (dict)) }}
+--- dicts-dot-of-data
+{{ len . }} {{ index . "num" }}
+--- regex-match
+{{ regexMatch "^h.*d$" .s }} {{ regexMatch "[" .s }} {{ mustRegexMatch "o" .s }}
+--- regex-find
+{{ regexFind "o." .s }}|{{ regexFindAll "o." .s -1 }}|{{ regexFindAll "l" .s 2 }}|{{ mustRegexFind "w" .s }}|{{ mustRegexFindAll "x" .s -1 }}
+--- regex-replace
+{{ regexReplaceAll "o(.)" .s "0${1}" }}|{{ regexReplaceAllLiteral "o(.)" .s "${1}" }}|{{ mustRegexReplaceAll "l+" .s "L" }}|{{ mustRegexReplaceAllLiteral "l" .s "$" }}
+--- regex-split
+{{ regexSplit "," .csv -1 }}|{{ regexSplit "," .csv 2 }}|{{ mustRegexSplit "b" .csv 0 }}
+--- regex-bad
+{{ mustRegexMatch "(" .s }}
+--- regex-quotemeta
+{{ regexQuoteMeta "1.5+[x]" }}
+--- crypto-hashes
+{{ sha1sum .bin }} {{ sha256sum .utf8 }} {{ adler32sum .big }}
+--- crypto-uuid
+{{ len uuidv4 }}
+--- crypto-derive-password
+{{ derivePassword 1 "long" "password" "user" "example.com" }}
+--- crypto-encrypt-decrypt
+{{ encryptAES "secretkey" "plaintext" | decryptAES "secretkey" }}
+--- crypto-bcrypt-len
+{{ len (bcrypt "pw") }}
+--- crypto-htpasswd-prefix
+{{ hasPrefix "user:$2a$" (htpasswd "user" "pw") }}
+--- crypto-randbytes
+{{ len (b64dec (randBytes 12)) }}
+--- crypto-genprivatekey
+{{ hasPrefix "-----BEGIN RSA PRIVATE KEY-----" (genPrivateKey "rsa") }} {{ hasPrefix "-----BEGIN EC PRIVATE KEY-----" (genPrivateKey "ecdsa") }}
+--- crypto-genca
+{{ $ca := genCA "my-ca" 365 }}{{ hasPrefix "-----BEGIN CERTIFICATE-----" $ca.Cert }}
+--- crypto-gen-self-signed
+{{ $c := genSelfSignedCert "host" (list "10.0.0.1") (list "a.example") 30 }}{{ hasPrefix "-----BEGIN CERTIFICATE-----" $c.Cert }}
+--- crypto-gen-signed
+{{ $ca := genCA "ca" 30 }}{{ $c := genSignedCert "leaf" nil nil 30 $ca }}{{ hasPrefix "-----BEGIN" $c.Key }}
+--- crypto-build-custom-cert
+{{ $ca := genCA "ca" 30 }}{{ $c := buildCustomCert (b64enc $ca.Cert) (b64enc $ca.Key) }}{{ eq $c.Cert $ca.Cert }}
+--- crypto-with-key
+{{ $k := genPrivateKey "rsa" }}{{ $ca := genCAWithKey "ca" 30 $k }}{{ $s := genSelfSignedCertWithKey "h" nil nil 30 $k }}{{ $l := genSignedCertWithKey "l" nil nil 30 $ca $k }}{{ eq $ca.Key $k }}
+--- date-format
+{{ date "2006-01-02 15:04" (toDate "2006-01-02T15:04:05Z07:00" .date) }}
+--- date-in-zone
+{{ dateInZone "2006-01-02 15:04 MST" (toDate "2006-01-02T15:04:05Z07:00" .date) "UTC" }}|{{ date_in_zone "15:04" (toDate "2006-01-02T15:04:05Z07:00" .date) "UTC" }}
+--- date-unix-epoch
+{{ toDate "2006-01-02T15:04:05Z07:00" .date | unixEpoch }}
+--- date-modify
+{{ toDate "2006-01-02T15:04:05Z07:00" .date | dateModify "-1h30m" | date "15:04" }}|{{ toDate "2006-01-02T15:04:05Z07:00" .date | date_modify "24h" | date "01-02" }}
+--- date-must-modify
+{{ toDate "2006-01-02T15:04:05Z07:00" .date | mustDateModify "bad" }}
+--- date-must-modify-underscore
+{{ toDate "2006-01-02T15:04:05Z07:00" .date | must_date_modify "1m" | date "04" }}
+--- date-must-to-date
+{{ mustToDate "2006-01-02" "nope" }}
+--- date-html
+{{ htmlDate (toDate "2006-01-02T15:04:05Z07:00" .date) }}|{{ htmlDateInZone (toDate "2006-01-02T15:04:05Z07:00" .date) "UTC" }}
+--- date-duration
+{{ duration 3661 }}|{{ duration "90" }}|{{ durationRound "2h10m5s" }}|{{ durationRound 3600 }}
+--- date-now
+{{ gt (now | unixEpoch) 1700000000 }}
+--- date-ago
+{{ hasSuffix "s" (ago now) }}
+--- date-epoch-int
+{{ date "2006" 0 }}|{{ dateInZone "2006-01-02" 86400 "UTC" }}
+--- semver-compare
+{{ semverCompare ">=1.2.0" .ver }} {{ semverCompare "~1.3" .ver }} {{ semverCompare "^1" "2.0.0" }}
+--- semver-fields
+{{ $v := semver .ver }}{{ $v.Major }}.{{ $v.Minor }}.{{ $v.Patch }}
+--- semver-bad
+{{ semver "not-a-version" }}
+--- url-parse
+{{ $u := urlParse .url }}{{ $u.scheme }}|{{ $u.host }}|{{ $u.path }}|{{ $u.query }}|{{ $u.fragment }}|{{ $u.userinfo }}|{{ $u.hostname }}
+--- url-join
+{{ urlJoin (dict "scheme" "https" "host" "example.com" "path" "/x" "query" "a=b") }}
+--- url-roundtrip
+{{ urlParse .url | urlJoin }}
+--- encoding-b64-binary
+{{ .bin | b64enc | b64dec | b64enc }}
+--- encoding-b32-binary
+{{ .bin | b32enc | b32dec | b32enc }}
+--- functions-fail
+{{ fail "boom" }}
+--- functions-fail-unreached
+{{ if false }}{{ fail "boom" }}{{ end }}ok
+--- wrong-arg-count
+{{ upper }}
+--- wrong-arg-type
+{{ repeat "x" "y" }}
+--- invalid-utf8-through
+{{ .bin }}|{{ upper .bin }}|{{ len .bin }}|{{ quote .bin }}|{{ toJson .bin }}
+--- empty-everything
+{{ .empty }}{{ upper .empty }}{{ quote .empty }}{{ toJson .empty }}{{ len .empty }}
+--- big-through
+{{ len .big }}|{{ .big | upper | len }}|{{ trunc 8 .big }}|{{ .big | sha1sum }}
+--- deep-equal-self-nested
+{{ $a := list 0 }}{{ range until 30 }}{{ $a = list $a $a }}{{ end }}{{ deepEqual $a $a }}
+'''
+name = None
+lines = []
+for line in hand.strip("\n").split("\n"):
+    if line.startswith("--- "):
+        if name:
+            add(name, "\n".join(lines))
+        name, lines = line[4:], []
+    else:
+        lines.append(line)
+add(name, "\n".join(lines))
+
+names = [n for n, _ in cases]
+assert len(names) == len(set(names)), "duplicate case names"
+with open(os.path.join(here, "corpus.txt"), "w") as f:
+    for n, src in cases:
+        f.write(f"--- {n}\n{src}\n")
+with open(os.path.join(here, "inputs.txt"), "w") as f:
+    for k, v in inputs.items():
+        f.write(f"{k}\t{base64.b64encode(v).decode()}\n")
+print(len(cases), "cases")
