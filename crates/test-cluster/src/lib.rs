@@ -260,14 +260,17 @@ impl ControlPlane {
     /// Waits until `/readyz` answers `ok`.
     pub fn wait_ready(&self, timeout: Duration) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| error(format!("tokio runtime: {e}")))?;
-        // A runtime of its own on a thread of its own: callers may be inside a runtime.
+        // A runtime of its own, made and dropped on a thread of its own: callers may be inside
+        // a runtime, where neither is allowed.
         std::thread::scope(|scope| {
             scope
-                .spawn(|| runtime.block_on(self.poll_ready(deadline)))
+                .spawn(|| {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| error(format!("tokio runtime: {e}")))?
+                        .block_on(self.poll_ready(deadline))
+                })
                 .join()
                 .unwrap_or_else(|_| Err(error("the readiness check panicked")))
         })
