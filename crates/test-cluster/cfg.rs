@@ -14,7 +14,12 @@ fn on_path(program: &str) -> Option<PathBuf> {
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(control_plane)");
-    for var in ["PATH", "CI", "SEALED_SECRETS_ETCD", "SEALED_SECRETS_CONTROL_PLANE_BIN"] {
+    for var in [
+        "PATH",
+        "CI",
+        "SEALED_SECRETS_ETCD",
+        "SEALED_SECRETS_CONTROL_PLANE_BIN",
+    ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
     let etcd = env::var_os("SEALED_SECRETS_ETCD")
