@@ -155,7 +155,7 @@ async fn sealed_by_opened_by(sealer: Flavor, opener: Flavor) {
 #[tokio::test(flavor = "multi_thread")]
 #[cfg_attr(
     not(control_plane),
-    ignore = "needs the control plane: see tests/README.md"
+    ignore = "needs the control plane and Go for upstream's binaries: see tests/README.md"
 )]
 async fn upstream_kubeseal_seals_for_our_controller() {
     sealed_by_opened_by(Flavor::Upstream, Flavor::Ours).await;
@@ -164,7 +164,7 @@ async fn upstream_kubeseal_seals_for_our_controller() {
 #[tokio::test(flavor = "multi_thread")]
 #[cfg_attr(
     not(control_plane),
-    ignore = "needs the control plane: see tests/README.md"
+    ignore = "needs the control plane and Go for upstream's binaries: see tests/README.md"
 )]
 async fn our_kubeseal_seals_for_upstream_controller() {
     sealed_by_opened_by(Flavor::Ours, Flavor::Upstream).await;
@@ -304,7 +304,7 @@ async fn hand_over(
 #[tokio::test(flavor = "multi_thread")]
 #[cfg_attr(
     not(control_plane),
-    ignore = "needs the control plane: see tests/README.md"
+    ignore = "needs the control plane and Go for upstream's binaries: see tests/README.md"
 )]
 async fn swap_upstream_controller_for_ours_and_back() {
     let plane = ControlPlane::shared();
@@ -362,7 +362,7 @@ async fn swap_upstream_controller_for_ours_and_back() {
 #[tokio::test(flavor = "multi_thread")]
 #[cfg_attr(
     not(control_plane),
-    ignore = "needs the control plane: see tests/README.md"
+    ignore = "needs the control plane and Go for upstream's binaries: see tests/README.md"
 )]
 async fn upstream_keys_backed_up_both_ways_open_everything_in_a_fresh_cluster_running_ours() {
     let plane = ControlPlane::shared();
