@@ -484,3 +484,20 @@ pub async fn kubectl_get_keys_yaml(client: &kube::Client, namespace: &str) -> St
     });
     serde_saphyr::to_string(&list).expect("YAML")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::metric_sum;
+
+    #[test]
+    fn metric_sum_adds_every_series_of_that_name_only() {
+        let exposition = "# HELP x_total a counter\n\
+                          x_total{ns=\"a\"} 2\n\
+                          x_total{ns=\"b\"} 3\n\
+                          x_total_other 7\n\
+                          x_totally 9\n";
+        assert!((metric_sum(exposition, "x_total") - 5.0).abs() < f64::EPSILON);
+        assert!((metric_sum("x_total 4\n", "x_total") - 4.0).abs() < f64::EPSILON);
+        assert!(metric_sum(exposition, "y_total").abs() < f64::EPSILON);
+    }
+}
