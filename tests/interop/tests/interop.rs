@@ -469,35 +469,42 @@ async fn upstream_keys_backed_up_both_ways_open_everything_in_a_fresh_cluster_ru
     };
     assert_eq!(manifests.len(), names.len());
 
-    for (how, args) in [
+    let kubectl_backup = kubectl_backup.to_str().expect("UTF-8 path");
+    for (how, restore) in [
         (
-            "kubeseal keys backup",
-            vec!["keys", "restore", bundle, "--passphrase-file", passphrase],
-        ),
-        (
-            "kubectl get secret -o yaml",
-            vec![
+            "kubeseal keys backup, kubeseal keys restore",
+            Some(vec![
                 "keys",
                 "restore",
-                kubectl_backup.to_str().expect("UTF-8 path"),
-            ],
+                bundle,
+                "--passphrase-file",
+                passphrase,
+            ]),
         ),
+        (
+            "kubectl get secret -o yaml, kubeseal keys restore",
+            Some(vec!["keys", "restore", kubectl_backup]),
+        ),
+        ("kubectl get secret -o yaml, kubectl apply", None),
     ] {
         let fresh = ControlPlane::start().expect("a fresh control plane");
         let fresh_client = fresh.client().await;
         create_namespaces(&fresh_client, &[&ns]).await;
-        let mut args = args;
-        args.extend(["--controller-namespace", &ns]);
-        success(
-            &kubeseal(
-                Flavor::Ours.kubeseal(),
-                &fresh.kubeconfig(),
-                dir.path(),
-                &args,
-                "",
-            ),
-            &format!("kubeseal keys restore of the {how} backup"),
-        );
+        if let Some(mut args) = restore {
+            args.extend(["--controller-namespace", &ns]);
+            success(
+                &kubeseal(
+                    Flavor::Ours.kubeseal(),
+                    &fresh.kubeconfig(),
+                    dir.path(),
+                    &args,
+                    "",
+                ),
+                &format!("restore ({how})"),
+            );
+        } else {
+            kubectl_apply(&fresh_client, kubectl_backup).await;
+        }
         let mut ours = Controller::start(
             &fresh,
             Flavor::Ours,
@@ -523,6 +530,36 @@ async fn upstream_keys_backed_up_both_ways_open_everything_in_a_fresh_cluster_ru
         }
         assert_opened(&fresh_client, &ns, &names, &ours).await;
         ours.stop();
+    }
+}
+
+/// What `kubectl apply -f` does with a List of Secrets on a cluster that has none of them:
+/// creates each item without its server-set fields.
+async fn kubectl_apply(client: &kube::Client, path: &str) {
+    let text = std::fs::read_to_string(path).expect("read the backup");
+    let list: serde_json::Value = serde_saphyr::from_str(&text).expect("the backup is YAML");
+    let items = list["items"].as_array().expect("a List");
+    assert!(!items.is_empty(), "no key in the backup");
+    for item in items {
+        let mut item = item.clone();
+        let metadata = item["metadata"].as_object_mut().expect("metadata");
+        for field in [
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "managedFields",
+        ] {
+            metadata.remove(field);
+        }
+        let namespace = metadata["namespace"]
+            .as_str()
+            .expect("namespace")
+            .to_owned();
+        let secret: Secret = serde_json::from_value(item).expect("a Secret");
+        Api::<Secret>::namespaced(client.clone(), &namespace)
+            .create(&kube::api::PostParams::default(), &secret)
+            .await
+            .expect("create the key Secret");
     }
 }
 
