@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use clap::{ArgAction, Parser};
 
 use crate::keys::KeyOrder;
+use crate::ratelimit::Cidr;
 
 /// `sealed-secrets-controller` flags.
 #[derive(Debug, Clone, Parser)]
@@ -62,6 +63,23 @@ pub struct Flags {
     /// Burst for /v1/verify and /v1/rotate.
     #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT_BURST", default_value = "2")]
     pub rate_limit_burst: NonZeroU32,
+    /// Comma-separated address blocks (CIDR) of proxies whose X-Forwarded-For names the client
+    /// for rate limiting; by default none, and the client is the TCP peer.
+    #[arg(long, env = "SEALED_SECRETS_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<Cidr>,
+    /// Most encryptedData items in one /v1/verify or /v1/rotate request.
+    #[arg(long, env = "SEALED_SECRETS_MAX_REQUEST_ITEMS", default_value_t = 256)]
+    pub max_request_items: usize,
+    /// /v1/verify and /v1/rotate requests doing RSA work at once; others wait.
+    #[arg(long, env = "SEALED_SECRETS_MAX_CONCURRENT_UNSEAL_REQUESTS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_unseal_requests: u16,
+    /// Connections served at once on each listener; further clients wait.
+    #[arg(long, env = "SEALED_SECRETS_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
+    /// Time a client has to send a request's headers, from connecting or from the previous
+    /// response (so also how long an idle connection stays open).
+    #[arg(long, env = "SEALED_SECRETS_READ_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    pub read_header_timeout: Duration,
     /// Comma-separated k=v annotations for new key Secrets.
     #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_ANNOTATIONS", default_value = "", value_parser = parse_key_values)]
     pub privatekey_annotations: KeyValues,
@@ -138,15 +156,20 @@ pub struct Flags {
 /// `k=v` pairs from a comma-separated flag.
 pub type KeyValues = BTreeMap<String, String>;
 
+/// The key prefix is the `generateName` of key Secrets and the name of the legacy one: the API
+/// server rejects a name that starts with `-`, so such a prefix could never make a key.
 fn parse_key_prefix(s: &str) -> Result<String, String> {
-    let valid = !s.is_empty()
-        && s.len() <= 245
+    let valid = s.len() <= 245
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if valid {
         Ok(s.to_owned())
     } else {
-        Err("must be 1 to 245 characters of a-z, 0-9 and '-'".into())
+        Err(
+            "must be 1 to 245 characters of a-z, 0-9 and '-', starting with a letter or digit"
+                .into(),
+        )
     }
 }
 
@@ -185,6 +208,13 @@ fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
 pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
     seal::duration::parse_go_duration(s)
         .ok_or_else(|| format!("{s:?} is not a duration like 720h, 2m or 30s"))
+}
+
+/// A Go duration that is not zero.
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    Some(parse_go_duration(s)?)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?} must be longer than zero"))
 }
 
 /// Parses RFC 1123 with a numeric zone, as `date -R` prints: `Mon, 02 Jan 2006 15:04:05 -0700`.
@@ -255,6 +285,32 @@ mod tests {
     }
 
     #[test]
+    fn security_limits_have_defaults_flags_and_environment_variables() {
+        let flags = Flags::try_parse_from(["controller"]).unwrap();
+        assert!(flags.trusted_proxies.is_empty());
+        assert_eq!(flags.max_request_items, 256);
+        assert_eq!(flags.max_concurrent_unseal_requests, 1);
+        assert_eq!(flags.max_connections, 512);
+        assert_eq!(flags.read_header_timeout, Duration::from_secs(10));
+        let flags = Flags::try_parse_from([
+            "controller",
+            "--trusted-proxies=10.0.0.0/8,fd00::/8",
+            "--read-header-timeout=3s",
+        ])
+        .unwrap();
+        assert_eq!(flags.trusted_proxies.len(), 2);
+        assert_eq!(flags.read_header_timeout, Duration::from_secs(3));
+        for args in [
+            ["controller", "--trusted-proxies", "10.0.0.0/33"],
+            ["controller", "--max-connections", "0"],
+            ["controller", "--read-header-timeout", "0"],
+            ["controller", "--max-concurrent-unseal-requests", "0"],
+        ] {
+            assert!(Flags::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
     fn bad_flags_are_usage_errors() {
         for args in [
             ["controller", "--key-prefix", "Bad_Prefix"],
@@ -264,5 +320,14 @@ mod tests {
         ] {
             assert!(Flags::try_parse_from(args).is_err(), "{args:?}");
         }
+    }
+
+    /// The real API server rejects key Secrets whose `generateName` starts with `-`: the
+    /// controller used to accept such a prefix and then retry the key forever.
+    #[test]
+    fn regression_key_prefix_starting_with_a_dash_is_refused() {
+        assert!(Flags::try_parse_from(["controller", "--key-prefix=-keys"]).is_err());
+        let flags = Flags::try_parse_from(["controller", "--key-prefix=keys-"]).unwrap();
+        assert_eq!(flags.key_prefix, "keys-");
     }
 }

@@ -1,31 +1,46 @@
-//! The whole controller (`app::run`) in-process against the stateful fake API server:
-//! upstream's 23 controller integration scenarios (integration/controller_test.go), plus key
-//! life-cycle, leader hand-over, fault recovery and the one-write-per-object property.
+//! The whole controller (`app::run`) in-process against an API server: upstream's 23
+//! controller integration scenarios (integration/controller_test.go), plus key life-cycle,
+//! leader hand-over, the namespace flags, fault recovery and the one-write-per-object property.
 //!
-//! Each test has its own fake and controller(s); the controller generates its own key and the
-//! tests seal with the certificate it serves on `/v1/cert.pem`, as upstream's suite does.
+//! Every scenario that needs no fault injection runs twice (`scenario!`):
+//! - `<name>::fake`: the in-process stateful fake (`fake-apiserver`), read from its store;
+//! - `<name>::cluster`: the real control plane of `test-cluster` (kube-apiserver, etcd and
+//!   kube-controller-manager on loopback), shared by every test of this binary; ignored, with
+//!   the reason, where it cannot run.
+//!
+//! What a real server cannot easily do stays on the fake: injected 500s and conflicts, dropped
+//! watches, compaction, garbage collection switched off, and request counts. Shared scenarios
+//! check their request counts on the fake only ([`Env::fake`]).
+//!
+//! Each test has its own namespaces (the test's, another one, and the controller's for its key
+//! Secrets and Lease; deleted afterwards on the real server) and its own controller(s). On the
+//! real server a controller watches only its test's namespaces (`--all-namespaces=false
+//! --additional-namespaces=...`), so that tests running in parallel never see each other's
+//! objects; the fake keeps the default, all namespaces. The controller generates its own key
+//! and the tests seal with the certificate it serves on `/v1/cert.pem`, as upstream's suite does.
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
+use std::fmt::{Debug, Display};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
 use fake_apiserver::{FakeApiServer, Fault, Gvr, Verb};
-use k8s_openapi::ByteString;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::{ByteString, NamespaceResourceScope};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use sealed_secrets_controller::app::{self, Environment};
 use sealed_secrets_controller::config::Flags;
 use sealed_secrets_controller::crd::{SealedSecret, SealedSecretCondition};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use test_cluster::ControlPlane;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, watch};
 
-const CONTROLLER_NS: &str = "kube-system";
-const NS: &str = "testns";
 const NAME: &str = "testsecret";
 const KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
 const MANAGED: &str = "sealedsecrets.bitnami.com/managed";
@@ -43,6 +58,195 @@ const FIXTURES: &str = concat!(
 // harness
 // ---------------------------------------------------------------------------------------------
 
+/// Generates `<name>::fake` and `<name>::cluster` from `async fn <name>(env: &Env)`.
+macro_rules! scenario {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn fake() {
+                let env = super::Env::start(super::Kind::Fake, stringify!($name)).await;
+                super::$name(&env).await;
+                env.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(control_plane),
+                ignore = "needs the test control plane (etcd and Go): see tests/README.md"
+            )]
+            async fn cluster() {
+                let env = super::Env::start(super::Kind::Real, stringify!($name)).await;
+                super::$name(&env).await;
+                env.finish().await;
+            }
+        }
+    };
+}
+
+/// Which API server a test talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A fake of its own.
+    Fake,
+    /// The control plane shared by this test binary.
+    Real,
+}
+
+/// One test's API server and namespaces.
+struct Env {
+    fake: Option<FakeApiServer>,
+    /// The test's own client (cluster admin on the real server).
+    client: kube::Client,
+    /// Upstream's test namespace.
+    ns: String,
+    /// Another namespace (moved SealedSecrets, `--additional-namespaces`).
+    other: String,
+    /// The controller's namespace: key Secrets, Lease.
+    controller_ns: String,
+}
+
+/// Namespace names unique in this process, readable after the test: `<test>-<n>`.
+fn namespace_base(test: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let short: String = test.replace('_', "-").chars().take(40).collect();
+    format!("{}-{n}", short.trim_end_matches('-'))
+}
+
+impl Env {
+    async fn start(kind: Kind, test: &str) -> Self {
+        let (fake, client) = match kind {
+            Kind::Fake => {
+                let fake = FakeApiServer::new();
+                let client = fake.client("default");
+                (Some(fake), client)
+            }
+            Kind::Real => {
+                // Starting (or building) the control plane blocks.
+                let plane = match tokio::task::spawn_blocking(ControlPlane::shared).await {
+                    Ok(plane) => plane,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                };
+                let client = plane.client().await;
+                test_cluster::install_crd(&client).await;
+                (None, client)
+            }
+        };
+        let base = namespace_base(test);
+        let env = Self {
+            fake,
+            client,
+            other: format!("{base}-other"),
+            controller_ns: format!("{base}-ctl"),
+            ns: base,
+        };
+        let namespaces: Api<Namespace> = Api::all(env.client.clone());
+        for name in [&env.ns, &env.other, &env.controller_ns] {
+            let namespace: Namespace =
+                serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+            namespaces
+                .create(&PostParams::default(), &namespace)
+                .await
+                .expect("create namespace");
+        }
+        env
+    }
+
+    /// Deletes the test's namespaces on the real server (its namespace controller empties
+    /// them); a fake goes with the test.
+    async fn finish(self) {
+        if self.fake.is_some() {
+            return;
+        }
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        for name in [&self.ns, &self.other, &self.controller_ns] {
+            namespaces
+                .delete(name, &DeleteParams::background())
+                .await
+                .expect("delete namespace");
+        }
+    }
+
+    /// The fake, for checks only it can make (request counts, faults).
+    fn fake(&self) -> Option<&FakeApiServer> {
+        self.fake.as_ref()
+    }
+
+    /// The fake of a fake-only scenario.
+    fn expect_fake(&self) -> &FakeApiServer {
+        self.fake().expect("a fake-only scenario runs on the fake")
+    }
+
+    /// The client a controller replica gets.
+    fn controller_client(&self) -> kube::Client {
+        match &self.fake {
+            Some(fake) => fake.client("default"),
+            None => self.client.clone(),
+        }
+    }
+
+    fn api<K>(&self, namespace: &str) -> Api<K>
+    where
+        K: kube::Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+    {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// One object, from the fake's store or the real API server.
+    async fn get<K>(&self, namespace: &str, name: &str) -> Option<K>
+    where
+        K: kube::Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + DeserializeOwned
+            + Clone
+            + Debug,
+    {
+        match &self.fake {
+            Some(fake) => fake.get_as(namespace, name),
+            None => self
+                .api::<K>(namespace)
+                .get_opt(name)
+                .await
+                .unwrap_or_else(|e| panic!("get {namespace}/{name}: {e}")),
+        }
+    }
+
+    /// Every object of a kind in `namespace`.
+    async fn list<K>(&self, namespace: &str) -> Vec<K>
+    where
+        K: kube::Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + DeserializeOwned
+            + Clone
+            + Debug,
+    {
+        match &self.fake {
+            Some(fake) => fake.list_as(Some(namespace)),
+            None => {
+                self.api::<K>(namespace)
+                    .list(&ListParams::default())
+                    .await
+                    .unwrap_or_else(|e| panic!("list in {namespace}: {e}"))
+                    .items
+            }
+        }
+    }
+
+    async fn secret(&self, namespace: &str, name: &str) -> Option<Secret> {
+        self.get(namespace, name).await
+    }
+
+    async fn sealed(&self, namespace: &str, name: &str) -> Option<SealedSecret> {
+        self.get(namespace, name).await
+    }
+
+    fn ss_api(&self, namespace: &str) -> Api<SealedSecret> {
+        self.api(namespace)
+    }
+
+    fn secret_api(&self, namespace: &str) -> Api<Secret> {
+        self.api(namespace)
+    }
+}
+
 fn free_addr() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address")
@@ -57,8 +261,29 @@ struct Controller {
     renew_now: Arc<Notify>,
 }
 
+/// The namespace flags of a controller on the shared real server: the test's own unless the
+/// test sets them, and then they must still leave other tests' namespaces alone.
+fn scope_flags(env: &Env, extra: &[&str]) -> Vec<String> {
+    let sets_scope = extra
+        .iter()
+        .any(|f| f.starts_with("--all-namespaces") || f.starts_with("--additional-namespaces"));
+    if !sets_scope {
+        return vec![
+            "--all-namespaces=false".to_owned(),
+            format!("--additional-namespaces={},{}", env.ns, env.other),
+        ];
+    }
+    assert!(
+        extra.iter().any(|f| *f == "--all-namespaces=false"
+            || f.strip_prefix("--additional-namespaces=")
+                .is_some_and(|v| !v.trim().is_empty())),
+        "a controller on the shared API server must not watch all namespaces: {extra:?}"
+    );
+    Vec::new()
+}
+
 impl Controller {
-    async fn start(fake: &FakeApiServer, identity: &str, extra: &[&str]) -> Self {
+    async fn start(env: &Env, identity: &str, extra: &[&str]) -> Self {
         let api = free_addr();
         let metrics = free_addr();
         let mut args = vec![
@@ -67,15 +292,18 @@ impl Controller {
             format!("--listen-metrics-addr={metrics}"),
             "--leader-elect-lease-duration=3s".to_owned(),
         ];
+        if env.fake().is_none() {
+            args.extend(scope_flags(env, extra));
+        }
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         let flags = Flags::try_parse_from(&args).expect("flags parse");
         let (shutdown, shutdown_rx) = watch::channel(false);
         let renew_now = Arc::new(Notify::new());
         let task = tokio::spawn(app::run(
             flags,
-            fake.client("default"),
+            env.controller_client(),
             Environment {
-                namespace: CONTROLLER_NS.into(),
+                namespace: env.controller_ns.clone(),
                 identity: identity.into(),
             },
             shutdown_rx,
@@ -93,16 +321,16 @@ impl Controller {
     /// Stops gracefully and returns what `app::run` returned.
     async fn stop(self) {
         let _ = self.shutdown.send(true);
-        let result = tokio::time::timeout(Duration::from_secs(20), self.task)
+        let result = tokio::time::timeout(TIMEOUT, self.task)
             .await
-            .expect("controller stops within 20s")
+            .expect("controller stops in time")
             .expect("controller task did not panic");
         result.expect("controller ended without error");
     }
 
     /// The sealing certificate, as `kubeseal --fetch-cert` would get it.
     async fn cert(&self) -> seal::Certificate {
-        let pem = eventually("GET /v1/cert.pem answers 200", || async {
+        let pem = eventually("GET /v1/cert.pem answers 200", async || {
             match http(self.api, "GET", "/v1/cert.pem", "").await {
                 Some((200, body)) => Some(body),
                 _ => None,
@@ -113,7 +341,7 @@ impl Controller {
     }
 
     async fn metrics_text(&self) -> String {
-        eventually("GET /metrics answers 200", || async {
+        eventually("GET /metrics answers 200", async || {
             match http(self.metrics, "GET", "/metrics", "").await {
                 Some((200, body)) => Some(body),
                 _ => None,
@@ -139,27 +367,24 @@ async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<
     Some((code, body.to_owned()))
 }
 
-const TIMEOUT: Duration = Duration::from_secs(15);
+/// How long anything may take: generous, the real server shares a loaded machine.
+const TIMEOUT: Duration = Duration::from_secs(60);
 /// A watch that failed comes back after kube's backoff (0.8 s doubling, with jitter) once per
 /// error: a relist after a failed re-watch and an expired resourceVersion can take 10 s.
 const RELIST_TIMEOUT: Duration = Duration::from_secs(45);
 const POLL: Duration = Duration::from_millis(50);
 
-/// Polls `probe` until it yields something (15 s at most, every 50 ms).
-async fn eventually<T, F, Fut>(what: impl Display, probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
+/// Polls `probe` until it yields something ([`TIMEOUT`] at most, every 50 ms).
+async fn eventually<T>(what: impl Display, probe: impl AsyncFnMut() -> Option<T>) -> T {
     eventually_within(TIMEOUT, what, probe).await
 }
 
 /// [`eventually`] with another time limit.
-async fn eventually_within<T, F, Fut>(timeout: Duration, what: impl Display, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
+async fn eventually_within<T>(
+    timeout: Duration,
+    what: impl Display,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         if let Some(v) = probe().await {
@@ -173,27 +398,14 @@ where
     }
 }
 
-/// Polls a synchronous check (usually against the fake's store).
-async fn until<T>(what: impl Display, mut probe: impl FnMut() -> Option<T>) -> T {
-    eventually(what, || std::future::ready(probe())).await
-}
-
 /// Asserts `check` holds for the whole of `period`.
-async fn stays(what: impl Display, period: Duration, mut check: impl FnMut() -> bool) {
+async fn stays(what: impl Display, period: Duration, mut check: impl AsyncFnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + period;
     while tokio::time::Instant::now() < deadline {
-        assert!(check(), "{what}");
+        assert!(check().await, "{what}");
         tokio::time::sleep(POLL).await;
     }
-    assert!(check(), "{what}");
-}
-
-/// A fake with namespace `testns` and one controller (`ctl-a`) started on it.
-async fn setup(extra: &[&str]) -> (FakeApiServer, Controller) {
-    let fake = FakeApiServer::new();
-    fake.create_namespace(NS);
-    let controller = Controller::start(&fake, "ctl-a", extra).await;
-    (fake, controller)
+    assert!(check().await, "{what}");
 }
 
 // ----- objects -----
@@ -209,9 +421,10 @@ struct TestSecret {
 }
 
 impl TestSecret {
-    fn new() -> Self {
+    /// `testsecret` in the test's namespace.
+    fn new(env: &Env) -> Self {
         Self {
-            namespace: NS.into(),
+            namespace: env.ns.clone(),
             name: NAME.into(),
             data: vec![("foo".into(), "bar".into())],
             annotations: Vec::new(),
@@ -291,41 +504,28 @@ fn to_crd(sealed: &seal::SealedSecret) -> SealedSecret {
         .expect("a sealed SealedSecret is a valid CRD object")
 }
 
-fn ss_api(fake: &FakeApiServer, namespace: &str) -> Api<SealedSecret> {
-    Api::namespaced(fake.client(namespace), namespace)
-}
-
-fn secret_api(fake: &FakeApiServer, namespace: &str) -> Api<Secret> {
-    Api::namespaced(fake.client(namespace), namespace)
-}
-
 /// Creates `sealed`, moved to `namespace`/`name` (to test renames and moves).
-async fn create_as(
-    fake: &FakeApiServer,
-    sealed: &SealedSecret,
-    namespace: &str,
-    name: &str,
-) -> SealedSecret {
+async fn create_as(env: &Env, sealed: &SealedSecret, namespace: &str, name: &str) -> SealedSecret {
     let mut sealed = sealed.clone();
     sealed.metadata.namespace = Some(namespace.into());
     sealed.metadata.name = Some(name.into());
-    ss_api(fake, namespace)
+    env.ss_api(namespace)
         .create(&PostParams::default(), &sealed)
         .await
         .expect("create SealedSecret")
 }
 
-async fn create(fake: &FakeApiServer, sealed: &SealedSecret) -> SealedSecret {
+async fn create(env: &Env, sealed: &SealedSecret) -> SealedSecret {
     let namespace = sealed.metadata.namespace.clone().unwrap();
     let name = sealed.metadata.name.clone().unwrap();
-    create_as(fake, sealed, &namespace, &name).await
+    create_as(env, sealed, &namespace, &name).await
 }
 
 /// Replaces the spec of the stored SealedSecret with `sealed`'s (a new generation).
-async fn update_spec(fake: &FakeApiServer, sealed: &SealedSecret) {
+async fn update_spec(env: &Env, sealed: &SealedSecret) {
     let namespace = sealed.metadata.namespace.clone().unwrap();
     let name = sealed.metadata.name.clone().unwrap();
-    ss_api(fake, &namespace)
+    env.ss_api(&namespace)
         .patch(
             &name,
             &PatchParams::default(),
@@ -335,15 +535,23 @@ async fn update_spec(fake: &FakeApiServer, sealed: &SealedSecret) {
         .expect("patch SealedSecret spec");
 }
 
-async fn delete_secret(fake: &FakeApiServer, namespace: &str, name: &str) {
-    secret_api(fake, namespace)
+async fn delete_secret(env: &Env, namespace: &str, name: &str) {
+    env.secret_api(namespace)
         .delete(name, &DeleteParams::default())
         .await
         .expect("delete Secret");
 }
 
-fn secret(fake: &FakeApiServer, namespace: &str, name: &str) -> Option<Secret> {
-    fake.get_as::<Secret>(namespace, name)
+async fn delete_sealed(env: &Env, namespace: &str, name: &str) {
+    env.ss_api(namespace)
+        .delete(name, &DeleteParams::default())
+        .await
+        .expect("delete SealedSecret");
+    eventually(
+        format!("SealedSecret {namespace}/{name} gone"),
+        async || env.sealed(namespace, name).await.is_none().then_some(()),
+    )
+    .await;
 }
 
 fn data_of(secret: &Secret) -> BTreeMap<String, String> {
@@ -372,15 +580,19 @@ fn annotations_of(secret: &Secret) -> BTreeMap<String, String> {
 
 /// Waits for the Secret to exist with exactly `expected` data.
 async fn secret_with_data(
-    fake: &FakeApiServer,
+    env: &Env,
     namespace: &str,
     name: &str,
     expected: &[(&str, &str)],
 ) -> Secret {
     let expected = map(expected);
-    until(
+    eventually(
         format!("Secret {namespace}/{name} with data {expected:?}"),
-        || secret(fake, namespace, name).filter(|s| data_of(s) == expected),
+        async || {
+            env.secret(namespace, name)
+                .await
+                .filter(|s| data_of(s) == expected)
+        },
     )
     .await
 }
@@ -397,16 +609,16 @@ fn synced_condition(sealed: &SealedSecret) -> Option<SealedSecretCondition> {
 
 /// Waits for `Synced` = `status` with `observedGeneration` = `generation`.
 async fn synced(
-    fake: &FakeApiServer,
+    env: &Env,
     namespace: &str,
     name: &str,
     status: &str,
     generation: i64,
 ) -> SealedSecretCondition {
-    until(
+    eventually(
         format!("{namespace}/{name} Synced={status} at generation {generation}"),
-        || {
-            let sealed = fake.get_as::<SealedSecret>(namespace, name)?;
+        async || {
+            let sealed = env.sealed(namespace, name).await?;
             let observed = sealed.status.as_ref()?.observed_generation;
             let condition = synced_condition(&sealed)?;
             (condition.status == status && observed == Some(generation)).then_some(condition)
@@ -422,42 +634,97 @@ struct SeenEvent {
     reason: String,
     note: String,
     instance: String,
+    /// `regarding.uid`: which incarnation of the object it is about.
+    uid: String,
     count: u64,
 }
 
-fn events(fake: &FakeApiServer, namespace: &str, kind: &str, name: &str) -> Vec<SeenEvent> {
-    fake.list(&Gvr::new("events.k8s.io", "v1", "events"), Some(namespace))
-        .into_iter()
+/// The events.k8s.io/v1 Events about `kind` `namespace/name`.
+async fn events(env: &Env, namespace: &str, kind: &str, name: &str) -> Vec<SeenEvent> {
+    let all: Vec<Value> = match env.fake() {
+        Some(fake) => fake.list(&Gvr::new("events.k8s.io", "v1", "events"), Some(namespace)),
+        None => env
+            .list::<k8s_openapi::api::events::v1::Event>(namespace)
+            .await
+            .iter()
+            .map(|e| serde_json::to_value(e).expect("event serializes"))
+            .collect(),
+    };
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    all.into_iter()
         .filter(|e| e["regarding"]["name"] == name && e["regarding"]["kind"] == kind)
         .map(|e| SeenEvent {
-            type_: e["type"].as_str().unwrap_or_default().to_owned(),
-            reason: e["reason"].as_str().unwrap_or_default().to_owned(),
-            note: e["note"].as_str().unwrap_or_default().to_owned(),
-            instance: e["reportingInstance"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            type_: text(&e["type"]),
+            reason: text(&e["reason"]),
+            note: text(&e["note"]),
+            instance: text(&e["reportingInstance"]),
+            uid: text(&e["regarding"]["uid"]),
             count: e["series"]["count"].as_u64().unwrap_or(1),
         })
         .collect()
 }
 
 /// How many times `reason` was reported for the SealedSecret.
-fn event_count(fake: &FakeApiServer, namespace: &str, name: &str, reason: &str) -> u64 {
-    events(fake, namespace, "SealedSecret", name)
+async fn event_count(env: &Env, namespace: &str, name: &str, reason: &str) -> u64 {
+    events(env, namespace, "SealedSecret", name)
+        .await
         .iter()
         .filter(|e| e.reason == reason)
         .map(|e| e.count)
         .sum()
 }
 
-async fn event(fake: &FakeApiServer, namespace: &str, name: &str, reason: &str) -> SeenEvent {
-    until(format!("event {reason} for {namespace}/{name}"), || {
-        events(fake, namespace, "SealedSecret", name)
-            .into_iter()
-            .find(|e| e.reason == reason)
-    })
-    .await
+/// Waits for an event `reason` about the SealedSecret `namespace/name`, and checks that it
+/// names the object's uid.
+async fn event(env: &Env, namespace: &str, name: &str, reason: &str) -> SeenEvent {
+    let sealed = env
+        .sealed(namespace, name)
+        .await
+        .unwrap_or_else(|| panic!("SealedSecret {namespace}/{name} exists"));
+    let uid = sealed.metadata.uid.expect("stored objects have a uid");
+    event_about(env, namespace, "SealedSecret", name, &uid, reason).await
+}
+
+/// Waits for an event `reason` about `kind` `namespace/name` and checks that it is about the
+/// incarnation `uid`: as events.k8s.io/v1 `regarding.uid` and in the core/v1 view upstream's
+/// suite searches (`Events(ns).Search`: `involvedObject.uid`).
+async fn event_about(
+    env: &Env,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    uid: &str,
+    reason: &str,
+) -> SeenEvent {
+    let seen = eventually(
+        format!("event {reason} for {kind} {namespace}/{name}"),
+        async || {
+            events(env, namespace, kind, name)
+                .await
+                .into_iter()
+                .find(|e| e.reason == reason)
+        },
+    )
+    .await;
+    assert_eq!(seen.uid, uid, "regarding.uid of {seen:?}");
+    let selector = format!(
+        "involvedObject.kind={kind},involvedObject.namespace={namespace},\
+         involvedObject.name={name},involvedObject.uid={uid}"
+    );
+    let core = env
+        .api::<k8s_openapi::api::core::v1::Event>(namespace)
+        .list(&ListParams::default().fields(&selector))
+        .await
+        .expect("list core/v1 events");
+    assert!(
+        core.items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some(reason)
+                && e.type_.as_deref() == Some(seen.type_.as_str())),
+        "core/v1 events with {selector}: {:?}",
+        core.items
+    );
+    seen
 }
 
 fn owner_uids(secret: &Secret) -> Vec<String> {
@@ -475,9 +742,9 @@ fn owner_uids(secret: &Secret) -> Vec<String> {
         .collect()
 }
 
-/// A pre-existing Secret `testns/testsecret` (created through the API).
+/// A pre-existing Secret `testsecret` in the test's namespace (created through the API).
 async fn pre_existing(
-    fake: &FakeApiServer,
+    env: &Env,
     annotations: &[(&str, &str)],
     labels: &[(&str, &str)],
     data: &[(&str, &str)],
@@ -485,7 +752,7 @@ async fn pre_existing(
     let secret = Secret {
         metadata: kube::api::ObjectMeta {
             name: Some(NAME.into()),
-            namespace: Some(NS.into()),
+            namespace: Some(env.ns.clone()),
             annotations: (!annotations.is_empty()).then(|| map(annotations)),
             labels: (!labels.is_empty()).then(|| map(labels)),
             ..Default::default()
@@ -497,7 +764,7 @@ async fn pre_existing(
         }),
         ..Default::default()
     };
-    secret_api(fake, NS)
+    env.secret_api(&env.ns)
         .create(&PostParams::default(), &secret)
         .await
         .expect("create pre-existing Secret")
@@ -505,8 +772,9 @@ async fn pre_existing(
 
 // ----- keys -----
 
-fn key_secrets(fake: &FakeApiServer) -> Vec<Secret> {
-    fake.list_as::<Secret>(Some(CONTROLLER_NS))
+async fn key_secrets(env: &Env) -> Vec<Secret> {
+    env.list::<Secret>(&env.controller_ns)
+        .await
         .into_iter()
         .filter(|s| {
             s.metadata
@@ -515,6 +783,14 @@ fn key_secrets(fake: &FakeApiServer) -> Vec<Secret> {
                 .is_some_and(|l| l.contains_key(KEY_LABEL))
         })
         .collect()
+}
+
+/// Waits until there are exactly `n` key Secrets.
+async fn key_count(env: &Env, n: usize) {
+    eventually(format!("{n} key Secrets"), async || {
+        (key_secrets(env).await.len() == n).then_some(())
+    })
+    .await;
 }
 
 fn fixture(name: &str, file: &str) -> String {
@@ -526,11 +802,11 @@ fn fixture_cert(name: &str) -> seal::Certificate {
 }
 
 /// A key Secret as an operator restores it from a backup.
-fn restored_key(name: &str, fixture_name: &str, label: &str) -> Value {
+fn restored_key(env: &Env, name: &str, fixture_name: &str, label: &str) -> Value {
     json!({
         "metadata": {
             "name": name,
-            "namespace": CONTROLLER_NS,
+            "namespace": env.controller_ns,
             "labels": {KEY_LABEL: label},
         },
         "type": "kubernetes.io/tls",
@@ -541,12 +817,12 @@ fn restored_key(name: &str, fixture_name: &str, label: &str) -> Value {
     })
 }
 
-async fn create_key_secret(fake: &FakeApiServer, secret: Value) {
+async fn create_key_secret(env: &Env, secret: Value) -> Secret {
     let secret: Secret = serde_json::from_value(secret).unwrap();
-    secret_api(fake, CONTROLLER_NS)
+    env.secret_api(&env.controller_ns)
         .create(&PostParams::default(), &secret)
         .await
-        .expect("create key Secret");
+        .expect("create key Secret")
 }
 
 fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
@@ -555,7 +831,7 @@ fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-// ----- request counting -----
+// ----- request counting (the fake only) -----
 
 fn writes_in(fake: &FakeApiServer, namespace: &str, resource: &str, sub: Option<&str>) -> usize {
     fake.requests()
@@ -585,115 +861,116 @@ fn count_in(fake: &FakeApiServer, namespace: &str, verb: Verb, resource: &str) -
 // upstream integration/controller_test.go, scenarios 1–23
 // =============================================================================================
 
-/// 1. Create: Secret with foo=bar and the template label; status set with
+scenario!(s01_create);
+/// Upstream 1: Create: Secret with foo=bar and the template label; status set with
 /// lastTransitionTime == lastUpdateTime; event Unsealed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s01_create() {
-    let (fake, ctl) = setup(&[]).await;
+async fn s01_create(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    let created = create(&fake, &TestSecret::new().seal(&cert)).await;
+    let created = create(env, &TestSecret::new(env).seal(&cert)).await;
 
-    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    let s = secret_with_data(env, &env.ns, NAME, &[("foo", "bar")]).await;
     assert_eq!(labels_of(&s), map(&[("mylabel", "myvalue")]));
     assert_eq!(owner_uids(&s), vec![created.metadata.uid.clone().unwrap()]);
-    let c = synced(&fake, NS, NAME, "True", 1).await;
+    let c = synced(env, &env.ns, NAME, "True", 1).await;
     assert!(c.last_update_time.is_some());
     assert_eq!(c.last_transition_time, c.last_update_time);
     assert_eq!(c.message, None);
-    let e = event(&fake, NS, NAME, "Unsealed").await;
+    let e = event(env, &env.ns, NAME, "Unsealed").await;
     assert_eq!(e.type_, "Normal");
     assert_eq!(e.note, "SealedSecret unsealed successfully");
     ctl.stop().await;
 }
 
-/// 2. Update (re-sealed foo=baz): Secret updated; observedGeneration 2; times differ.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s02_update() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s02_update);
+/// Upstream 2: Update (re-sealed foo=baz): Secret updated; observedGeneration 2; times differ.
+async fn s02_update(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    synced(&fake, NS, NAME, "True", 1).await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    secret_with_data(env, &env.ns, NAME, &[("foo", "bar")]).await;
+    synced(env, &env.ns, NAME, "True", 1).await;
     // Status times have whole seconds: let the clock move on.
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     update_spec(
-        &fake,
-        &TestSecret::new().data(&[("foo", "baz")]).seal(&cert),
+        env,
+        &TestSecret::new(env).data(&[("foo", "baz")]).seal(&cert),
     )
     .await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "baz")]).await;
-    let c = synced(&fake, NS, NAME, "True", 2).await;
+    secret_with_data(env, &env.ns, NAME, &[("foo", "baz")]).await;
+    let c = synced(env, &env.ns, NAME, "True", 2).await;
     assert_ne!(c.last_transition_time, c.last_update_time);
     ctl.stop().await;
 }
 
-/// 3. Renamed encryptedData item: item keys are not part of the label.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s03_renamed_item() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s03_renamed_item);
+/// Upstream 3: Renamed encryptedData item: item keys are not part of the label.
+async fn s03_renamed_item(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    let mut sealed = TestSecret::new().seal(&cert);
+    let mut sealed = TestSecret::new(env).seal(&cert);
     let value = sealed.spec.encrypted_data.remove("foo").unwrap();
     sealed.spec.encrypted_data.insert("xyzzy".into(), value);
-    create(&fake, &sealed).await;
-    secret_with_data(&fake, NS, NAME, &[("xyzzy", "bar")]).await;
+    create(env, &sealed).await;
+    secret_with_data(env, &env.ns, NAME, &[("xyzzy", "bar")]).await;
     ctl.stop().await;
 }
 
-/// 4. An item sealed separately (raw, label `ns/name`) appended to encryptedData.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s04_appended_item() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s04_appended_item);
+/// Upstream 4: An item sealed separately (raw, label `ns/name`) appended to encryptedData.
+async fn s04_appended_item(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    let mut sealed = TestSecret::new().seal(&cert);
-    let label = format!("{NS}/{NAME}");
+    let mut sealed = TestSecret::new(env).seal(&cert);
+    let label = format!("{}/{NAME}", env.ns);
     let raw = seal::seal_value(cert.public_key(), label.as_bytes(), b"bar2");
     use base64::Engine as _;
     sealed.spec.encrypted_data.insert(
         "foo2".into(),
         base64::engine::general_purpose::STANDARD.encode(raw),
     );
-    create(&fake, &sealed).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar"), ("foo2", "bar2")]).await;
+    create(env, &sealed).await;
+    secret_with_data(env, &env.ns, NAME, &[("foo", "bar"), ("foo2", "bar2")]).await;
     ctl.stop().await;
 }
 
-/// 5. Pre-existing Secret with `managed`: taken over wholesale.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s05_managed_takeover() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s05_managed_takeover);
+/// Upstream 5: Pre-existing Secret with `managed`: taken over wholesale.
+async fn s05_managed_takeover(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
     pre_existing(
-        &fake,
+        env,
         &[(MANAGED, "true")],
         &[("otherlabel", "x")],
         &[("foo2", "bar2")],
     )
     .await;
-    let created = create(&fake, &TestSecret::new().seal(&cert)).await;
-    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    let created = create(env, &TestSecret::new(env).seal(&cert)).await;
+    let s = secret_with_data(env, &env.ns, NAME, &[("foo", "bar")]).await;
     assert_eq!(owner_uids(&s), vec![created.metadata.uid.unwrap()]);
     assert!(annotations_of(&s).is_empty(), "{:?}", annotations_of(&s));
     assert_eq!(labels_of(&s), map(&[("mylabel", "myvalue")]));
-    synced(&fake, NS, NAME, "True", 1).await;
+    synced(env, &env.ns, NAME, "True", 1).await;
+    event(env, &env.ns, NAME, "Unsealed").await;
     ctl.stop().await;
 }
 
-/// 6. Pre-existing with `managed` + `patch`: merged and owned.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s06_managed_and_patch() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s06_managed_and_patch);
+/// Upstream 6: Pre-existing with `managed` + `patch`: merged and owned.
+async fn s06_managed_and_patch(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
     pre_existing(
-        &fake,
+        env,
         &[(MANAGED, "true"), (PATCH, "true")],
         &[("otherlabel", "x")],
         &[("foo2", "bar2")],
     )
     .await;
-    let created = create(&fake, &TestSecret::new().seal(&cert)).await;
-    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar"), ("foo2", "bar2")]).await;
+    let created = create(env, &TestSecret::new(env).seal(&cert)).await;
+    let s = secret_with_data(env, &env.ns, NAME, &[("foo", "bar"), ("foo2", "bar2")]).await;
     assert_eq!(owner_uids(&s), vec![created.metadata.uid.unwrap()]);
     assert_eq!(
         annotations_of(&s),
@@ -706,78 +983,84 @@ async fn s06_managed_and_patch() {
     ctl.stop().await;
 }
 
-/// 7. Pre-existing with `patch` only: merged, not owned.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s07_patch() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s07_patch);
+/// Upstream 7: Pre-existing with `patch` only: merged, not owned.
+async fn s07_patch(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
     pre_existing(
-        &fake,
+        env,
         &[(PATCH, "true")],
         &[("otherlabel", "x")],
         &[("foo2", "bar2")],
     )
     .await;
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar"), ("foo2", "bar2")]).await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    let s = secret_with_data(env, &env.ns, NAME, &[("foo", "bar"), ("foo2", "bar2")]).await;
     assert!(owner_uids(&s).is_empty());
     assert_eq!(annotations_of(&s), map(&[(PATCH, "true")]));
     assert_eq!(
         labels_of(&s),
         map(&[("mylabel", "myvalue"), ("otherlabel", "x")])
     );
-    synced(&fake, NS, NAME, "True", 1).await;
+    synced(env, &env.ns, NAME, "True", 1).await;
     ctl.stop().await;
 }
 
-/// 8. Pre-existing empty Secret with `patch`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s08_empty_with_patch() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s08_empty_with_patch);
+/// Upstream 8: Pre-existing empty Secret with `patch`.
+async fn s08_empty_with_patch(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    pre_existing(&fake, &[(PATCH, "true")], &[], &[]).await;
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    pre_existing(env, &[(PATCH, "true")], &[], &[]).await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    let s = secret_with_data(env, &env.ns, NAME, &[("foo", "bar")]).await;
     assert_eq!(labels_of(&s), map(&[("mylabel", "myvalue")]));
     assert!(owner_uids(&s).is_empty());
     ctl.stop().await;
 }
 
-/// 9. Owned Secret deleted: re-created with the ownerReference and an Unsealed event.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s09_owned_secret_deleted_is_recreated() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s09_owned_secret_deleted_is_recreated);
+/// Upstream 9: Owned Secret deleted: re-created with the ownerReference and an Unsealed event.
+async fn s09_owned_secret_deleted_is_recreated(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    let created = create(&fake, &TestSecret::new().seal(&cert)).await;
-    let first = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    event(&fake, NS, NAME, "Unsealed").await;
-    let before = event_count(&fake, NS, NAME, "Unsealed");
+    let created = create(env, &TestSecret::new(env).seal(&cert)).await;
+    let first = secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    event(env, ns, NAME, "Unsealed").await;
+    let before = event_count(env, ns, NAME, "Unsealed").await;
 
-    delete_secret(&fake, NS, NAME).await;
-    let again = until("Secret re-created", || {
-        secret(&fake, NS, NAME).filter(|s| s.metadata.uid != first.metadata.uid)
+    delete_secret(env, ns, NAME).await;
+    let again = eventually("Secret re-created", async || {
+        env.secret(ns, NAME)
+            .await
+            .filter(|s| s.metadata.uid != first.metadata.uid)
     })
     .await;
     assert_eq!(data_of(&again), map(&[("foo", "bar")]));
     assert_eq!(owner_uids(&again), vec![created.metadata.uid.unwrap()]);
-    until("a new Unsealed event", || {
-        (event_count(&fake, NS, NAME, "Unsealed") > before).then_some(())
+    eventually("a new Unsealed event", async || {
+        (event_count(env, ns, NAME, "Unsealed").await > before).then_some(())
     })
     .await;
     ctl.stop().await;
 }
 
-/// 10. A `managed` Secret that was taken over and then deleted is re-created, owned.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s10_managed_secret_deleted_is_recreated() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s10_managed_secret_deleted_is_recreated);
+/// Upstream 10: A `managed` Secret that was taken over and then deleted is re-created, owned.
+async fn s10_managed_secret_deleted_is_recreated(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    let original = pre_existing(&fake, &[(MANAGED, "true")], &[], &[("foo2", "bar2")]).await;
-    let created = create(&fake, &TestSecret::new().seal(&cert)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    delete_secret(&fake, NS, NAME).await;
-    let again = until("Secret re-created", || {
-        secret(&fake, NS, NAME).filter(|s| s.metadata.uid != original.metadata.uid)
+    let original = pre_existing(env, &[(MANAGED, "true")], &[], &[("foo2", "bar2")]).await;
+    let created = create(env, &TestSecret::new(env).seal(&cert)).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    delete_secret(env, ns, NAME).await;
+    let again = eventually("Secret re-created", async || {
+        env.secret(ns, NAME)
+            .await
+            .filter(|s| s.metadata.uid != original.metadata.uid)
     })
     .await;
     assert_eq!(data_of(&again), map(&[("foo", "bar")]));
@@ -785,14 +1068,15 @@ async fn s10_managed_secret_deleted_is_recreated() {
     ctl.stop().await;
 }
 
-/// 11. An unowned Secret without annotations: refused, and not re-created once deleted.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s11_unowned_secret_deleted_is_not_recreated() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s11_unowned_secret_deleted_is_not_recreated);
+/// Upstream 11: An unowned Secret without annotations: refused, and not re-created once deleted.
+async fn s11_unowned_secret_deleted_is_not_recreated(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    pre_existing(&fake, &[], &[], &[("foo2", "bar2")]).await;
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    let e = event(&fake, NS, NAME, "ErrUpdateFailed").await;
+    pre_existing(env, &[], &[], &[("foo2", "bar2")]).await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    let e = event(env, ns, NAME, "ErrUpdateFailed").await;
     assert_eq!(e.type_, "Warning");
     assert!(
         e.note
@@ -800,46 +1084,56 @@ async fn s11_unowned_secret_deleted_is_not_recreated() {
         "{}",
         e.note
     );
-    let c = synced(&fake, NS, NAME, "False", 1).await;
+    let c = synced(env, ns, NAME, "False", 1).await;
     assert!(c.message.unwrap().contains("is not managed"));
-    let untouched = secret(&fake, NS, NAME).unwrap();
+    let untouched = env.secret(ns, NAME).await.unwrap();
     assert_eq!(data_of(&untouched), map(&[("foo2", "bar2")]));
 
-    delete_secret(&fake, NS, NAME).await;
-    stays("no Secret re-created", Duration::from_millis(1500), || {
-        secret(&fake, NS, NAME).is_none()
-    })
+    delete_secret(env, ns, NAME).await;
+    stays(
+        "no Secret re-created",
+        Duration::from_millis(1500),
+        async || env.secret(ns, NAME).await.is_none(),
+    )
     .await;
     ctl.stop().await;
 }
 
-/// 12. A `patch`-only Secret deleted is not re-created.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s12_patched_secret_deleted_is_not_recreated() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s12_patched_secret_deleted_is_not_recreated);
+/// Upstream 12: A `patch`-only Secret deleted is not re-created.
+async fn s12_patched_secret_deleted_is_not_recreated(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    pre_existing(&fake, &[(PATCH, "true")], &[], &[("foo2", "bar2")]).await;
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar"), ("foo2", "bar2")]).await;
-    delete_secret(&fake, NS, NAME).await;
-    stays("no Secret re-created", Duration::from_millis(1500), || {
-        secret(&fake, NS, NAME).is_none()
-    })
+    pre_existing(env, &[(PATCH, "true")], &[], &[("foo2", "bar2")]).await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar"), ("foo2", "bar2")]).await;
+    delete_secret(env, ns, NAME).await;
+    stays(
+        "no Secret re-created",
+        Duration::from_millis(1500),
+        async || env.secret(ns, NAME).await.is_none(),
+    )
     .await;
     ctl.stop().await;
 }
 
-/// 13. Sealed with a key the cluster does not have: no Secret, ErrUnsealFailed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s13_foreign_key() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s13_foreign_key);
+/// Upstream 13: Sealed with a key the cluster does not have: no Secret, ErrUnsealFailed.
+async fn s13_foreign_key(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let _ = ctl.cert().await;
-    create(&fake, &TestSecret::new().seal(&fixture_cert("foreign2048"))).await;
-    let e = event(&fake, NS, NAME, "ErrUnsealFailed").await;
+    create(
+        env,
+        &TestSecret::new(env).seal(&fixture_cert("foreign2048")),
+    )
+    .await;
+    let e = event(env, ns, NAME, "ErrUnsealFailed").await;
     assert_eq!(e.type_, "Warning");
     assert!(e.note.starts_with("Failed to unseal: "), "{}", e.note);
     assert!(e.note.contains("no key could decrypt secret"), "{}", e.note);
-    let c = synced(&fake, NS, NAME, "False", 1).await;
+    let c = synced(env, ns, NAME, "False", 1).await;
     assert!(
         c.message
             .as_deref()
@@ -847,157 +1141,201 @@ async fn s13_foreign_key() {
             .contains("no key could decrypt secret (foo)"),
         "{c:?}"
     );
-    assert!(secret(&fake, NS, NAME).is_none());
+    assert!(env.secret(ns, NAME).await.is_none());
     ctl.stop().await;
 }
 
-/// 14. Secret type kubernetes.io/dockerconfigjson.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s14_dockerconfigjson() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(legacy_v1_blob_with_extra_metadata_syncs_instead_of_panicking);
+/// A legacy v1 `spec.data` blob whose metadata Kubernetes cannot read (`creationTimestamp: 1`)
+/// used to panic the reconcile; now its Secret is created without that metadata, and the
+/// controller goes on with the next object.
+async fn legacy_v1_blob_with_extra_metadata_syncs_instead_of_panicking(env: &Env) {
+    use base64::Engine as _;
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
+    let cert = ctl.cert().await;
+    let inner = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": NAME, "creationTimestamp": 1, "resourceVersion": {"x": 1},
+            "labels": {"team": "a"}},
+        "data": {"foo": "YmFy"}
+    });
+    let blob = seal::seal_value(
+        cert.public_key(),
+        format!("{ns}/{NAME}").as_bytes(),
+        inner.to_string().as_bytes(),
+    );
+    let legacy: SealedSecret = serde_json::from_value(json!({
+        "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+        "metadata": {"name": NAME, "namespace": ns},
+        "spec": {"encryptedData": {},
+            "data": base64::engine::general_purpose::STANDARD.encode(&blob)}
+    }))
+    .unwrap();
+    create(env, &legacy).await;
+    let s = secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    assert_eq!(labels_of(&s), map(&[("team", "a")]));
+    synced(env, ns, NAME, "True", 1).await;
+    // The controller is still reconciling.
+    create(env, &TestSecret::new(env).named(ns, "after").seal(&cert)).await;
+    secret_with_data(env, ns, "after", &[("foo", "bar")]).await;
+    ctl.stop().await;
+}
+
+scenario!(s14_dockerconfigjson);
+/// Upstream 14: Secret type kubernetes.io/dockerconfigjson.
+async fn s14_dockerconfigjson(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
     let config = r#"{"auths":{"r.example":{"auth":"dTpw"}}}"#;
     create(
-        &fake,
-        &TestSecret::new()
+        env,
+        &TestSecret::new(env)
             .data(&[(".dockerconfigjson", config)])
             .type_("kubernetes.io/dockerconfigjson")
             .seal(&cert),
     )
     .await;
-    let s = secret_with_data(&fake, NS, NAME, &[(".dockerconfigjson", config)]).await;
+    let s = secret_with_data(env, &env.ns, NAME, &[(".dockerconfigjson", config)]).await;
     assert_eq!(s.type_.as_deref(), Some("kubernetes.io/dockerconfigjson"));
-    event(&fake, NS, NAME, "Unsealed").await;
+    event(env, &env.ns, NAME, "Unsealed").await;
     ctl.stop().await;
 }
 
-/// 15. template.immutable: the Secret is immutable.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s15_immutable() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s15_immutable);
+/// Upstream 15: template.immutable: the Secret is immutable.
+async fn s15_immutable(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    create(&fake, &TestSecret::new().immutable().seal(&cert)).await;
-    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    create(env, &TestSecret::new(env).immutable().seal(&cert)).await;
+    let s = secret_with_data(env, &env.ns, NAME, &[("foo", "bar")]).await;
     assert_eq!(s.immutable, Some(true));
     ctl.stop().await;
 }
 
-/// 16. Updating the SealedSecret of an immutable Secret: ErrUpdateFailed, generation observed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s16_immutable_update_fails() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s16_immutable_update_fails);
+/// Upstream 16: Updating the SealedSecret of an immutable Secret: ErrUpdateFailed, generation observed.
+async fn s16_immutable_update_fails(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    create(&fake, &TestSecret::new().immutable().seal(&cert)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    create(env, &TestSecret::new(env).immutable().seal(&cert)).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
     update_spec(
-        &fake,
-        &TestSecret::new()
+        env,
+        &TestSecret::new(env)
             .immutable()
             .data(&[("foo", "baz")])
             .seal(&cert),
     )
     .await;
-    let e = event(&fake, NS, NAME, "ErrUpdateFailed").await;
+    let e = event(env, ns, NAME, "ErrUpdateFailed").await;
+    assert_eq!(e.type_, "Warning");
     assert!(
         e.note.contains("the target Secret is immutable"),
         "{}",
         e.note
     );
-    let c = synced(&fake, NS, NAME, "False", 2).await;
+    let c = synced(env, ns, NAME, "False", 2).await;
     assert!(
         c.message
             .unwrap()
             .contains("the target Secret is immutable")
     );
     assert_eq!(
-        data_of(&secret(&fake, NS, NAME).unwrap()),
+        data_of(&env.secret(ns, NAME).await.unwrap()),
         map(&[("foo", "bar")])
     );
     ctl.stop().await;
 }
 
-/// 17. A strict SealedSecret renamed does not open.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s17_strict_renamed_fails() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s17_strict_renamed_fails);
+/// Upstream 17: A strict SealedSecret renamed does not open.
+async fn s17_strict_renamed_fails(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    create_as(&fake, &TestSecret::new().seal(&cert), NS, "renamed").await;
-    event(&fake, NS, "renamed", "ErrUnsealFailed").await;
-    synced(&fake, NS, "renamed", "False", 1).await;
-    assert!(secret(&fake, NS, "renamed").is_none());
+    create_as(env, &TestSecret::new(env).seal(&cert), ns, "renamed").await;
+    let e = event(env, ns, "renamed", "ErrUnsealFailed").await;
+    assert_eq!(e.type_, "Warning");
+    synced(env, ns, "renamed", "False", 1).await;
+    assert!(env.secret(ns, "renamed").await.is_none());
     ctl.stop().await;
 }
 
-/// 18. A strict SealedSecret moved to another namespace does not open.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s18_strict_moved_fails() {
-    let (fake, ctl) = setup(&[]).await;
-    fake.create_namespace("otherns");
+scenario!(s18_strict_moved_fails);
+/// Upstream 18: A strict SealedSecret moved to another namespace does not open.
+async fn s18_strict_moved_fails(env: &Env) {
+    let other = env.other.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    create_as(&fake, &TestSecret::new().seal(&cert), "otherns", NAME).await;
-    event(&fake, "otherns", NAME, "ErrUnsealFailed").await;
-    assert!(secret(&fake, "otherns", NAME).is_none());
+    create_as(env, &TestSecret::new(env).seal(&cert), other, NAME).await;
+    let e = event(env, other, NAME, "ErrUnsealFailed").await;
+    assert_eq!(e.type_, "Warning");
+    assert!(env.secret(other, NAME).await.is_none());
     ctl.stop().await;
 }
 
-/// 19. A cluster-wide SealedSecret renamed opens under the new name.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s19_cluster_wide_renamed() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s19_cluster_wide_renamed);
+/// Upstream 19: A cluster-wide SealedSecret renamed opens under the new name.
+async fn s19_cluster_wide_renamed(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    let sealed = TestSecret::new()
+    let sealed = TestSecret::new(env)
         .annotation(CLUSTER_WIDE, "true")
         .seal(&cert);
-    create_as(&fake, &sealed, NS, "renamed").await;
-    secret_with_data(&fake, NS, "renamed", &[("foo", "bar")]).await;
-    synced(&fake, NS, "renamed", "True", 1).await;
+    create_as(env, &sealed, ns, "renamed").await;
+    secret_with_data(env, ns, "renamed", &[("foo", "bar")]).await;
+    synced(env, ns, "renamed", "True", 1).await;
     ctl.stop().await;
 }
 
-/// 20. A cluster-wide SealedSecret moved opens in the other namespace.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s20_cluster_wide_moved() {
-    let (fake, ctl) = setup(&[]).await;
-    fake.create_namespace("otherns");
+scenario!(s20_cluster_wide_moved);
+/// Upstream 20: A cluster-wide SealedSecret moved opens in the other namespace.
+async fn s20_cluster_wide_moved(env: &Env) {
+    let other = env.other.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    let sealed = TestSecret::new()
+    let sealed = TestSecret::new(env)
         .annotation(CLUSTER_WIDE, "true")
         .seal(&cert);
-    create_as(&fake, &sealed, "otherns", NAME).await;
-    secret_with_data(&fake, "otherns", NAME, &[("foo", "bar")]).await;
-    synced(&fake, "otherns", NAME, "True", 1).await;
+    create_as(env, &sealed, other, NAME).await;
+    secret_with_data(env, other, NAME, &[("foo", "bar")]).await;
+    synced(env, other, NAME, "True", 1).await;
     ctl.stop().await;
 }
 
-/// 21. A namespace-wide SealedSecret renamed opens.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s21_namespace_wide_renamed() {
-    let (fake, ctl) = setup(&[]).await;
+scenario!(s21_namespace_wide_renamed);
+/// Upstream 21: A namespace-wide SealedSecret renamed opens.
+async fn s21_namespace_wide_renamed(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    let sealed = TestSecret::new()
+    let sealed = TestSecret::new(env)
         .annotation(NAMESPACE_WIDE, "true")
         .seal(&cert);
-    create_as(&fake, &sealed, NS, "renamed").await;
-    secret_with_data(&fake, NS, "renamed", &[("foo", "bar")]).await;
+    create_as(env, &sealed, ns, "renamed").await;
+    secret_with_data(env, ns, "renamed", &[("foo", "bar")]).await;
     ctl.stop().await;
 }
 
-/// 22. A namespace-wide SealedSecret moved does not open.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s22_namespace_wide_moved_fails() {
-    let (fake, ctl) = setup(&[]).await;
-    fake.create_namespace("otherns");
+scenario!(s22_namespace_wide_moved_fails);
+/// Upstream 22: A namespace-wide SealedSecret moved does not open.
+async fn s22_namespace_wide_moved_fails(env: &Env) {
+    let other = env.other.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    let sealed = TestSecret::new()
+    let sealed = TestSecret::new(env)
         .annotation(NAMESPACE_WIDE, "true")
         .seal(&cert);
-    create_as(&fake, &sealed, "otherns", NAME).await;
-    event(&fake, "otherns", NAME, "ErrUnsealFailed").await;
-    assert!(secret(&fake, "otherns", NAME).is_none());
+    create_as(env, &sealed, other, NAME).await;
+    event(env, other, NAME, "ErrUnsealFailed").await;
+    assert!(env.secret(other, NAME).await.is_none());
     ctl.stop().await;
 }
 
-/// 23. `--version` prints `controller version: <v>`.
+/// Upstream 23: `--version` prints `controller version: <v>` (no API server involved).
 #[test]
 fn s23_version() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sealed-secrets-controller"))
@@ -1018,21 +1356,22 @@ fn s23_version() {
 // keys: renewal, live changes, the renewal annotation, malformed key Secrets
 // =============================================================================================
 
+scenario!(key_renewal_adds_keys_and_old_keys_still_unseal);
 /// A short renewal period makes a second key; values sealed with the first still open.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_renewal_adds_keys_and_old_keys_still_unseal() {
-    let (fake, ctl) = setup(&["--key-renew-period=2s"]).await;
+async fn key_renewal_adds_keys_and_old_keys_still_unseal(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &["--key-renew-period=2s"]).await;
     let first = ctl.cert().await;
-    until("a second key Secret", || {
-        (key_secrets(&fake).len() >= 2).then_some(())
+    eventually("a second key Secret", async || {
+        (key_secrets(env).await.len() >= 2).then_some(())
     })
     .await;
-    let second = eventually("cert.pem serves the new key", || async {
+    let second = eventually("cert.pem serves the new key", async || {
         let cert = ctl.cert().await;
         (cert.public_key().fingerprint() != first.public_key().fingerprint()).then_some(cert)
     })
     .await;
-    assert!(key_secrets(&fake).iter().all(|s| {
+    assert!(key_secrets(env).await.iter().all(|s| {
         s.metadata.labels.as_ref().unwrap()[KEY_LABEL] == "active"
             && s.metadata
                 .name
@@ -1040,46 +1379,44 @@ async fn key_renewal_adds_keys_and_old_keys_still_unseal() {
                 .unwrap()
                 .starts_with("sealed-secrets-key")
     }));
-    create(&fake, &TestSecret::new().seal(&first)).await;
-    create(&fake, &TestSecret::new().named(NS, "second").seal(&second)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    secret_with_data(&fake, NS, "second", &[("foo", "bar")]).await;
+    create(env, &TestSecret::new(env).seal(&first)).await;
+    create(env, &TestSecret::new(env).named(ns, "second").seal(&second)).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    secret_with_data(env, ns, "second", &[("foo", "bar")]).await;
     ctl.stop().await;
 }
 
+scenario!(renew_now_makes_one_key);
 /// SIGUSR1's in-process equivalent: `renew_now` makes one new key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn renew_now_makes_one_key() {
-    let (fake, ctl) = setup(&["--key-renew-period=0"]).await;
+async fn renew_now_makes_one_key(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &["--key-renew-period=0"]).await;
     let first = ctl.cert().await;
-    assert_eq!(key_secrets(&fake).len(), 1);
+    assert_eq!(key_secrets(env).await.len(), 1);
     // Keys are ordered by notBefore, which has whole seconds.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     ctl.renew_now.notify_one();
-    until("a second key", || {
-        (key_secrets(&fake).len() == 2).then_some(())
-    })
-    .await;
-    eventually("cert.pem follows", || async {
+    key_count(env, 2).await;
+    eventually("cert.pem follows", async || {
         (ctl.cert().await.public_key().fingerprint() != first.public_key().fingerprint())
             .then_some(())
     })
     .await;
-    stays("no third key", Duration::from_millis(1500), || {
-        key_secrets(&fake).len() == 2
+    stays("no third key", Duration::from_millis(1500), async || {
+        key_secrets(env).await.len() == 2
     })
     .await;
     ctl.stop().await;
 }
 
+scenario!(restored_key_at_runtime_recovers_stale_status);
 /// A restored key added at runtime opens what failed before, without a restart, and the
 /// stale `no key could decrypt` status recovers (upstream #853/#1516).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restored_key_at_runtime_recovers_stale_status() {
-    let (fake, ctl) = setup(&[]).await;
+async fn restored_key_at_runtime_recovers_stale_status(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let _ = ctl.cert().await;
-    create(&fake, &TestSecret::new().seal(&fixture_cert("rsa2048"))).await;
-    let failed = synced(&fake, NS, NAME, "False", 1).await;
+    create(env, &TestSecret::new(env).seal(&fixture_cert("rsa2048"))).await;
+    let failed = synced(env, ns, NAME, "False", 1).await;
     assert!(
         failed
             .message
@@ -1087,25 +1424,26 @@ async fn restored_key_at_runtime_recovers_stale_status() {
             .unwrap()
             .contains("no key could decrypt secret")
     );
-    event(&fake, NS, NAME, "ErrUnsealFailed").await;
+    event(env, ns, NAME, "ErrUnsealFailed").await;
 
-    create_key_secret(&fake, restored_key("restored", "rsa2048", "active")).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    let c = synced(&fake, NS, NAME, "True", 1).await;
+    create_key_secret(env, restored_key(env, "restored", "rsa2048", "active")).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    let c = synced(env, ns, NAME, "True", 1).await;
     assert_eq!(c.message, None);
-    event(&fake, NS, NAME, "Unsealed").await;
+    event(env, ns, NAME, "Unsealed").await;
     ctl.stop().await;
 }
 
+scenario!(compromised_key_stops_sealing_but_still_unseals);
 /// Relabelling a key `compromised` stops it sealing at once; it still unseals.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compromised_key_stops_sealing_but_still_unseals() {
-    let (fake, ctl) = setup(&["--key-renew-period=0"]).await;
+async fn compromised_key_stops_sealing_but_still_unseals(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &["--key-renew-period=0"]).await;
     let generated = ctl.cert().await;
-    create_key_secret(&fake, restored_key("restored", "rsa2048", "active")).await;
+    create_key_secret(env, restored_key(env, "restored", "rsa2048", "active")).await;
     let restored = fixture_cert("rsa2048");
     // The generated key is newer: it still seals.
-    let generated_secret = key_secrets(&fake)
+    let generated_secret = key_secrets(env)
+        .await
         .into_iter()
         .find(|s| s.metadata.name.as_deref() != Some("restored"))
         .unwrap();
@@ -1114,7 +1452,7 @@ async fn compromised_key_stops_sealing_but_still_unseals() {
         generated.public_key().fingerprint()
     );
 
-    secret_api(&fake, CONTROLLER_NS)
+    env.secret_api(&env.controller_ns)
         .patch(
             generated_secret.metadata.name.as_deref().unwrap(),
             &PatchParams::default(),
@@ -1122,7 +1460,7 @@ async fn compromised_key_stops_sealing_but_still_unseals() {
         )
         .await
         .unwrap();
-    eventually("cert.pem switches to the restored key", || async {
+    eventually("cert.pem switches to the restored key", async || {
         (ctl.cert().await.public_key().fingerprint() == restored.public_key().fingerprint())
             .then_some(())
     })
@@ -1137,91 +1475,100 @@ async fn compromised_key_stops_sealing_but_still_unseals() {
         "{text}"
     );
     // Sealed with the compromised key: still opens.
-    create(&fake, &TestSecret::new().seal(&generated)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    create(env, &TestSecret::new(env).seal(&generated)).await;
+    secret_with_data(env, &env.ns, NAME, &[("foo", "bar")]).await;
     // The controller never relabels or deletes keys itself.
-    assert_eq!(key_secrets(&fake).len(), 2);
+    assert_eq!(key_secrets(env).await.len(), 2);
     ctl.stop().await;
 }
 
+scenario!(deleted_key_leaves_the_keyring);
 /// A deleted key Secret leaves the keyring: what it sealed no longer opens (existing Secrets
 /// stay).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deleted_key_leaves_the_keyring() {
-    let (fake, ctl) = setup(&[]).await;
+async fn deleted_key_leaves_the_keyring(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let _ = ctl.cert().await;
-    create_key_secret(&fake, restored_key("restored", "rsa2048", "active")).await;
+    create_key_secret(env, restored_key(env, "restored", "rsa2048", "active")).await;
     let restored = fixture_cert("rsa2048");
-    create(&fake, &TestSecret::new().seal(&restored)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    create(env, &TestSecret::new(env).seal(&restored)).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
 
-    delete_secret(&fake, CONTROLLER_NS, "restored").await;
-    eventually("one active key left in the metrics", || async {
+    delete_secret(env, &env.controller_ns, "restored").await;
+    eventually("one active key left in the metrics", async || {
         let text = ctl.metrics_text().await;
         (metric(&text, "sealed_secrets_controller_keys{status=\"active\"}") == Some(1.0))
             .then_some(())
     })
     .await;
-    create(&fake, &TestSecret::new().named(NS, "after").seal(&restored)).await;
-    event(&fake, NS, "after", "ErrUnsealFailed").await;
-    assert!(secret(&fake, NS, "after").is_none());
+    create(
+        env,
+        &TestSecret::new(env).named(ns, "after").seal(&restored),
+    )
+    .await;
+    event(env, ns, "after", "ErrUnsealFailed").await;
+    assert!(env.secret(ns, "after").await.is_none());
     assert!(
-        secret(&fake, NS, NAME).is_some(),
+        env.secret(ns, NAME).await.is_some(),
         "existing Secrets are kept"
     );
     ctl.stop().await;
 }
 
+scenario!(malformed_key_secret_is_skipped_and_reported);
 /// A malformed key Secret (present at start and added later) is skipped and reported; the
 /// controller keeps working (upstream crashloops).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_key_secret_is_skipped_and_reported() {
-    let fake = FakeApiServer::new();
-    fake.create_namespace(NS);
+async fn malformed_key_secret_is_skipped_and_reported(env: &Env) {
     let broken = |name: &str| {
         json!({
-            "metadata": {"name": name, "namespace": CONTROLLER_NS, "labels": {KEY_LABEL: "active"}},
+            "metadata": {"name": name, "namespace": env.controller_ns, "labels": {KEY_LABEL: "active"}},
             "type": "kubernetes.io/tls",
             "stringData": {"tls.key": "not a key", "tls.crt": "not a certificate"},
         })
     };
-    create_key_secret(&fake, broken("broken-at-start")).await;
-    let ctl = Controller::start(&fake, "ctl-a", &[]).await;
+    let mut uids = BTreeMap::new();
+    let at_start = create_key_secret(env, broken("broken-at-start")).await;
+    uids.insert("broken-at-start", at_start.metadata.uid.unwrap());
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
-    create_key_secret(&fake, broken("broken-later")).await;
+    let later = create_key_secret(env, broken("broken-later")).await;
+    uids.insert("broken-later", later.metadata.uid.unwrap());
 
-    for name in ["broken-at-start", "broken-later"] {
-        let e = until(format!("ErrKeyMalformed event for {name}"), || {
-            events(&fake, CONTROLLER_NS, "Secret", name)
-                .into_iter()
-                .find(|e| e.reason == "ErrKeyMalformed")
-        })
+    for (name, uid) in &uids {
+        let e = event_about(
+            env,
+            &env.controller_ns,
+            "Secret",
+            name,
+            uid,
+            "ErrKeyMalformed",
+        )
         .await;
         assert_eq!(e.type_, "Warning");
         assert!(!e.note.contains("not a key"), "{}", e.note);
     }
-    eventually("malformed_keys metric is 2", || async {
+    eventually("malformed_keys metric is 2", async || {
         let text = ctl.metrics_text().await;
         (metric(&text, "sealed_secrets_controller_malformed_keys") == Some(2.0)).then_some(())
     })
     .await;
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    secret_with_data(env, &env.ns, NAME, &[("foo", "bar")]).await;
     assert!(!ctl.task.is_finished());
     ctl.stop().await;
 }
 
+scenario!(renewal_annotation_makes_exactly_one_key);
 /// The renewal annotation on any key Secret asks for exactly one new key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn renewal_annotation_makes_exactly_one_key() {
-    let (fake, ctl) = setup(&["--key-renew-period=0"]).await;
+async fn renewal_annotation_makes_exactly_one_key(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &["--key-renew-period=0"]).await;
     let first = ctl.cert().await;
-    let name = key_secrets(&fake)[0].metadata.name.clone().unwrap();
+    let name = key_secrets(env).await[0].metadata.name.clone().unwrap();
     // A request in the same second as the newest key is already satisfied by it.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     // As an operator would write it: now, with sub-second precision.
     let now = jiff::Timestamp::now().to_string();
-    secret_api(&fake, CONTROLLER_NS)
+    env.secret_api(&env.controller_ns)
         .patch(
             &name,
             &PatchParams::default(),
@@ -1229,18 +1576,20 @@ async fn renewal_annotation_makes_exactly_one_key() {
         )
         .await
         .unwrap();
-    until("a second key", || {
-        (key_secrets(&fake).len() >= 2).then_some(())
+    eventually("a second key", async || {
+        (key_secrets(env).await.len() >= 2).then_some(())
     })
     .await;
-    eventually("cert.pem follows", || async {
+    eventually("cert.pem follows", async || {
         (ctl.cert().await.public_key().fingerprint() != first.public_key().fingerprint())
             .then_some(())
     })
     .await;
-    stays("exactly one new key", Duration::from_millis(2500), || {
-        key_secrets(&fake).len() == 2
-    })
+    stays(
+        "exactly one new key",
+        Duration::from_millis(2500),
+        async || key_secrets(env).await.len() == 2,
+    )
     .await;
     ctl.stop().await;
 }
@@ -1256,12 +1605,15 @@ const SKIP_OWNER_REFERENCES: &str = "sealedsecrets.bitnami.com/skip-set-owner-re
 const QUIET: Duration = Duration::from_millis(1200);
 
 /// The controller left `namespace/name` alone: no Secret, no status, no event.
-fn untouched(fake: &FakeApiServer, namespace: &str, name: &str) -> bool {
-    secret(fake, namespace, name).is_none()
-        && fake
-            .get_as::<SealedSecret>(namespace, name)
+async fn untouched(env: &Env, namespace: &str, name: &str) -> bool {
+    env.secret(namespace, name).await.is_none()
+        && env
+            .sealed(namespace, name)
+            .await
             .is_some_and(|s| s.status.is_none())
-        && events(fake, namespace, "SealedSecret", name).is_empty()
+        && events(env, namespace, "SealedSecret", name)
+            .await
+            .is_empty()
 }
 
 /// `sealed` with these labels on the SealedSecret itself (not on the template).
@@ -1270,91 +1622,95 @@ fn labelled(mut sealed: SealedSecret, labels: &[(&str, &str)]) -> SealedSecret {
     sealed
 }
 
-async fn delete_sealed(fake: &FakeApiServer, namespace: &str, name: &str) {
-    ss_api(fake, namespace)
-        .delete(name, &DeleteParams::default())
-        .await
-        .expect("delete SealedSecret");
-    assert!(fake.get_as::<SealedSecret>(namespace, name).is_none());
-}
-
+scenario!(old_gc_behavior_deletes_secret_with_its_sealed_secret);
 /// `--old-gc-behavior`: the controller deletes the Secret itself when its SealedSecret goes,
 /// also a Secret that garbage collection leaves alone (no ownerReference, from the
-/// skip-set-owner-references template annotation), and an owned one when nothing collects it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn old_gc_behavior_deletes_secret_with_its_sealed_secret() {
-    let (fake, ctl) = setup(&["--old-gc-behavior"]).await;
+/// skip-set-owner-references template annotation); on the fake also an owned one when nothing
+/// collects it (garbage collection off).
+async fn old_gc_behavior_deletes_secret_with_its_sealed_secret(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &["--old-gc-behavior"]).await;
     let cert = ctl.cert().await;
 
     // Not owned: garbage collection would keep it.
     create(
-        &fake,
-        &TestSecret::new()
+        env,
+        &TestSecret::new(env)
             .annotation(SKIP_OWNER_REFERENCES, "true")
             .seal(&cert),
     )
     .await;
-    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    let s = secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
     assert!(owner_uids(&s).is_empty());
-    synced(&fake, NS, NAME, "True", 1).await;
-    delete_sealed(&fake, NS, NAME).await;
-    until("the unowned Secret is deleted by the controller", || {
-        secret(&fake, NS, NAME).is_none().then_some(())
-    })
+    synced(env, ns, NAME, "True", 1).await;
+    delete_sealed(env, ns, NAME).await;
+    eventually(
+        "the unowned Secret is deleted by the controller",
+        async || env.secret(ns, NAME).await.is_none().then_some(()),
+    )
     .await;
 
     // Owned, with garbage collection off: only the controller can delete it.
-    fake.set_garbage_collection(false);
-    create(&fake, &TestSecret::new().named(NS, "owned").seal(&cert)).await;
-    let s = secret_with_data(&fake, NS, "owned", &[("foo", "bar")]).await;
-    assert_eq!(owner_uids(&s).len(), 1);
-    synced(&fake, NS, "owned", "True", 1).await;
-    delete_sealed(&fake, NS, "owned").await;
-    until("the owned Secret is deleted by the controller", || {
-        secret(&fake, NS, "owned").is_none().then_some(())
-    })
-    .await;
-    assert_eq!(count_in(&fake, NS, Verb::Delete, "secrets"), 2);
+    if let Some(fake) = env.fake() {
+        fake.set_garbage_collection(false);
+        create(env, &TestSecret::new(env).named(ns, "owned").seal(&cert)).await;
+        let s = secret_with_data(env, ns, "owned", &[("foo", "bar")]).await;
+        assert_eq!(owner_uids(&s).len(), 1);
+        synced(env, ns, "owned", "True", 1).await;
+        delete_sealed(env, ns, "owned").await;
+        eventually(
+            "the owned Secret is deleted by the controller",
+            async || env.secret(ns, "owned").await.is_none().then_some(()),
+        )
+        .await;
+        assert_eq!(count_in(fake, ns, Verb::Delete, "secrets"), 2);
+    }
     ctl.stop().await;
 }
 
+scenario!(old_gc_behavior_keeps_a_patched_secret);
 /// `--old-gc-behavior` keeps a `patch`-only Secret (someone else's, values merged in) when
 /// its SealedSecret goes; upstream deletes it with all its other values.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn old_gc_behavior_keeps_a_patched_secret() {
-    let (fake, ctl) = setup(&["--old-gc-behavior"]).await;
+async fn old_gc_behavior_keeps_a_patched_secret(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &["--old-gc-behavior"]).await;
     let cert = ctl.cert().await;
-    pre_existing(&fake, &[(PATCH, "true")], &[], &[("theirs", "keep")]).await;
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar"), ("theirs", "keep")]).await;
-    synced(&fake, NS, NAME, "True", 1).await;
-    delete_sealed(&fake, NS, NAME).await;
+    pre_existing(env, &[(PATCH, "true")], &[], &[("theirs", "keep")]).await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar"), ("theirs", "keep")]).await;
+    synced(env, ns, NAME, "True", 1).await;
+    delete_sealed(env, ns, NAME).await;
     stays(
         "the patched Secret stays",
         Duration::from_millis(1500),
-        || secret(&fake, NS, NAME).is_some(),
+        async || env.secret(ns, NAME).await.is_some(),
     )
     .await;
-    assert_eq!(count_in(&fake, NS, Verb::Delete, "secrets"), 0);
+    if let Some(fake) = env.fake() {
+        assert_eq!(count_in(fake, ns, Verb::Delete, "secrets"), 0);
+    }
     ctl.stop().await;
 }
 
 /// `--old-gc-behavior` when the SealedSecret goes while the watch is down: the relist no
 /// longer shows it, and its Secret is deleted all the same (client-go reports such objects
-/// as `DeletedFinalStateUnknown`, so upstream deletes the Secret too).
+/// as `DeletedFinalStateUnknown`, so upstream deletes the Secret too). Fake only: dropped
+/// watches and compaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_gc_behavior_deletes_secret_of_sealed_secret_deleted_during_a_watch_gap() {
-    let (fake, ctl) = setup(&["--old-gc-behavior"]).await;
+    let env = Env::start(Kind::Fake, "old_gc_watch_gap").await;
+    let (env, fake, ns) = (&env, env.expect_fake(), env.ns.as_str());
+    let ctl = Controller::start(env, "ctl-a", &["--old-gc-behavior"]).await;
     let cert = ctl.cert().await;
     create(
-        &fake,
-        &TestSecret::new()
+        env,
+        &TestSecret::new(env)
             .annotation(SKIP_OWNER_REFERENCES, "true")
             .seal(&cert),
     )
     .await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    synced(&fake, NS, NAME, "True", 1).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    synced(env, ns, NAME, "True", 1).await;
 
     // The SealedSecret watch drops and its first retry fails; meanwhile the object goes and
     // history is compacted, so the watcher has to relist.
@@ -1364,90 +1720,117 @@ async fn old_gc_behavior_deletes_secret_of_sealed_secret_deleted_during_a_watch_
             .resource("sealedsecrets"),
     );
     fake.close_watches();
-    delete_sealed(&fake, NS, NAME).await;
+    delete_sealed(env, ns, NAME).await;
     fake.compact();
     eventually_within(
         RELIST_TIMEOUT,
         "the Secret is deleted after the relist",
-        || std::future::ready(secret(&fake, NS, NAME).is_none().then_some(())),
+        async || env.secret(ns, NAME).await.is_none().then_some(()),
     )
     .await;
     ctl.stop().await;
 }
 
+scenario!(without_old_gc_behavior_unowned_secret_outlives_its_sealed_secret);
 /// Without `--old-gc-behavior` the controller deletes nothing: an unowned Secret
-/// (skip-set-owner-references) outlives its SealedSecret; an owned one goes only through
-/// garbage collection.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_old_gc_behavior_unowned_secret_outlives_its_sealed_secret() {
-    let (fake, ctl) = setup(&[]).await;
+/// (skip-set-owner-references) outlives its SealedSecret; an owned one goes through garbage
+/// collection (kube-controller-manager's on the real server), and on the fake with garbage
+/// collection off it stays.
+async fn without_old_gc_behavior_unowned_secret_outlives_its_sealed_secret(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
     create(
-        &fake,
-        &TestSecret::new()
+        env,
+        &TestSecret::new(env)
             .annotation(SKIP_OWNER_REFERENCES, "true")
             .seal(&cert),
     )
     .await;
-    create(&fake, &TestSecret::new().named(NS, "owned").seal(&cert)).await;
-    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    create(env, &TestSecret::new(env).named(ns, "owned").seal(&cert)).await;
+    create(
+        env,
+        &TestSecret::new(env).named(ns, "collected").seal(&cert),
+    )
+    .await;
+    let s = secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
     assert!(owner_uids(&s).is_empty());
-    secret_with_data(&fake, NS, "owned", &[("foo", "bar")]).await;
-    synced(&fake, NS, NAME, "True", 1).await;
-    synced(&fake, NS, "owned", "True", 1).await;
+    for name in [NAME, "owned", "collected"] {
+        secret_with_data(env, ns, name, &[("foo", "bar")]).await;
+        synced(env, ns, name, "True", 1).await;
+    }
 
-    // Garbage collection off: an owned Secret outlives its SealedSecret as well.
-    fake.set_garbage_collection(false);
-    delete_sealed(&fake, NS, NAME).await;
-    delete_sealed(&fake, NS, "owned").await;
-    stays("both Secrets stay", QUIET, || {
-        secret(&fake, NS, NAME).is_some() && secret(&fake, NS, "owned").is_some()
+    delete_sealed(env, ns, "collected").await;
+    eventually("garbage collection deletes the owned Secret", async || {
+        env.secret(ns, "collected").await.is_none().then_some(())
+    })
+    .await;
+    delete_sealed(env, ns, NAME).await;
+    let mut survivors = vec![NAME];
+    if let Some(fake) = env.fake() {
+        // Garbage collection off: an owned Secret outlives its SealedSecret as well.
+        fake.set_garbage_collection(false);
+        delete_sealed(env, ns, "owned").await;
+        survivors.push("owned");
+    }
+    stays("the Secrets stay", QUIET, async || {
+        for name in &survivors {
+            if env.secret(ns, name).await.is_none() {
+                return false;
+            }
+        }
+        true
     })
     .await;
     assert_eq!(
-        data_of(&secret(&fake, NS, NAME).unwrap()),
+        data_of(&env.secret(ns, NAME).await.unwrap()),
         map(&[("foo", "bar")])
     );
-    assert_eq!(count_in(&fake, NS, Verb::Delete, "secrets"), 0);
+    if let Some(fake) = env.fake() {
+        assert_eq!(count_in(fake, ns, Verb::Delete, "secrets"), 0);
+    }
     ctl.stop().await;
 }
 
+scenario!(label_selector_unseals_only_matching_sealed_secrets);
 /// `--label-selector`: only matching SealedSecrets are unsealed; the others get no Secret,
 /// no status and no event, until relabelled to match.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn label_selector_unseals_only_matching_sealed_secrets() {
-    let (fake, ctl) = setup(&["--label-selector=shard=a"]).await;
+async fn label_selector_unseals_only_matching_sealed_secrets(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &["--label-selector=shard=a"]).await;
     let cert = ctl.cert().await;
     create(
-        &fake,
+        env,
         &labelled(
-            TestSecret::new().named(NS, "other").seal(&cert),
+            TestSecret::new(env).named(ns, "other").seal(&cert),
             &[("shard", "b")],
         ),
     )
     .await;
     create(
-        &fake,
-        &TestSecret::new().named(NS, "unlabelled").seal(&cert),
+        env,
+        &TestSecret::new(env).named(ns, "unlabelled").seal(&cert),
     )
     .await;
     create(
-        &fake,
-        &labelled(TestSecret::new().seal(&cert), &[("shard", "a")]),
+        env,
+        &labelled(TestSecret::new(env).seal(&cert), &[("shard", "a")]),
     )
     .await;
 
-    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    let s = secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
     assert_eq!(labels_of(&s), map(&[("mylabel", "myvalue")]));
-    synced(&fake, NS, NAME, "True", 1).await;
-    event(&fake, NS, NAME, "Unsealed").await;
-    stays("non-matching SealedSecrets are left alone", QUIET, || {
-        untouched(&fake, NS, "other") && untouched(&fake, NS, "unlabelled")
-    })
+    synced(env, ns, NAME, "True", 1).await;
+    event(env, ns, NAME, "Unsealed").await;
+    stays(
+        "non-matching SealedSecrets are left alone",
+        QUIET,
+        async || untouched(env, ns, "other").await && untouched(env, ns, "unlabelled").await,
+    )
     .await;
 
     // Relabelled to match: unsealed.
-    ss_api(&fake, NS)
+    env.ss_api(ns)
         .patch(
             "other",
             &PatchParams::default(),
@@ -1455,45 +1838,48 @@ async fn label_selector_unseals_only_matching_sealed_secrets() {
         )
         .await
         .unwrap();
-    secret_with_data(&fake, NS, "other", &[("foo", "bar")]).await;
-    synced(&fake, NS, "other", "True", 1).await;
-    event(&fake, NS, "other", "Unsealed").await;
-    assert!(untouched(&fake, NS, "unlabelled"));
+    secret_with_data(env, ns, "other", &[("foo", "bar")]).await;
+    synced(env, ns, "other", "True", 1).await;
+    event(env, ns, "other", "Unsealed").await;
+    assert!(untouched(env, ns, "unlabelled").await);
     ctl.stop().await;
 }
 
+scenario!(label_selector_manages_secrets_whose_labels_do_not_match);
 /// `--label-selector` selects SealedSecrets; the Secrets they make carry the template's
 /// labels, which need not match. Such a Secret must still be updated when the SealedSecret
 /// changes (not re-created: it exists), and re-created when deleted.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn label_selector_manages_secrets_whose_labels_do_not_match() {
-    let (fake, ctl) = setup(&["--label-selector=shard=a"]).await;
+async fn label_selector_manages_secrets_whose_labels_do_not_match(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &["--label-selector=shard=a"]).await;
     let cert = ctl.cert().await;
     let created = create(
-        &fake,
-        &labelled(TestSecret::new().seal(&cert), &[("shard", "a")]),
+        env,
+        &labelled(TestSecret::new(env).seal(&cert), &[("shard", "a")]),
     )
     .await;
-    let first = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    let first = secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
     assert!(!labels_of(&first).contains_key("shard"));
-    synced(&fake, NS, NAME, "True", 1).await;
+    synced(env, ns, NAME, "True", 1).await;
 
     update_spec(
-        &fake,
-        &TestSecret::new().data(&[("foo", "baz")]).seal(&cert),
+        env,
+        &TestSecret::new(env).data(&[("foo", "baz")]).seal(&cert),
     )
     .await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "baz")]).await;
-    synced(&fake, NS, NAME, "True", 2).await;
+    secret_with_data(env, ns, NAME, &[("foo", "baz")]).await;
+    synced(env, ns, NAME, "True", 2).await;
     assert!(
-        event_count(&fake, NS, NAME, "ErrUpdateFailed") == 0,
+        event_count(env, ns, NAME, "ErrUpdateFailed").await == 0,
         "{:?}",
-        events(&fake, NS, "SealedSecret", NAME)
+        events(env, ns, "SealedSecret", NAME).await
     );
 
-    delete_secret(&fake, NS, NAME).await;
-    let again = until("Secret re-created", || {
-        secret(&fake, NS, NAME).filter(|s| s.metadata.uid != first.metadata.uid)
+    delete_secret(env, ns, NAME).await;
+    let again = eventually("Secret re-created", async || {
+        env.secret(ns, NAME)
+            .await
+            .filter(|s| s.metadata.uid != first.metadata.uid)
     })
     .await;
     assert_eq!(data_of(&again), map(&[("foo", "baz")]));
@@ -1502,108 +1888,115 @@ async fn label_selector_manages_secrets_whose_labels_do_not_match() {
 }
 
 /// Requests that list or watch Secrets outside the controller namespace (where keys live).
-fn secret_watches_outside_keys(fake: &FakeApiServer) -> usize {
+fn secret_watches_outside_keys(env: &Env, fake: &FakeApiServer) -> usize {
     fake.requests()
         .iter()
         .filter(|r| {
             matches!(r.verb, Verb::List | Verb::Watch)
                 && r.gvr.as_ref().is_some_and(|g| g.resource == "secrets")
-                && r.namespace.as_deref() != Some(CONTROLLER_NS)
+                && r.namespace.as_deref() != Some(env.controller_ns.as_str())
         })
         .count()
 }
 
+scenario!(skip_recreate_does_not_recreate_deleted_secret);
 /// `--skip-recreate`: Secrets are not watched, so a deleted Secret is not re-created until
 /// the SealedSecret changes; creating and updating still work.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn skip_recreate_does_not_recreate_deleted_secret() {
-    let (fake, ctl) = setup(&["--skip-recreate"]).await;
+async fn skip_recreate_does_not_recreate_deleted_secret(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &["--skip-recreate"]).await;
     let cert = ctl.cert().await;
-    let created = create(&fake, &TestSecret::new().seal(&cert)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    synced(&fake, NS, NAME, "True", 1).await;
+    let created = create(env, &TestSecret::new(env).seal(&cert)).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    synced(env, ns, NAME, "True", 1).await;
 
-    delete_secret(&fake, NS, NAME).await;
-    stays("no Secret re-created", QUIET, || {
-        secret(&fake, NS, NAME).is_none()
+    delete_secret(env, ns, NAME).await;
+    stays("no Secret re-created", QUIET, async || {
+        env.secret(ns, NAME).await.is_none()
     })
     .await;
 
     // The SealedSecret changes: the Secret is made again.
     update_spec(
-        &fake,
-        &TestSecret::new().data(&[("foo", "baz")]).seal(&cert),
+        env,
+        &TestSecret::new(env).data(&[("foo", "baz")]).seal(&cert),
     )
     .await;
-    let again = secret_with_data(&fake, NS, NAME, &[("foo", "baz")]).await;
+    let again = secret_with_data(env, ns, NAME, &[("foo", "baz")]).await;
     assert_eq!(owner_uids(&again), vec![created.metadata.uid.unwrap()]);
-    synced(&fake, NS, NAME, "True", 2).await;
+    synced(env, ns, NAME, "True", 2).await;
     // And updated in place on the next change.
     update_spec(
-        &fake,
-        &TestSecret::new().data(&[("foo", "qux")]).seal(&cert),
+        env,
+        &TestSecret::new(env).data(&[("foo", "qux")]).seal(&cert),
     )
     .await;
-    let updated = secret_with_data(&fake, NS, NAME, &[("foo", "qux")]).await;
+    let updated = secret_with_data(env, ns, NAME, &[("foo", "qux")]).await;
     assert_eq!(updated.metadata.uid, again.metadata.uid);
-    synced(&fake, NS, NAME, "True", 3).await;
-    assert_eq!(
-        secret_watches_outside_keys(&fake),
-        0,
-        "Secrets are not watched"
-    );
+    synced(env, ns, NAME, "True", 3).await;
+    if let Some(fake) = env.fake() {
+        assert_eq!(
+            secret_watches_outside_keys(env, fake),
+            0,
+            "Secrets are not watched"
+        );
+    }
     ctl.stop().await;
 }
 
+scenario!(skip_recreate_reads_existing_secrets_live);
 /// `--skip-recreate` reads existing Secrets live: a `managed` one is taken over, an unowned
 /// one is refused.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn skip_recreate_reads_existing_secrets_live() {
-    let (fake, ctl) = setup(&["--skip-recreate"]).await;
+async fn skip_recreate_reads_existing_secrets_live(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &["--skip-recreate"]).await;
     let cert = ctl.cert().await;
     pre_existing(
-        &fake,
+        env,
         &[(MANAGED, "true")],
         &[("otherlabel", "x")],
         &[("foo2", "bar2")],
     )
     .await;
-    let unowned = secret_api(&fake, NS)
+    let unowned = env
+        .secret_api(ns)
         .create(
             &PostParams::default(),
             &serde_json::from_value(json!({
-                "metadata": {"name": "unowned", "namespace": NS},
+                "metadata": {"name": "unowned", "namespace": ns},
                 "data": {"foo2": "YmFyMg=="},
             }))
             .unwrap(),
         )
         .await
         .unwrap();
-    let created = create(&fake, &TestSecret::new().seal(&cert)).await;
-    create(&fake, &TestSecret::new().named(NS, "unowned").seal(&cert)).await;
+    let created = create(env, &TestSecret::new(env).seal(&cert)).await;
+    create(env, &TestSecret::new(env).named(ns, "unowned").seal(&cert)).await;
 
-    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    let s = secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
     assert_eq!(owner_uids(&s), vec![created.metadata.uid.unwrap()]);
     assert_eq!(labels_of(&s), map(&[("mylabel", "myvalue")]));
-    synced(&fake, NS, NAME, "True", 1).await;
+    synced(env, ns, NAME, "True", 1).await;
 
-    let e = event(&fake, NS, "unowned", "ErrUpdateFailed").await;
+    let e = event(env, ns, "unowned", "ErrUpdateFailed").await;
     assert!(
         e.note.contains("is not managed by SealedSecret"),
         "{}",
         e.note
     );
-    synced(&fake, NS, "unowned", "False", 1).await;
-    let kept = secret(&fake, NS, "unowned").unwrap();
+    synced(env, ns, "unowned", "False", 1).await;
+    let kept = env.secret(ns, "unowned").await.unwrap();
     assert_eq!(
         kept.metadata.resource_version,
         unowned.metadata.resource_version
     );
-    assert_eq!(
-        secret_watches_outside_keys(&fake),
-        0,
-        "Secrets are not watched"
-    );
+    if let Some(fake) = env.fake() {
+        assert_eq!(
+            secret_watches_outside_keys(env, fake),
+            0,
+            "Secrets are not watched"
+        );
+    }
     ctl.stop().await;
 }
 
@@ -1616,66 +2009,68 @@ fn rfc1123z(time: std::time::SystemTime) -> String {
         .to_string()
 }
 
+scenario!(key_cutoff_time_after_newest_key_makes_a_new_key_at_startup);
 /// `--key-cutoff-time` later than the newest key (and past): a new key at startup, exactly
 /// one; what the old key sealed still opens.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_cutoff_time_after_newest_key_makes_a_new_key_at_startup() {
-    let fake = FakeApiServer::new();
-    fake.create_namespace(NS);
-    create_key_secret(&fake, restored_key("restored", "rsa2048", "active")).await;
+async fn key_cutoff_time_after_newest_key_makes_a_new_key_at_startup(env: &Env) {
+    let ns = env.ns.as_str();
+    create_key_secret(env, restored_key(env, "restored", "rsa2048", "active")).await;
     let restored = fixture_cert("rsa2048");
     let cutoff = restored.not_before() + Duration::from_secs(1);
     assert!(cutoff <= std::time::SystemTime::now());
     let flag = format!("--key-cutoff-time={}", rfc1123z(cutoff));
-    let ctl = Controller::start(&fake, "ctl-a", &["--key-renew-period=0", &flag]).await;
+    let ctl = Controller::start(env, "ctl-a", &["--key-renew-period=0", &flag]).await;
 
-    until("a new key", || {
-        (key_secrets(&fake).len() == 2).then_some(())
-    })
-    .await;
-    let sealing = eventually("cert.pem serves the new key", || async {
+    key_count(env, 2).await;
+    let sealing = eventually("cert.pem serves the new key", async || {
         let cert = ctl.cert().await;
         (cert.public_key().fingerprint() != restored.public_key().fingerprint()).then_some(cert)
     })
     .await;
-    stays("exactly one new key", QUIET, || {
-        key_secrets(&fake).len() == 2
+    stays("exactly one new key", QUIET, async || {
+        key_secrets(env).await.len() == 2
     })
     .await;
-    create(&fake, &TestSecret::new().seal(&restored)).await;
-    create(&fake, &TestSecret::new().named(NS, "new").seal(&sealing)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    secret_with_data(&fake, NS, "new", &[("foo", "bar")]).await;
+    create(env, &TestSecret::new(env).seal(&restored)).await;
+    create(env, &TestSecret::new(env).named(ns, "new").seal(&sealing)).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    secret_with_data(env, ns, "new", &[("foo", "bar")]).await;
     ctl.stop().await;
 }
 
+scenario!(key_cutoff_time_before_newest_key_makes_no_key);
 /// `--key-cutoff-time` earlier than the newest key: no new key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_cutoff_time_before_newest_key_makes_no_key() {
-    let fake = FakeApiServer::new();
-    fake.create_namespace(NS);
-    create_key_secret(&fake, restored_key("restored", "rsa2048", "active")).await;
+async fn key_cutoff_time_before_newest_key_makes_no_key(env: &Env) {
+    create_key_secret(env, restored_key(env, "restored", "rsa2048", "active")).await;
     let restored = fixture_cert("rsa2048");
     let cutoff = restored.not_before() - Duration::from_secs(24 * 3600);
     let flag = format!("--key-cutoff-time={}", rfc1123z(cutoff));
-    let ctl = Controller::start(&fake, "ctl-a", &["--key-renew-period=0", &flag]).await;
+    let ctl = Controller::start(env, "ctl-a", &["--key-renew-period=0", &flag]).await;
 
     assert_eq!(
         ctl.cert().await.public_key().fingerprint(),
         restored.public_key().fingerprint()
     );
-    create(&fake, &TestSecret::new().seal(&restored)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    stays("no new key", QUIET, || key_secrets(&fake).len() == 1).await;
-    assert_eq!(count_in(&fake, CONTROLLER_NS, Verb::Create, "secrets"), 1);
+    create(env, &TestSecret::new(env).seal(&restored)).await;
+    secret_with_data(env, &env.ns, NAME, &[("foo", "bar")]).await;
+    stays("no new key", QUIET, async || {
+        key_secrets(env).await.len() == 1
+    })
+    .await;
+    if let Some(fake) = env.fake() {
+        assert_eq!(
+            count_in(fake, &env.controller_ns, Verb::Create, "secrets"),
+            1
+        );
+    }
     ctl.stop().await;
 }
 
+scenario!(key_cutoff_time_now_renews_at_restart);
 /// The operator's early renewal after a compromise: restart with `--key-cutoff-time
 /// "$(date -R)"` makes one new key past the controller's own.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_cutoff_time_now_renews_at_restart() {
-    let (fake, ctl) = setup(&["--key-renew-period=0"]).await;
+async fn key_cutoff_time_now_renews_at_restart(env: &Env) {
+    let ctl = Controller::start(env, "ctl-a", &["--key-renew-period=0"]).await;
     let first = ctl.cert().await;
     ctl.stop().await;
     // notBefore and the flag have whole seconds.
@@ -1684,170 +2079,179 @@ async fn key_cutoff_time_now_renews_at_restart() {
         "--key-cutoff-time={}",
         rfc1123z(std::time::SystemTime::now())
     );
-    let again = Controller::start(&fake, "ctl-b", &["--key-renew-period=0", &flag]).await;
-    until("a second key", || {
-        (key_secrets(&fake).len() == 2).then_some(())
-    })
-    .await;
-    eventually("cert.pem serves the new key", || async {
+    let again = Controller::start(env, "ctl-b", &["--key-renew-period=0", &flag]).await;
+    key_count(env, 2).await;
+    eventually("cert.pem serves the new key", async || {
         (again.cert().await.public_key().fingerprint() != first.public_key().fingerprint())
             .then_some(())
     })
     .await;
-    stays("exactly one new key", QUIET, || {
-        key_secrets(&fake).len() == 2
+    stays("exactly one new key", QUIET, async || {
+        key_secrets(env).await.len() == 2
     })
     .await;
     again.stop().await;
 }
 
+scenario!(key_cutoff_time_ahead_renews_when_it_passes);
 /// `--key-cutoff-time` still ahead, renewal disabled: no key at startup, one new key once the
 /// cutoff passes (it used to wait for something else to wake the renewer).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn key_cutoff_time_ahead_renews_when_it_passes() {
-    let fake = FakeApiServer::new();
-    fake.create_namespace(NS);
-    create_key_secret(&fake, restored_key("restored", "rsa2048", "active")).await;
-    let cutoff = std::time::SystemTime::now() + Duration::from_secs(3);
+async fn key_cutoff_time_ahead_renews_when_it_passes(env: &Env) {
+    create_key_secret(env, restored_key(env, "restored", "rsa2048", "active")).await;
+    let cutoff = std::time::SystemTime::now() + Duration::from_secs(4);
     let flag = format!("--key-cutoff-time={}", rfc1123z(cutoff));
-    let ctl = Controller::start(&fake, "ctl-a", &["--key-renew-period=0", &flag]).await;
+    let ctl = Controller::start(env, "ctl-a", &["--key-renew-period=0", &flag]).await;
     let _ = ctl.cert().await;
-    assert_eq!(key_secrets(&fake).len(), 1, "no key before the cutoff");
-    until("a new key after the cutoff", || {
-        (key_secrets(&fake).len() == 2).then_some(())
-    })
-    .await;
+    let keys = key_secrets(env).await.len();
+    // The flag has whole seconds: the cutoff may come up to a second early.
+    if std::time::SystemTime::now() + Duration::from_secs(1) < cutoff {
+        assert_eq!(keys, 1, "no key before the cutoff");
+    }
+    key_count(env, 2).await;
     assert!(std::time::SystemTime::now() >= cutoff - Duration::from_secs(1));
-    stays("exactly one new key", QUIET, || {
-        key_secrets(&fake).len() == 2
+    stays("exactly one new key", QUIET, async || {
+        key_secrets(env).await.len() == 2
     })
     .await;
     ctl.stop().await;
 }
 
+scenario!(update_status_false_writes_no_status);
 /// `--update-status=false`: Secrets and events as usual, no status write at all.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn update_status_false_writes_no_status() {
-    let (fake, ctl) = setup(&["--update-status=false"]).await;
+async fn update_status_false_writes_no_status(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &["--update-status=false"]).await;
     let cert = ctl.cert().await;
-    create(&fake, &TestSecret::new().seal(&cert)).await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
     create(
-        &fake,
-        &TestSecret::new()
-            .named(NS, "foreign")
+        env,
+        &TestSecret::new(env)
+            .named(ns, "foreign")
             .seal(&fixture_cert("foreign2048")),
     )
     .await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    event(&fake, NS, NAME, "Unsealed").await;
-    event(&fake, NS, "foreign", "ErrUnsealFailed").await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    event(env, ns, NAME, "Unsealed").await;
+    event(env, ns, "foreign", "ErrUnsealFailed").await;
     update_spec(
-        &fake,
-        &TestSecret::new().data(&[("foo", "baz")]).seal(&cert),
+        env,
+        &TestSecret::new(env).data(&[("foo", "baz")]).seal(&cert),
     )
     .await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "baz")]).await;
-    stays("no status", QUIET, || {
-        [NAME, "foreign"].iter().all(|name| {
-            fake.get_as::<SealedSecret>(NS, name)
-                .is_some_and(|s| s.status.is_none())
-        })
+    secret_with_data(env, ns, NAME, &[("foo", "baz")]).await;
+    stays("no status", QUIET, async || {
+        for name in [NAME, "foreign"] {
+            if env
+                .sealed(ns, name)
+                .await
+                .is_none_or(|s| s.status.is_some())
+            {
+                return false;
+            }
+        }
+        true
     })
     .await;
-    assert_eq!(writes_in(&fake, NS, "sealedsecrets", Some("status")), 0);
-    ctl.stop().await;
-}
-
-/// `--all-namespaces=false`: only the controller's namespace.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn all_namespaces_false_reconciles_only_the_controller_namespace() {
-    let (fake, ctl) = setup(&["--all-namespaces=false"]).await;
-    let cert = ctl.cert().await;
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    create(
-        &fake,
-        &TestSecret::new().named(CONTROLLER_NS, NAME).seal(&cert),
-    )
-    .await;
-    secret_with_data(&fake, CONTROLLER_NS, NAME, &[("foo", "bar")]).await;
-    synced(&fake, CONTROLLER_NS, NAME, "True", 1).await;
-    stays("other namespaces are left alone", QUIET, || {
-        untouched(&fake, NS, NAME)
-    })
-    .await;
-    ctl.stop().await;
-}
-
-/// `--additional-namespaces` (with or without `--all-namespaces=false`, as upstream): the
-/// controller's namespace plus the listed ones, nothing else.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn additional_namespaces_reconcile_listed_and_controller_namespaces_only() {
-    for flags in [
-        &["--all-namespaces=false", "--additional-namespaces=otherns"][..],
-        &["--additional-namespaces=otherns"][..],
-    ] {
-        let (fake, ctl) = setup(flags).await;
-        fake.create_namespace("otherns");
-        let cert = ctl.cert().await;
-        create(&fake, &TestSecret::new().seal(&cert)).await;
-        for ns in [CONTROLLER_NS, "otherns"] {
-            create(&fake, &TestSecret::new().named(ns, NAME).seal(&cert)).await;
-        }
-        for ns in [CONTROLLER_NS, "otherns"] {
-            secret_with_data(&fake, ns, NAME, &[("foo", "bar")]).await;
-            synced(&fake, ns, NAME, "True", 1).await;
-            event(&fake, ns, NAME, "Unsealed").await;
-        }
-        stays(format!("{NS} is left alone ({flags:?})"), QUIET, || {
-            untouched(&fake, NS, NAME)
-        })
-        .await;
-        ctl.stop().await;
+    if let Some(fake) = env.fake() {
+        assert_eq!(writes_in(fake, ns, "sealedsecrets", Some("status")), 0);
     }
+    ctl.stop().await;
 }
 
+scenario!(all_namespaces_false_reconciles_only_the_controller_namespace);
+/// `--all-namespaces=false`: only the controller's namespace.
+async fn all_namespaces_false_reconciles_only_the_controller_namespace(env: &Env) {
+    let ctl_ns = env.controller_ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &["--all-namespaces=false"]).await;
+    let cert = ctl.cert().await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    create(env, &TestSecret::new(env).named(ctl_ns, NAME).seal(&cert)).await;
+    secret_with_data(env, ctl_ns, NAME, &[("foo", "bar")]).await;
+    synced(env, ctl_ns, NAME, "True", 1).await;
+    event(env, ctl_ns, NAME, "Unsealed").await;
+    stays("other namespaces are left alone", QUIET, async || {
+        untouched(env, &env.ns, NAME).await
+    })
+    .await;
+    ctl.stop().await;
+}
+
+/// The controller's namespace plus the listed one (`other`), nothing else (`ns`).
+async fn watches_listed_and_controller_namespaces_only(env: &Env, flags: &[&str]) {
+    let ctl = Controller::start(env, "ctl-a", flags).await;
+    let cert = ctl.cert().await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    for ns in [&env.controller_ns, &env.other] {
+        create(env, &TestSecret::new(env).named(ns, NAME).seal(&cert)).await;
+    }
+    for ns in [&env.controller_ns, &env.other] {
+        secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+        synced(env, ns, NAME, "True", 1).await;
+        event(env, ns, NAME, "Unsealed").await;
+    }
+    stays(
+        format!("{} is left alone ({flags:?})", env.ns),
+        QUIET,
+        async || untouched(env, &env.ns, NAME).await,
+    )
+    .await;
+    ctl.stop().await;
+}
+
+scenario!(additional_namespaces_with_all_namespaces_false);
+/// `--all-namespaces=false --additional-namespaces=<other>`.
+async fn additional_namespaces_with_all_namespaces_false(env: &Env) {
+    let listed = format!("--additional-namespaces={}", env.other);
+    watches_listed_and_controller_namespaces_only(env, &["--all-namespaces=false", &listed]).await;
+}
+
+scenario!(additional_namespaces_alone_limit_the_scope);
+/// `--additional-namespaces=<other>` alone limits the scope too, as upstream.
+async fn additional_namespaces_alone_limit_the_scope(env: &Env) {
+    let listed = format!("--additional-namespaces={}", env.other);
+    watches_listed_and_controller_namespaces_only(env, &[&listed]).await;
+}
+
+scenario!(additional_namespaces_repeated_are_watched_once);
 /// Listing a namespace twice, or the controller's own, still reconciles each object once
 /// (upstream de-duplicates the list and skips its own namespace).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn additional_namespaces_repeated_are_watched_once() {
-    let (fake, ctl) = setup(&[
-        "--all-namespaces=false",
-        &format!("--additional-namespaces={CONTROLLER_NS},{NS},{NS}"),
-    ])
-    .await;
+async fn additional_namespaces_repeated_are_watched_once(env: &Env) {
+    let (ns, ctl_ns) = (env.ns.as_str(), env.controller_ns.as_str());
+    let listed = format!("--additional-namespaces={ctl_ns},{ns},{ns}");
+    let ctl = Controller::start(env, "ctl-a", &["--all-namespaces=false", &listed]).await;
     let cert = ctl.cert().await;
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    create(
-        &fake,
-        &TestSecret::new().named(CONTROLLER_NS, NAME).seal(&cert),
-    )
-    .await;
-    for ns in [NS, CONTROLLER_NS] {
-        secret_with_data(&fake, ns, NAME, &[("foo", "bar")]).await;
-        synced(&fake, ns, NAME, "True", 1).await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    create(env, &TestSecret::new(env).named(ctl_ns, NAME).seal(&cert)).await;
+    for ns in [ns, ctl_ns] {
+        secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+        synced(env, ns, NAME, "True", 1).await;
+        event(env, ns, NAME, "Unsealed").await;
     }
     tokio::time::sleep(QUIET).await;
-    for ns in [NS, CONTROLLER_NS] {
-        // The key Secret is the other create in the controller namespace.
-        let key = usize::from(ns == CONTROLLER_NS);
+    for ns in [ns, ctl_ns] {
         assert_eq!(
-            count_in(&fake, ns, Verb::Create, "secrets"),
-            1 + key,
-            "{ns}: one Secret create"
-        );
-        assert_eq!(
-            writes_in(&fake, ns, "sealedsecrets", Some("status")),
-            1,
-            "{ns}: one status write"
-        );
-        assert_eq!(
-            event_count(&fake, ns, NAME, "Unsealed"),
+            event_count(env, ns, NAME, "Unsealed").await,
             1,
             "{ns}: one event"
         );
     }
-    for ns in [NS, CONTROLLER_NS] {
-        let lists = count_in(&fake, ns, Verb::List, "sealedsecrets");
+    let Some(fake) = env.fake() else {
+        return ctl.stop().await;
+    };
+    for ns in [ns, ctl_ns] {
+        // The key Secret is the other create in the controller namespace.
+        let key = usize::from(ns == ctl_ns);
+        assert_eq!(
+            count_in(fake, ns, Verb::Create, "secrets"),
+            1 + key,
+            "{ns}: one Secret create"
+        );
+        assert_eq!(
+            writes_in(fake, ns, "sealedsecrets", Some("status")),
+            1,
+            "{ns}: one status write"
+        );
+        let lists = count_in(fake, ns, Verb::List, "sealedsecrets");
         assert_eq!(lists, 1, "{ns}: SealedSecrets listed once");
     }
     ctl.stop().await;
@@ -1857,69 +2261,72 @@ async fn additional_namespaces_repeated_are_watched_once() {
 // leader election
 // =============================================================================================
 
-fn lease_holder(fake: &FakeApiServer) -> Option<String> {
-    fake.get_as::<Lease>(CONTROLLER_NS, "sealed-secrets-controller")?
+async fn lease_holder(env: &Env) -> Option<String> {
+    env.get::<Lease>(&env.controller_ns, "sealed-secrets-controller")
+        .await?
         .spec?
         .holder_identity
 }
 
+scenario!(leader_hand_over);
 /// Only the leader reconciles and makes keys; stopping it releases the Lease and the other
 /// replica takes over.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leader_hand_over() {
-    let fake = FakeApiServer::new();
-    fake.create_namespace(NS);
-    let a = Controller::start(&fake, "ctl-a", &[]).await;
+async fn leader_hand_over(env: &Env) {
+    let ns = env.ns.as_str();
+    let a = Controller::start(env, "ctl-a", &[]).await;
     let cert = a.cert().await;
-    assert_eq!(lease_holder(&fake).as_deref(), Some("ctl-a"));
-    let b = Controller::start(&fake, "ctl-b", &[]).await;
+    assert_eq!(lease_holder(env).await.as_deref(), Some("ctl-a"));
+    let b = Controller::start(env, "ctl-b", &[]).await;
     // Every replica serves the same certificate (from the shared key Secrets).
     assert_eq!(
         b.cert().await.public_key().fingerprint(),
         cert.public_key().fingerprint()
     );
 
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    let e = event(&fake, NS, NAME, "Unsealed").await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    let e = event(env, ns, NAME, "Unsealed").await;
     assert_eq!(e.instance, "ctl-a");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(key_secrets(&fake).len(), 1, "the follower made no key");
+    assert_eq!(key_secrets(env).await.len(), 1, "the follower made no key");
     assert!(
-        events(&fake, NS, "SealedSecret", NAME)
+        events(env, ns, "SealedSecret", NAME)
+            .await
             .iter()
             .all(|e| e.instance == "ctl-a"),
         "the follower reconciled nothing"
     );
-    assert_eq!(lease_holder(&fake).as_deref(), Some("ctl-a"));
+    assert_eq!(lease_holder(env).await.as_deref(), Some("ctl-a"));
 
     a.stop().await;
-    until("ctl-b holds the lease", || {
-        (lease_holder(&fake).as_deref() == Some("ctl-b")).then_some(())
+    eventually("ctl-b holds the lease", async || {
+        (lease_holder(env).await.as_deref() == Some("ctl-b")).then_some(())
     })
     .await;
-    create(&fake, &TestSecret::new().named(NS, "after").seal(&cert)).await;
-    secret_with_data(&fake, NS, "after", &[("foo", "bar")]).await;
-    let e = event(&fake, NS, "after", "Unsealed").await;
+    create(env, &TestSecret::new(env).named(ns, "after").seal(&cert)).await;
+    secret_with_data(env, ns, "after", &[("foo", "bar")]).await;
+    let e = event(env, ns, "after", "Unsealed").await;
     assert_eq!(e.instance, "ctl-b");
-    assert_eq!(key_secrets(&fake).len(), 1);
+    assert_eq!(key_secrets(env).await.len(), 1);
     b.stop().await;
     assert_ne!(
-        lease_holder(&fake).as_deref(),
+        lease_holder(env).await.as_deref(),
         Some("ctl-b"),
         "the lease is released on shutdown"
     );
 }
 
 // =============================================================================================
-// failures
+// failures (fake only: injected faults, dropped watches, compaction)
 // =============================================================================================
 
 /// Failed Secret creates (500), conflicts on update, failed status writes and closed or
 /// expired watches: everything converges.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovers_from_api_failures() {
-    let (fake, ctl) = setup(&[]).await;
+    let env = Env::start(Kind::Fake, "recovers_from_api_failures").await;
+    let (env, fake, ns) = (&env, env.expect_fake(), env.ns.as_str());
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
 
     // Two failed creates, then success.
@@ -1927,23 +2334,23 @@ async fn recovers_from_api_failures() {
         Fault::new(500, "InternalError")
             .verb(Verb::Create)
             .resource("secrets")
-            .namespace(NS)
+            .namespace(ns)
             .times(2),
     );
-    create(&fake, &TestSecret::new().seal(&cert)).await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
-    synced(&fake, NS, NAME, "True", 1).await;
-    assert_eq!(count_in(&fake, NS, Verb::Create, "secrets"), 3);
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    synced(env, ns, NAME, "True", 1).await;
+    assert_eq!(count_in(fake, ns, Verb::Create, "secrets"), 3);
 
     // Conflicts on the update, then success.
     fake.inject_conflicts(2, Verb::Update, "secrets", Some(NAME));
     update_spec(
-        &fake,
-        &TestSecret::new().data(&[("foo", "baz")]).seal(&cert),
+        env,
+        &TestSecret::new(env).data(&[("foo", "baz")]).seal(&cert),
     )
     .await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "baz")]).await;
-    synced(&fake, NS, NAME, "True", 2).await;
+    secret_with_data(env, ns, NAME, &[("foo", "baz")]).await;
+    synced(env, ns, NAME, "True", 2).await;
 
     // A failed status write is retried.
     fake.fail(
@@ -1953,33 +2360,33 @@ async fn recovers_from_api_failures() {
             .times(1),
     );
     update_spec(
-        &fake,
-        &TestSecret::new().data(&[("foo", "qux")]).seal(&cert),
+        env,
+        &TestSecret::new(env).data(&[("foo", "qux")]).seal(&cert),
     )
     .await;
-    secret_with_data(&fake, NS, NAME, &[("foo", "qux")]).await;
-    synced(&fake, NS, NAME, "True", 3).await;
+    secret_with_data(env, ns, NAME, &[("foo", "qux")]).await;
+    synced(env, ns, NAME, "True", 3).await;
 
     // Closed watches, then an expired resourceVersion: the watchers relist.
     fake.close_watches();
     create(
-        &fake,
-        &TestSecret::new().named(NS, "after-close").seal(&cert),
+        env,
+        &TestSecret::new(env).named(ns, "after-close").seal(&cert),
     )
     .await;
-    secret_with_data(&fake, NS, "after-close", &[("foo", "bar")]).await;
+    secret_with_data(env, ns, "after-close", &[("foo", "bar")]).await;
     fake.compact();
     fake.close_watches();
     create(
-        &fake,
-        &TestSecret::new().named(NS, "after-compact").seal(&cert),
+        env,
+        &TestSecret::new(env).named(ns, "after-compact").seal(&cert),
     )
     .await;
-    secret_with_data(&fake, NS, "after-compact", &[("foo", "bar")]).await;
+    secret_with_data(env, ns, "after-compact", &[("foo", "bar")]).await;
     // An owned Secret deleted while watches were down is still re-created.
     fake.close_watches();
-    delete_secret(&fake, NS, "after-close").await;
-    secret_with_data(&fake, NS, "after-close", &[("foo", "bar")]).await;
+    delete_secret(env, ns, "after-close").await;
+    secret_with_data(env, ns, "after-close", &[("foo", "bar")]).await;
     ctl.stop().await;
 }
 
@@ -1987,11 +2394,13 @@ async fn recovers_from_api_failures() {
 /// gone, and its `condition_info` series and per-object state go with it (others stay).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sealed_secret_deleted_during_a_relist_is_forgotten() {
-    let (fake, ctl) = setup(&[]).await;
+    let env = Env::start(Kind::Fake, "deleted_during_a_relist").await;
+    let (env, fake, ns) = (&env, env.expect_fake(), env.ns.as_str());
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
     for name in ["gone", "kept"] {
-        create(&fake, &TestSecret::new().named(NS, name).seal(&cert)).await;
-        synced(&fake, NS, name, "True", 1).await;
+        create(env, &TestSecret::new(env).named(ns, name).seal(&cert)).await;
+        synced(env, ns, name, "True", 1).await;
     }
     let series = |text: &str, name: &str| {
         text.lines().any(|l| {
@@ -1999,7 +2408,7 @@ async fn sealed_secret_deleted_during_a_relist_is_forgotten() {
                 && l.contains(&format!("name=\"{name}\""))
         })
     };
-    eventually("both series", || async {
+    eventually("both series", async || {
         let text = ctl.metrics_text().await;
         (series(&text, "gone") && series(&text, "kept")).then_some(())
     })
@@ -2014,12 +2423,12 @@ async fn sealed_secret_deleted_during_a_relist_is_forgotten() {
             .times(1),
     );
     fake.close_watches();
-    delete_sealed(&fake, NS, "gone").await;
+    delete_sealed(env, ns, "gone").await;
     fake.compact();
     eventually_within(
         RELIST_TIMEOUT,
         "the series of the deleted object removed",
-        || async {
+        async || {
             let text = ctl.metrics_text().await;
             (!series(&text, "gone")).then_some(text)
         },
@@ -2031,7 +2440,7 @@ async fn sealed_secret_deleted_during_a_relist_is_forgotten() {
 }
 
 // =============================================================================================
-// one write per object
+// one write per object (fake only: request counts)
 // =============================================================================================
 
 /// 50 SealedSecrets: one Secret create, one status write and one event each; a restart and a
@@ -2039,22 +2448,26 @@ async fn sealed_secret_deleted_during_a_relist_is_forgotten() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_write_per_object_and_quiet_restart() {
     const N: usize = 50;
-    let (fake, ctl) = setup(&["--resync-period=1s"]).await;
+    let env = Env::start(Kind::Fake, "one_write_per_object").await;
+    let (env, fake, ns) = (&env, env.expect_fake(), env.ns.as_str());
+    let ctl = Controller::start(env, "ctl-a", &["--resync-period=1s"]).await;
     let cert = ctl.cert().await;
     for i in 0..N {
         create(
-            &fake,
-            &TestSecret::new().named(NS, &format!("s{i:02}")).seal(&cert),
+            env,
+            &TestSecret::new(env)
+                .named(ns, &format!("s{i:02}"))
+                .seal(&cert),
         )
         .await;
     }
-    until("all Secrets and statuses", || {
+    eventually("all Secrets and statuses", async || {
         (0..N)
             .all(|i| {
                 let name = format!("s{i:02}");
-                secret(&fake, NS, &name).is_some()
+                fake.get_as::<Secret>(ns, &name).is_some()
                     && fake
-                        .get_as::<SealedSecret>(NS, &name)
+                        .get_as::<SealedSecret>(ns, &name)
                         .as_ref()
                         .and_then(synced_condition)
                         .is_some_and(|c| c.status == "True")
@@ -2064,20 +2477,20 @@ async fn one_write_per_object_and_quiet_restart() {
     .await;
     // Let echoes of our own writes and a resync or two pass.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(count_in(&fake, NS, Verb::Create, "secrets"), N);
+    assert_eq!(count_in(fake, ns, Verb::Create, "secrets"), N);
     assert_eq!(
-        writes_in(&fake, NS, "secrets", None),
+        writes_in(fake, ns, "secrets", None),
         N,
         "one Secret write each"
     );
     assert_eq!(
-        writes_in(&fake, NS, "sealedsecrets", Some("status")),
+        writes_in(fake, ns, "sealedsecrets", Some("status")),
         N,
         "one status write each"
     );
-    assert_eq!(writes_in(&fake, NS, "events", None), N, "one event each");
+    assert_eq!(writes_in(fake, ns, "events", None), N, "one event each");
     assert_eq!(
-        count_in(&fake, NS, Verb::Get, "secrets"),
+        count_in(fake, ns, Verb::Get, "secrets"),
         0,
         "new Secrets need no GET: the watch cache says they do not exist"
     );
@@ -2088,8 +2501,8 @@ async fn one_write_per_object_and_quiet_restart() {
 
     // A restart with nothing changed: every object looked at, nothing written.
     fake.reset_requests();
-    let again = Controller::start(&fake, "ctl-b", &[]).await;
-    eventually("the new replica reconciled everything", || async {
+    let again = Controller::start(env, "ctl-b", &[]).await;
+    eventually("the new replica reconciled everything", async || {
         let text = again.metrics_text().await;
         let synced = text
             .lines()
@@ -2101,30 +2514,30 @@ async fn one_write_per_object_and_quiet_restart() {
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(writes_in(&fake, NS, "secrets", None), 0);
-    assert_eq!(writes_in(&fake, NS, "sealedsecrets", Some("status")), 0);
-    assert_eq!(writes_in(&fake, NS, "events", None), 0, "no new events");
+    assert_eq!(writes_in(fake, ns, "secrets", None), 0);
+    assert_eq!(writes_in(fake, ns, "sealedsecrets", Some("status")), 0);
+    assert_eq!(writes_in(fake, ns, "events", None), 0, "no new events");
     assert_eq!(
-        count_in(&fake, NS, Verb::Get, "secrets"),
+        count_in(fake, ns, Verb::Get, "secrets"),
         0,
         "unchanged Secrets are recognised from the cache's digests, without a GET"
     );
-    assert_eq!(key_secrets(&fake).len(), 1);
+    assert_eq!(key_secrets(env).await.len(), 1);
 
     // A spec change: the Secret is read live once, then written once.
     fake.reset_requests();
     update_spec(
-        &fake,
-        &TestSecret::new()
-            .named(NS, "s00")
+        env,
+        &TestSecret::new(env)
+            .named(ns, "s00")
             .data(&[("foo", "changed")])
             .seal(&cert),
     )
     .await;
-    secret_with_data(&fake, NS, "s00", &[("foo", "changed")]).await;
+    secret_with_data(env, ns, "s00", &[("foo", "changed")]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(count_in(&fake, NS, Verb::Get, "secrets"), 1);
-    assert_eq!(writes_in(&fake, NS, "secrets", None), 1);
+    assert_eq!(count_in(fake, ns, Verb::Get, "secrets"), 1);
+    assert_eq!(writes_in(fake, ns, "secrets", None), 1);
     again.stop().await;
 }
 
@@ -2140,7 +2553,7 @@ async fn regression_app_run_future_is_send() {
         Flags::try_parse_from(["c"]).unwrap(),
         fake.client("default"),
         Environment {
-            namespace: CONTROLLER_NS.into(),
+            namespace: "kube-system".into(),
             identity: "x".into(),
         },
         rx,

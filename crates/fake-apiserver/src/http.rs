@@ -400,7 +400,7 @@ async fn resource(
         }
         Verb::List => {
             let st = inner.lock();
-            let items = st.list(&info.gvr, namespace.as_deref(), &labels, &fields);
+            let items = st.list_with_views(&info.gvr, namespace.as_deref(), &labels, &fields);
             let offset: usize = match q.get("continue").filter(|c| !c.is_empty()) {
                 Some(c) => c
                     .parse()

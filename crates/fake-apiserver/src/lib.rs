@@ -18,7 +18,10 @@
 //! event), create (`generateName`), update with optimistic concurrency, merge / strategic (as
 //! merge) / JSON / apply (as merge) patches, delete (finalizers, preconditions, propagation),
 //! deletecollection, the `/status` subresource, `metadata.generation`, immutable Secrets and
-//! ConfigMaps, owner-reference garbage collection, the service proxy, discovery and `/version`.
+//! ConfigMaps, owner-reference garbage collection, the service proxy, discovery and `/version`;
+//! the validation kube-apiserver applies to the objects stored here (names, labels,
+//! annotations, ownerReferences, Secrets, events.k8s.io/v1 Events, Leases); core/v1 Event lists
+//! also show events.k8s.io/v1 Events, as the API server keeps both in one place.
 //! Test hooks: fault injection, closing watches, latency, request records and direct store access.
 
 #![forbid(unsafe_code)]
@@ -30,6 +33,7 @@ mod status;
 mod store;
 mod types;
 mod util;
+mod validate;
 mod watch;
 
 use std::convert::Infallible;

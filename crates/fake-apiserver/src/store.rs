@@ -12,6 +12,7 @@ use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
 use crate::types::{Fault, Gvr, ProxyTarget, RequestRecord, ResourceInfo};
 use crate::util::{Rng, now_rfc3339};
+use crate::validate::{self, is_dns1123_subdomain};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ChangeType {
@@ -107,18 +108,18 @@ fn invalid_name(name: &str, generate_name: Option<&str>) -> Option<(String, Stri
     None
 }
 
-fn is_dns1123_subdomain(value: &str) -> bool {
-    value.len() <= 253
-        && value.split('.').all(|label| {
-            let bytes = label.as_bytes();
-            !bytes.is_empty()
-                && bytes.len() <= 63
-                && bytes
-                    .iter()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-                && bytes[0] != b'-'
-                && bytes[bytes.len() - 1] != b'-'
-        })
+/// Namespace names are DNS-1123 labels: one label of at most 63 characters.
+fn invalid_label_name(name: &str) -> Option<(String, String, String)> {
+    (name.len() > 63 || name.contains('.')).then(|| {
+        (
+            "metadata.name".to_owned(),
+            "FieldValueInvalid".to_owned(),
+            format!(
+                "Invalid value: {name:?}: a lowercase RFC 1123 label must consist of lower case \
+                 alphanumeric characters or '-', and must be no more than 63 characters"
+            ),
+        )
+    })
 }
 
 fn meta(obj: &Value, field: &str) -> Option<String> {
@@ -153,6 +154,39 @@ fn owner_uids(obj: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// An events.k8s.io/v1 Event as core/v1 shows it (the API server's conversion).
+fn core_event_view(event: &Value) -> Value {
+    let mut core = json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": event.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    });
+    for (from, to) in [
+        ("regarding", "involvedObject"),
+        ("related", "related"),
+        ("note", "message"),
+        ("reason", "reason"),
+        ("type", "type"),
+        ("eventTime", "eventTime"),
+        ("action", "action"),
+        ("reportingController", "reportingComponent"),
+        ("reportingInstance", "reportingInstance"),
+        ("series", "series"),
+        ("deprecatedSource", "source"),
+        ("deprecatedFirstTimestamp", "firstTimestamp"),
+        ("deprecatedLastTimestamp", "lastTimestamp"),
+        ("deprecatedCount", "count"),
+    ] {
+        if let Some(value) = event.get(from).filter(|v| !v.is_null()) {
+            core[to] = value.clone();
+        }
+    }
+    if core.get("involvedObject").is_none() {
+        core["involvedObject"] = json!({});
+    }
+    core
 }
 
 /// Everything but `metadata` and `status`: what bumps `metadata.generation`.
@@ -240,6 +274,35 @@ impl State {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// [`Self::list`], plus what the API server shows of other resources under this one: it keeps
+    /// core/v1 and events.k8s.io/v1 Events in one place, so a core/v1 list shows events.k8s.io/v1
+    /// Events too (converted, read-only here), as `kubectl get events` and client-go's
+    /// `Events(ns).Search` see them.
+    pub fn list_with_views(
+        &self,
+        gvr: &Gvr,
+        ns: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+    ) -> Vec<Value> {
+        let mut items = self.list(gvr, ns, labels, fields);
+        if *gvr == Gvr::core("events") {
+            let everything = FieldSelector::default();
+            let events_v1 = Gvr::new("events.k8s.io", "v1", "events");
+            items.extend(
+                self.list(&events_v1, ns, labels, &everything)
+                    .iter()
+                    .map(core_event_view)
+                    .filter(|e| fields.matches(e)),
+            );
+            items.sort_by(|a, b| {
+                let key = |o: &Value| (meta(o, "namespace"), meta(o, "name"));
+                key(a).cmp(&key(b))
+            });
+        }
+        items
     }
 
     fn uid_exists(&self, uid: &str) -> bool {
@@ -424,16 +487,21 @@ impl State {
         }
     }
 
+    /// Metadata and the rules of each kind the API server checks (see `validate`).
+    fn validate(info: &ResourceInfo, name: &str, obj: &Value) -> Result<(), ApiError> {
+        let causes = validate::causes(info, obj);
+        if causes.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(&info.gvr, &info.kind, name, &causes))
+        }
+    }
+
     /// Immutable Secrets/ConfigMaps and the immutable Secret type.
-    fn validate_update(
-        info: &ResourceInfo,
-        name: &str,
-        old: &Value,
-        new: &Value,
-    ) -> Result<(), ApiError> {
+    fn update_causes(info: &ResourceInfo, old: &Value, new: &Value) -> Vec<validate::Cause> {
         let is_secret = info.gvr == Gvr::secrets();
         if !is_secret && info.gvr != Gvr::core("configmaps") {
-            return Ok(());
+            return Vec::new();
         }
         const MSG: &str = "Forbidden: field is immutable when `immutable` is set";
         let mut causes = Vec::new();
@@ -472,11 +540,7 @@ impl State {
                 format!("Invalid value: \"{t}\": field is immutable"),
             ));
         }
-        if causes.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::invalid(&info.gvr, &info.kind, name, &causes))
-        }
+        causes
     }
 
     pub fn create(
@@ -511,7 +575,13 @@ impl State {
             }
         }
         let mut name = meta(&obj, "name").unwrap_or_default();
-        if let Some(cause) = invalid_name(&name, meta(&obj, "generateName").as_deref()) {
+        if let Some(cause) =
+            invalid_name(&name, meta(&obj, "generateName").as_deref()).or_else(|| {
+                (info.kind == "Namespace")
+                    .then(|| invalid_label_name(&name))
+                    .flatten()
+            })
+        {
             return Err(ApiError::invalid(&info.gvr, &info.kind, &name, &[cause]));
         }
         if name.is_empty() {
@@ -545,6 +615,7 @@ impl State {
         }
         Self::normalize(info, &mut obj);
         Self::validate_secret_data(info, &obj)?;
+        Self::validate(info, &name, &obj)?;
         let uid = self.rng.uid();
         let m = meta_mut(&mut obj);
         m.insert("name".into(), json!(name));
@@ -672,7 +743,12 @@ impl State {
             );
         }
         Self::validate_secret_data(info, &new)?;
-        Self::validate_update(info, name, &old, &new)?;
+        // As the API server: what may not change first, then the new object's own rules.
+        let mut causes = Self::update_causes(info, &old, &new);
+        causes.extend(validate::causes(info, &new));
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(&info.gvr, &info.kind, name, &causes));
+        }
         if info.generation && generation_content(&old) != generation_content(&new) {
             let g = old
                 .pointer("/metadata/generation")

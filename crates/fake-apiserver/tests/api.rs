@@ -191,7 +191,24 @@ async fn regression_invalid_names_and_generate_name_ending_in_a_dot_are_rejected
         s.metadata.name = name.map(Into::into);
         s.metadata.generate_name = generate_name.map(Into::into);
         let e = api_err(api.create(&PostParams::default(), &s).await.unwrap_err());
-        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"), "{name:?} {generate_name:?}");
+        assert_eq!(
+            (e.code, e.reason.as_str()),
+            (422, "Invalid"),
+            "{name:?} {generate_name:?}"
+        );
+    }
+    // Namespace names are labels: 63 characters at most, no dots.
+    let namespaces: Api<Namespace> = Api::all(fake.client("default"));
+    for name in ["a".repeat(64), "a.b".to_owned()] {
+        let namespace: Namespace =
+            serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+        let e = api_err(
+            namespaces
+                .create(&PostParams::default(), &namespace)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"), "{name}");
     }
     // A trailing dash is masked before the check, as the API server does.
     let mut s = secret("", &[]);
@@ -530,7 +547,8 @@ async fn immutable_secrets() {
     );
     assert_eq!(
         e.message,
-        "Secret \"imm\" is invalid: type: Invalid value: \"kubernetes.io/tls\": field is immutable"
+        "Secret \"imm\" is invalid: [type: Invalid value: \"kubernetes.io/tls\": field is immutable, \
+         data[tls.crt]: Required value, data[tls.key]: Required value]"
     );
 }
 
@@ -563,7 +581,12 @@ async fn garbage_collection_of_owned_secrets() {
         .await
         .unwrap();
     let mut shared = secret("shared", &[]);
-    shared.metadata.owner_references = Some(vec![oref(&owner), oref(&other)]);
+    // At most one ownerReference may be the controller.
+    let also_owned_by = OwnerReference {
+        controller: None,
+        ..oref(&other)
+    };
+    shared.metadata.owner_references = Some(vec![oref(&owner), also_owned_by]);
     secrets
         .create(&PostParams::default(), &shared)
         .await
@@ -1031,4 +1054,53 @@ async fn typed_accessors() {
     assert_eq!(fake.list_as::<Secret>(None).len(), 1);
     assert!(fake.remove(&Gvr::secrets(), "default", "t").is_some());
     assert!(fake.get_as::<Secret>("default", "t").is_none());
+}
+
+/// As on the real server, events.k8s.io/v1 Events are listed by core/v1 too, converted
+/// (`regarding` as `involvedObject`, `note` as `message`), and core/v1 field selectors apply.
+#[tokio::test]
+async fn core_v1_events_list_shows_events_k8s_io_events() {
+    use k8s_openapi::api::core::v1::Event as CoreEvent;
+    use k8s_openapi::api::events::v1::Event;
+    let fake = FakeApiServer::new();
+    let client = fake.client("default");
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    for (name, uid) in [("a", "uid-a"), ("b", "uid-b")] {
+        let event: Event = serde_json::from_value(json!({
+            "metadata": {"name": format!("{name}.1")},
+            "eventTime": "2026-12-05T10:00:00.000000Z",
+            "action": "Unseal",
+            "reason": "Unsealed",
+            "note": "SealedSecret unsealed successfully",
+            "type": "Normal",
+            "reportingController": "sealed-secrets",
+            "reportingInstance": "ctl-a",
+            "regarding": {"kind": "SealedSecret", "name": name, "namespace": "default", "uid": uid},
+        }))
+        .unwrap();
+        events.create(&PostParams::default(), &event).await.unwrap();
+    }
+    let core: Api<CoreEvent> = Api::namespaced(client, "default");
+    let found = core
+        .list(&ListParams::default().fields(
+            "involvedObject.kind=SealedSecret,involvedObject.name=b,involvedObject.uid=uid-b",
+        ))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].metadata.name.as_deref(), Some("b.1"));
+    assert_eq!(found[0].involved_object.uid.as_deref(), Some("uid-b"));
+    assert_eq!(
+        found[0].message.as_deref(),
+        Some("SealedSecret unsealed successfully")
+    );
+    assert_eq!(
+        found[0].reporting_component.as_deref(),
+        Some("sealed-secrets")
+    );
+    assert_eq!(
+        core.list(&ListParams::default()).await.unwrap().items.len(),
+        2
+    );
 }
