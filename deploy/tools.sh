@@ -7,13 +7,12 @@
 # The versions below are read by tests/shipping/build.rs too: keep the `NAME=vX.Y.Z` form.
 set -euo pipefail
 HELM_VERSION=v4.3.2
-KUBESEAL_GO_VERSION=v0.36.6
 
 cache=${SEALED_SECRETS_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-rs/tools}
 case "${1:-}" in
   helm) dir=$cache/helm-$HELM_VERSION bin=helm module=helm.sh/helm/v4/cmd/helm@$HELM_VERSION ;;
-  kubeseal-go) dir=$cache/kubeseal-$KUBESEAL_GO_VERSION bin=kubeseal
-    module=github.com/bitnami-labs/sealed-secrets/cmd/kubeseal@$KUBESEAL_GO_VERSION ;;
+  # Upstream's binaries have one installer (the interop suite's); this names its kubeseal.
+  kubeseal-go) echo "$("$(dirname "$0")/../tests/interop/install-upstream")/kubeseal"; exit 0 ;;
   *) echo "usage: $0 helm|kubeseal-go" >&2; exit 2 ;;
 esac
 if [[ ! -x $dir/$bin ]]; then
