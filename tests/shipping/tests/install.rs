@@ -254,3 +254,131 @@ async fn http_get(port: u16, path: &str) -> Option<String> {
     let (head, body) = text.split_once("\r\n\r\n")?;
     head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
 }
+
+/// The release manifest's ServiceAccount and RBAC, applied for real, are all the controller needs:
+/// with that account's token (and nothing else) it makes its key, unseals, writes status and
+/// events, and holds its Lease. Catches a permission trimmed one step too far.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(control_plane, static_binaries)),
+    ignore = "needs the test control plane and the static binaries (deploy/build-static)"
+)]
+async fn release_manifest_rbac_is_all_the_controller_needs() {
+    let plane = ControlPlane::shared();
+    let kubectl = |args: &[&str]| {
+        Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", plane.kubeconfig())
+            .output()
+            .expect("run kubectl")
+    };
+    let manifest = repo().join("controller.yaml");
+    ok(
+        "kubectl apply -f controller.yaml",
+        &kubectl(&["apply", "-f", manifest.to_str().unwrap()]),
+    );
+    let token = ok(
+        "kubectl create token",
+        &kubectl(&[
+            "-n",
+            "kube-system",
+            "create",
+            "token",
+            "sealed-secrets-controller",
+            "--duration=1h",
+        ]),
+    );
+    let kubeconfig = plane.dir().join("kubeconfig-sealed-secrets-controller");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    \
+             certificate-authority: {}\nusers:\n- name: controller\n  user:\n    token: {}\n\
+             contexts:\n- name: test\n  context:\n    cluster: test\n    user: controller\n\
+             current-context: test\n",
+            plane.server(),
+            plane.ca_file().display(),
+            token.trim()
+        ),
+    )
+    .expect("write the controller's kubeconfig");
+
+    let client = plane.client().await;
+    let ns = format!("rbac-{:08x}", rand_suffix());
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("create namespace");
+
+    let (api, metrics) = (free_port(), free_port());
+    let controller =
+        Command::new(Path::new(env!("SHIPPING_STATIC_DIR")).join("sealed-secrets-controller"))
+            .arg(format!("--listen-addr=127.0.0.1:{api}"))
+            .arg(format!("--listen-metrics-addr=127.0.0.1:{metrics}"))
+            .env_clear()
+            .env("KUBECONFIG", &kubeconfig)
+            .env("POD_NAMESPACE", "kube-system")
+            .env("POD_NAME", "rbac-test")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run the controller");
+    let _running = Running(controller);
+
+    let pem = poll("the controller serves its certificate", || async {
+        let body = http_get(api, "/v1/cert.pem").await?;
+        body.contains("BEGIN CERTIFICATE").then_some(body)
+    })
+    .await;
+    let cert = seal::Certificate::from_pem(pem.as_bytes()).expect("certificate parses");
+    let secret = seal::read_secrets(
+        &json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "with-rbac", "namespace": ns},
+            "stringData": {"token": "t0k3n"},
+        })
+        .to_string(),
+    )
+    .expect("Secret parses")
+    .remove(0);
+    let sealed =
+        seal::seal_secret(&secret, cert.public_key(), &seal::SealOptions::default()).expect("seal");
+    let sealed: SealedSecret =
+        serde_json::from_value(serde_json::to_value(&sealed).unwrap()).unwrap();
+    let sealed_api = Api::<SealedSecret>::namespaced(client.clone(), &ns);
+    sealed_api
+        .create(&PostParams::default(), &sealed)
+        .await
+        .expect("create SealedSecret");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let unsealed = poll("the Secret", || async {
+        secrets.get_opt("with-rbac").await.ok().flatten()
+    })
+    .await;
+    assert_eq!(
+        unsealed.data.unwrap_or_default()["token"].0,
+        b"t0k3n".to_vec()
+    );
+    poll("status Synced=True", || async {
+        let object = sealed_api.get_opt("with-rbac").await.ok().flatten()?;
+        object
+            .status?
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Synced" && c.status == "True")
+            .then_some(())
+    })
+    .await;
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), &ns);
+    poll("the Unsealed event", || async {
+        let list = events.list(&Default::default()).await.ok()?;
+        list.items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("Unsealed"))
+            .then_some(())
+    })
+    .await;
+    let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
+}
