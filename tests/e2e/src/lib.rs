@@ -115,7 +115,9 @@ pub fn binaries() -> &'static Binaries {
     })
 }
 
-fn unique(prefix: &str) -> String {
+/// A namespace name unique to this run: `<prefix>-<hex>`, at most 59 characters.
+#[must_use]
+pub fn unique(prefix: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32).rotate_left(7))
@@ -330,7 +332,7 @@ impl Env {
                 Err(e) => (0, e.to_string()),
             }
         } else {
-            direct(self.api, method, path, body).await
+            http(self.api, method, path, body).await
         }
     }
 
@@ -448,8 +450,9 @@ impl Drop for Env {
     }
 }
 
-/// Plain HTTP/1.1 to the controller's local address: (status, body).
-async fn direct(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+/// Plain HTTP/1.1 to a local address (a controller outside the cluster): (status, body); status 0
+/// when nothing answers.
+pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
         return (0, "connection refused".into());

@@ -282,38 +282,7 @@ pub fn metric_sum(exposition: &str, name: &str) -> f64 {
         .sum()
 }
 
-/// Plain HTTP/1.1 to a local address: (status, body); status 0 when nothing answers.
-pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
-        return (0, "connection refused".into());
-    };
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    if stream.write_all(request.as_bytes()).await.is_err() {
-        return (0, "write failed".into());
-    }
-    let mut buf = Vec::new();
-    let _ = stream.read_to_end(&mut buf).await;
-    let text = String::from_utf8_lossy(&buf);
-    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return (0, text.into_owned());
-    };
-    let code = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, body.to_owned())
-}
-
-/// A namespace name unique to this run: `<prefix>-<hex>`.
-#[must_use]
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{:08x}", rand::random::<u32>())
-}
+pub use e2e::{http, unique};
 
 /// Creates namespaces (and the SealedSecret CRD when the cluster lacks it).
 pub async fn create_namespaces(client: &kube::Client, names: &[&str]) {

@@ -119,6 +119,70 @@ impl Drop for Running {
     }
 }
 
+/// Seals `key: value` as `namespace/name` with the certificate the controller on `api` serves,
+/// creates the SealedSecret, and waits until the controller has written the Secret with that
+/// value and marked the SealedSecret `Synced=True`.
+async fn seal_and_wait_for_unseal(
+    client: &kube::Client,
+    api: u16,
+    namespace: &str,
+    name: &str,
+    (key, value): (&str, &str),
+) {
+    let pem = poll("the controller serves its certificate", || async {
+        let (code, body) = e2e::http(([127, 0, 0, 1], api).into(), "GET", "/v1/cert.pem", "").await;
+        (code == 200 && body.contains("BEGIN CERTIFICATE")).then_some(body)
+    })
+    .await;
+    let cert = seal::Certificate::from_pem(pem.as_bytes()).expect("certificate parses");
+    let secret = seal::read_secrets(
+        &json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+            "stringData": {key: value},
+        })
+        .to_string(),
+    )
+    .expect("Secret parses")
+    .remove(0);
+    let sealed =
+        seal::seal_secret(&secret, cert.public_key(), &seal::SealOptions::default()).expect("seal");
+    let sealed: SealedSecret =
+        serde_json::from_value(serde_json::to_value(&sealed).unwrap()).unwrap();
+    let sealed_api = Api::<SealedSecret>::namespaced(client.clone(), namespace);
+    sealed_api
+        .create(&PostParams::default(), &sealed)
+        .await
+        .expect("create SealedSecret");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let unsealed = poll("the Secret", || async {
+        secrets.get_opt(name).await.ok().flatten()
+    })
+    .await;
+    assert_eq!(unsealed.data.unwrap_or_default()[key].0, value.as_bytes());
+    poll("status Synced=True", || async {
+        let object = sealed_api.get_opt(name).await.ok().flatten()?;
+        object
+            .status?
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Synced" && c.status == "True")
+            .then_some(())
+    })
+    .await;
+}
+
+/// A namespace of its own for one test.
+async fn new_namespace(client: &kube::Client, prefix: &str) -> String {
+    let ns = e2e::unique(prefix);
+    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("create namespace");
+    ns
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -150,13 +214,7 @@ async fn controller_image_entrypoint_makes_its_key_and_unseals_in_cluster() {
     let plane = ControlPlane::shared();
     let client = plane.client().await;
     test_cluster::install_crd(&client).await;
-    let ns = format!("image-{:08x}", rand_suffix());
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
-    namespaces
-        .create(&PostParams::default(), &namespace)
-        .await
-        .expect("create namespace");
+    let ns = new_namespace(&client, "image").await;
 
     let rootfs = Path::new(env!("SHIPPING_IMAGES_DIR")).join("controller.bundle/rootfs");
     assert!(
@@ -190,39 +248,8 @@ async fn controller_image_entrypoint_makes_its_key_and_unseals_in_cluster() {
         .expect("run the image's entrypoint");
     let _running = Running(entrypoint);
 
-    let pem = poll("the controller serves its certificate", || async {
-        let body = http_get(api, "/v1/cert.pem").await?;
-        body.contains("BEGIN CERTIFICATE").then_some(body)
-    })
-    .await;
-    let cert = seal::Certificate::from_pem(pem.as_bytes()).expect("certificate parses");
-    let secret = seal::read_secrets(
-        &json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "from-image", "namespace": ns},
-            "stringData": {"password": "s3cr3t"},
-        })
-        .to_string(),
-    )
-    .expect("Secret parses")
-    .remove(0);
-    let sealed =
-        seal::seal_secret(&secret, cert.public_key(), &seal::SealOptions::default()).expect("seal");
-    let sealed: SealedSecret =
-        serde_json::from_value(serde_json::to_value(&sealed).unwrap()).unwrap();
-    Api::<SealedSecret>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &sealed)
-        .await
-        .expect("create SealedSecret");
+    seal_and_wait_for_unseal(&client, api, &ns, "from-image", ("password", "s3cr3t")).await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    let unsealed = poll("the Secret unsealed by the image's controller", || async {
-        secrets.get_opt("from-image").await.ok().flatten()
-    })
-    .await;
-    assert_eq!(
-        unsealed.data.unwrap_or_default()["password"].0,
-        b"s3cr3t".to_vec()
-    );
     let keys = secrets
         .list(
             &kube::api::ListParams::default()
@@ -231,28 +258,9 @@ async fn controller_image_entrypoint_makes_its_key_and_unseals_in_cluster() {
         .await
         .expect("list key Secrets");
     assert_eq!(keys.items.len(), 1, "the image's controller made one key");
-    let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
-}
-
-fn rand_suffix() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() ^ std::process::id().rotate_left(16))
-        .unwrap_or_default()
-}
-
-async fn http_get(port: u16, path: &str) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut buf = Vec::new();
-    stream.read_to_end(&mut buf).await.ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+    let _ = Api::<Namespace>::all(client.clone())
+        .delete(&ns, &DeleteParams::default())
+        .await;
 }
 
 /// The release manifest's ServiceAccount and RBAC, applied for real, are all the controller needs:
@@ -304,13 +312,7 @@ async fn release_manifest_rbac_is_all_the_controller_needs() {
     .expect("write the controller's kubeconfig");
 
     let client = plane.client().await;
-    let ns = format!("rbac-{:08x}", rand_suffix());
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
-    namespaces
-        .create(&PostParams::default(), &namespace)
-        .await
-        .expect("create namespace");
+    let ns = new_namespace(&client, "rbac").await;
 
     let (api, metrics) = (free_port(), free_port());
     let controller =
@@ -327,50 +329,7 @@ async fn release_manifest_rbac_is_all_the_controller_needs() {
             .expect("run the controller");
     let _running = Running(controller);
 
-    let pem = poll("the controller serves its certificate", || async {
-        let body = http_get(api, "/v1/cert.pem").await?;
-        body.contains("BEGIN CERTIFICATE").then_some(body)
-    })
-    .await;
-    let cert = seal::Certificate::from_pem(pem.as_bytes()).expect("certificate parses");
-    let secret = seal::read_secrets(
-        &json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "with-rbac", "namespace": ns},
-            "stringData": {"token": "t0k3n"},
-        })
-        .to_string(),
-    )
-    .expect("Secret parses")
-    .remove(0);
-    let sealed =
-        seal::seal_secret(&secret, cert.public_key(), &seal::SealOptions::default()).expect("seal");
-    let sealed: SealedSecret =
-        serde_json::from_value(serde_json::to_value(&sealed).unwrap()).unwrap();
-    let sealed_api = Api::<SealedSecret>::namespaced(client.clone(), &ns);
-    sealed_api
-        .create(&PostParams::default(), &sealed)
-        .await
-        .expect("create SealedSecret");
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    let unsealed = poll("the Secret", || async {
-        secrets.get_opt("with-rbac").await.ok().flatten()
-    })
-    .await;
-    assert_eq!(
-        unsealed.data.unwrap_or_default()["token"].0,
-        b"t0k3n".to_vec()
-    );
-    poll("status Synced=True", || async {
-        let object = sealed_api.get_opt("with-rbac").await.ok().flatten()?;
-        object
-            .status?
-            .conditions
-            .iter()
-            .any(|c| c.type_ == "Synced" && c.status == "True")
-            .then_some(())
-    })
-    .await;
+    seal_and_wait_for_unseal(&client, api, &ns, "with-rbac", ("token", "t0k3n")).await;
     let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), &ns);
     poll("the Unsealed event", || async {
         let list = events.list(&Default::default()).await.ok()?;
@@ -380,5 +339,7 @@ async fn release_manifest_rbac_is_all_the_controller_needs() {
             .then_some(())
     })
     .await;
-    let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
+    let _ = Api::<Namespace>::all(client.clone())
+        .delete(&ns, &DeleteParams::default())
+        .await;
 }
