@@ -13,7 +13,7 @@ use tokio::sync::{Notify, watch};
 fn main() -> ExitCode {
     let flags = Flags::parse();
     if flags.version {
-        println!("controller version: {}", env!("CARGO_PKG_VERSION"));
+        println!("controller version: v{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
     init_logging(&flags);
