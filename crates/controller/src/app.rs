@@ -175,10 +175,12 @@ pub async fn run(
         resync_period: Some(flags.resync_period).filter(|p| !p.is_zero()),
     };
     let leader_work = {
-        let client = client.clone();
         let keys = Arc::clone(&keys);
         let metrics = Arc::clone(&metrics);
-        move |stop: watch::Receiver<bool>| {
+        let identity = identity.clone();
+        // `client` writes as the leader: with leader election, only while the lease holds.
+        move |stop: watch::Receiver<bool>, client: Client| {
+            let recorder = EventSink::new(client.clone(), "sealed-secrets", &identity);
             let renew = renew_keys(
                 client.clone(),
                 key_config.clone(),
@@ -224,7 +226,7 @@ pub async fn run(
     } else {
         let mut stop = shutdown.clone();
         tokio::select! {
-            () = leader_work(shutdown) => {}
+            () = leader_work(shutdown, client) => {}
             _ = stop.wait_for(|s| *s) => {}
         }
     }

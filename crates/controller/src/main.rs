@@ -47,7 +47,6 @@ fn init_logging(flags: &Flags) {
     let filter = tracing_subscriber::filter::Targets::new()
         .with_default(tracing::Level::WARN)
         .with_target("sealed_secrets_controller", level)
-        .with_target("kube_lease_manager", tracing::Level::WARN.max(level))
         // kube's client logs the whole response body at WARN when it cannot decode one: a
         // Secret list carries every Secret's data. The error itself still reaches the caller.
         .with_target("kube_client::client", tracing::Level::ERROR);

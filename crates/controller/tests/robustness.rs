@@ -277,6 +277,20 @@ impl Replica {
         }
     }
 
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Sends a signal (`KILL`, `TERM`, `STOP`, `CONT`).
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
     /// `kill -9` and reap.
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -739,4 +753,290 @@ async fn bad_objects_do_not_stop_the_others_on_the_fake() {
 )]
 async fn bad_objects_do_not_stop_the_others_on_the_real_server() {
     bad_objects_do_not_stop_the_others(Cluster::real(shared_plane()).await).await;
+}
+
+// =============================================================================================
+// 3. two replicas, one writer
+// =============================================================================================
+
+const LEASE: &str = "sealed-secrets-controller";
+
+async fn lease_holder(cluster: &Cluster, namespace: &str) -> Option<String> {
+    Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(cluster.client.clone(), namespace)
+        .get_opt(LEASE)
+        .await
+        .ok()
+        .flatten()?
+        .spec?
+        .holder_identity
+}
+
+/// Events in `namespace` by reporting instance (replica): every Secret the controller writes
+/// gets one, from the replica that wrote it.
+async fn events_by(
+    cluster: &Cluster,
+    namespace: &str,
+) -> Vec<(String, String, Option<jiff::Timestamp>)> {
+    Api::<Event>::namespaced(cluster.client.clone(), namespace)
+        .list(&ListParams::default())
+        .await
+        .map(|list| list.items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|event| {
+            (
+                event.reporting_instance.unwrap_or_default(),
+                event.regarding.and_then(|r| r.name).unwrap_or_default(),
+                event.event_time.map(|t| t.0),
+            )
+        })
+        .collect()
+}
+
+/// Creates `name` at once and returns how long until its Secret exists.
+async fn time_to_secret(
+    cluster: &Cluster,
+    cert: &seal::Certificate,
+    namespace: &str,
+    name: &str,
+    since: Instant,
+    logs: impl Fn() -> String,
+) -> Duration {
+    cluster
+        .create(namespace, &sealed(cert, namespace, name, &[("k", "v")]))
+        .await
+        .expect("create a SealedSecret");
+    let secrets = Api::<Secret>::namespaced(cluster.client.clone(), namespace);
+    eventually(
+        Duration::from_secs(90),
+        &format!("the Secret of {name}"),
+        logs,
+        || async { secrets.get_opt(name).await.ok().flatten().map(drop) },
+    )
+    .await;
+    since.elapsed()
+}
+
+/// Two replicas (lease 15 s): only the leader writes; `kill -9` of the leader hands over
+/// within the lease duration + 2 s, SIGTERM within 2 s (the lease is released), and a leader
+/// stopped past its lease writes nothing when it resumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(control_plane),
+    ignore = "needs the control plane: see tests/README.md"
+)]
+async fn two_replicas_one_writer_on_the_real_server() {
+    let lease = Duration::from_secs(15);
+    let cluster = Cluster::real(shared_plane()).await;
+    let namespace = cluster.namespace("replicas").await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = |identity: &str| ReplicaConfig {
+        identity: identity.into(),
+        extra: vec![format!(
+            "--leader-elect-lease-duration={}s",
+            lease.as_secs()
+        )],
+        ..ReplicaConfig::new(&cluster, &namespace, dir.path())
+    };
+    let mut a = Replica::start(&config("rep-a"));
+    let cert = a.cert().await;
+    let mut b = Replica::start(&config("rep-b"));
+    b.cert().await;
+    let logs = |a: &Replica, b: &Replica| format!("{}\n----\n{}", a.log(), b.log());
+    let mut table = vec![];
+
+    // Only the leader writes.
+    for i in 0..5 {
+        let name = format!("first-{i}");
+        time_to_secret(&cluster, &cert, &namespace, &name, Instant::now(), || {
+            logs(&a, &b)
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let events = events_by(&cluster, &namespace).await;
+    assert!(!events.is_empty());
+    assert!(
+        events.iter().all(|(by, _, _)| by == "rep-a"),
+        "only the leader writes: {events:?}"
+    );
+    assert_eq!(
+        lease_holder(&cluster, &namespace).await.as_deref(),
+        Some("rep-a")
+    );
+    let keys = cluster
+        .secrets(&namespace)
+        .await
+        .into_iter()
+        .filter(|s| {
+            s.metadata
+                .labels
+                .as_ref()
+                .is_some_and(|l| l.contains_key("sealedsecrets.bitnami.com/sealed-secrets-key"))
+        })
+        .count();
+    assert_eq!(keys, 1, "one key, made by the leader");
+
+    // kill -9 of the leader.
+    a.signal("KILL");
+    let killed = Instant::now();
+    let took = time_to_secret(&cluster, &cert, &namespace, "after-kill", killed, || {
+        logs(&a, &b)
+    })
+    .await;
+    a.kill();
+    table.push((
+        "kill -9 of the leader",
+        took,
+        lease + Duration::from_secs(2),
+    ));
+    assert!(
+        took <= lease + Duration::from_secs(2),
+        "hand-over after kill -9 took {took:?}"
+    );
+
+    // SIGTERM of the leader (now rep-b) while rep-a follows again.
+    a = Replica::start(&config("rep-a"));
+    a.cert().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    b.signal("TERM");
+    let terminated = Instant::now();
+    let took = time_to_secret(
+        &cluster,
+        &cert,
+        &namespace,
+        "after-term",
+        terminated,
+        || logs(&a, &b),
+    )
+    .await;
+    table.push(("SIGTERM of the leader", took, Duration::from_secs(2)));
+    assert!(
+        took <= Duration::from_secs(2),
+        "hand-over after SIGTERM took {took:?}"
+    );
+    b.kill();
+
+    // SIGSTOP of the leader (now rep-a) past its lease; rep-b takes over; SIGCONT.
+    b = Replica::start(&config("rep-b"));
+    b.cert().await;
+    a.signal("STOP");
+    let stopped = Instant::now();
+    eventually(
+        lease + Duration::from_secs(10),
+        "rep-b takes the lease of the stopped leader",
+        || logs(&a, &b),
+        || async {
+            (lease_holder(&cluster, &namespace).await.as_deref() == Some("rep-b")).then_some(())
+        },
+    )
+    .await;
+    let taken = stopped.elapsed();
+    // A write while the old leader is stopped: it gets the events when it resumes.
+    time_to_secret(
+        &cluster,
+        &cert,
+        &namespace,
+        "while-stopped",
+        Instant::now(),
+        || logs(&a, &b),
+    )
+    .await;
+    let resumed = jiff::Timestamp::now();
+    a.signal("CONT");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let late: Vec<_> = events_by(&cluster, &namespace)
+        .await
+        .into_iter()
+        .filter(|(by, _, at)| by == "rep-a" && at.is_none_or(|at| at >= resumed))
+        .collect();
+    assert!(
+        late.is_empty(),
+        "the old leader wrote after it resumed: {late:?}"
+    );
+    assert!(a.log().contains("lost the lease"), "{}", a.log());
+    assert_eq!(
+        lease_holder(&cluster, &namespace).await.as_deref(),
+        Some("rep-b")
+    );
+    table.push((
+        "SIGSTOP past the lease (take-over)",
+        taken,
+        lease + Duration::from_secs(2),
+    ));
+
+    let mut writes: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for (by, _, _) in events_by(&cluster, &namespace).await {
+        *writes.entry(by).or_default() += 1;
+    }
+    println!("\n| hand-over | time | bound |\n| --- | --- | --- |");
+    for (what, took, bound) in &table {
+        println!(
+            "| {what} | {:.1} s | {:.0} s |",
+            took.as_secs_f64(),
+            bound.as_secs_f64()
+        );
+    }
+    println!("events (one per Secret write) by replica: {writes:?}");
+}
+
+/// A key renewal due during a hand-over makes exactly one new key: the old leader either made it
+/// before it let go, or the new one makes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(control_plane),
+    ignore = "needs the control plane: see tests/README.md"
+)]
+async fn a_key_renewal_during_a_hand_over_makes_one_key_on_the_real_server() {
+    let cluster = Cluster::real(shared_plane()).await;
+    let namespace = cluster.namespace("renewal").await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let renew = Duration::from_secs(8);
+    let config = |identity: &str| ReplicaConfig {
+        identity: identity.into(),
+        extra: vec![
+            "--leader-elect-lease-duration=6s".into(),
+            format!("--key-renew-period={}s", renew.as_secs()),
+        ],
+        ..ReplicaConfig::new(&cluster, &namespace, dir.path())
+    };
+    let count_keys = || async {
+        cluster
+            .secrets(&namespace)
+            .await
+            .into_iter()
+            .filter(|s| {
+                s.metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l.contains_key("sealedsecrets.bitnami.com/sealed-secrets-key"))
+            })
+            .count()
+    };
+    let mut a = Replica::start(&config("rep-a"));
+    a.cert().await;
+    let first = Instant::now();
+    let mut b = Replica::start(&config("rep-b"));
+    b.cert().await;
+    assert_eq!(count_keys().await, 1);
+    // Hand over just before the renewal is due.
+    tokio::time::sleep(renew.saturating_sub(first.elapsed() + Duration::from_millis(300))).await;
+    a.signal("TERM");
+    eventually(
+        Duration::from_secs(20),
+        "rep-b leads",
+        || format!("{}\n----\n{}", a.log(), b.log()),
+        || async {
+            (lease_holder(&cluster, &namespace).await.as_deref() == Some("rep-b")).then_some(())
+        },
+    )
+    .await;
+    // Well past the renewal, well before the next.
+    tokio::time::sleep(
+        (first + renew + Duration::from_secs(4)).saturating_duration_since(Instant::now()),
+    )
+    .await;
+    assert_eq!(count_keys().await, 2, "exactly one new key");
+    a.kill();
+    b.kill();
 }
