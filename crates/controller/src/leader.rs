@@ -193,14 +193,15 @@ impl Elector {
         }
     }
 
-    /// One round: read the Lease, claim or renew it when due; true while this replica leads.
-    async fn round(&mut self) -> bool {
+    /// One round: read the Lease, claim or renew it when due. Whether this replica leads, and
+    /// whether the API server answered.
+    async fn round(&mut self) -> (bool, bool) {
         let started = Instant::now();
         let lease = match self.api.get_opt(&self.config.name).await {
             Ok(lease) => lease,
             Err(e) => {
                 tracing::debug!(error = %e, "cannot read the Lease");
-                return self.fence.holds();
+                return (self.fence.holds(), false);
             }
         };
         let written = match lease {
@@ -227,7 +228,7 @@ impl Elector {
                 match step(&self.config.identity, &spec, since, now) {
                     Step::Follow => {
                         self.fence.revoke();
-                        return false;
+                        return (false, true);
                     }
                     Step::Claim { taking_over } => {
                         lease.spec = Some(self.desired(Some(&spec), taking_over));
@@ -247,16 +248,16 @@ impl Elector {
                     .map(|spec| (record(spec), Instant::now()));
                 self.fence
                     .extend(started + self.config.duration() - self.config.margin());
-                true
+                (true, true)
             }
             Err(kube::Error::Api(status)) if status.code == 409 => {
                 // Someone else wrote first: they hold it now.
                 self.fence.revoke();
-                false
+                (false, true)
             }
             Err(e) => {
                 tracing::debug!(error = %e, "cannot write the Lease");
-                self.fence.holds()
+                (self.fence.holds(), false)
             }
         }
     }
@@ -298,6 +299,9 @@ async fn reached<T>(rx: &mut watch::Receiver<T>, f: impl FnMut(&T) -> bool) -> b
     rx.wait_for(f).await.is_ok()
 }
 
+/// An outage of the API server at least this long restarts the leader's work when it ends.
+const OUTAGE_RESTART: Duration = Duration::from_secs(3);
+
 /// How long leader work may take to stop on shutdown before it is aborted: the Lease is
 /// released only after, and the other replica waits for it.
 const STOP_GRACE: Duration = Duration::from_secs(1);
@@ -324,8 +328,29 @@ where
         seen: None,
     };
     let mut task: Option<(tokio::task::JoinHandle<()>, watch::Sender<bool>)> = None;
+    let mut unreachable_since: Option<Instant> = None;
     loop {
-        let leading = elector.round().await;
+        let (leading, answered) = elector.round().await;
+        let outage = match (answered, unreachable_since) {
+            (false, None) => {
+                unreachable_since = Some(Instant::now());
+                None
+            }
+            (true, Some(since)) => {
+                unreachable_since = None;
+                Some(since.elapsed())
+            }
+            _ => None,
+        };
+        if leading && outage.is_some_and(|outage| outage >= OUTAGE_RESTART) {
+            // Watches that failed through a long outage may sit in back-off, or on a
+            // connection the restarted server never answers: start the work afresh.
+            tracing::info!(?outage, "the API server is back; restarting leader work");
+            if let Some((handle, _)) = task.take() {
+                handle.abort();
+                let _ = handle.await;
+            }
+        }
         match (&mut task, leading) {
             (None, true) => {
                 tracing::info!(identity = %config.identity, lease = %config.name, "became leader");
@@ -345,7 +370,7 @@ where
             }
             _ => {}
         }
-        let pause = if leading {
+        let pause = if leading && answered {
             config.renew_every()
         } else {
             config.poll_every()

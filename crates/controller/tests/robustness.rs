@@ -1040,3 +1040,129 @@ async fn a_key_renewal_during_a_hand_over_makes_one_key_on_the_real_server() {
     a.kill();
     b.kill();
 }
+
+// =============================================================================================
+// 2. an API outage heals fast
+// =============================================================================================
+
+/// One outage of the test: what is stopped and for how long.
+#[derive(Debug, Clone, Copy)]
+enum Outage {
+    ApiServer(Duration),
+    EtcdRestart,
+}
+
+/// kube-apiserver stopped for 5 s, 20 s and 2 min, and an etcd restart, under a running
+/// controller: SealedSecrets created before, during (the client retrying until the server is
+/// back) and right after each outage all have their Secrets within 5 s of `/readyz`, and only
+/// those Secrets are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(control_plane),
+    ignore = "needs the control plane: see tests/README.md"
+)]
+async fn api_outages_heal_within_5s_of_readyz_on_the_real_server() {
+    let plane = off_runtime(ControlPlane::start).expect("a control plane of its own");
+    let cluster = Cluster::real(&plane).await;
+    let namespace = cluster.namespace("outage").await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let replica = Replica::start(&ReplicaConfig::new(&cluster, &namespace, dir.path()));
+    let cert = replica.cert().await;
+    let outages = [
+        Outage::ApiServer(Duration::from_secs(5)),
+        Outage::ApiServer(Duration::from_secs(20)),
+        Outage::EtcdRestart,
+        // The longest once, last.
+        Outage::ApiServer(Duration::from_secs(120)),
+    ];
+    let mut table = Vec::new();
+    for (round, outage) in outages.into_iter().enumerate() {
+        let before = format!("before-{round}");
+        time_to_secret(&cluster, &cert, &namespace, &before, Instant::now(), || {
+            replica.log()
+        })
+        .await;
+        let writes_before = events_by(&cluster, &namespace).await.len();
+        let during = format!("during-{round}");
+        let after = format!("after-{round}");
+        let queued = {
+            let cluster_client = cluster.client.clone();
+            let object = sealed(&cert, &namespace, &during, &[("k", "v")]);
+            let namespace = namespace.clone();
+            let stop = plane_stopper(&plane, outage);
+            stop();
+            tokio::spawn(async move {
+                let api: Api<DynamicObject> = Api::namespaced_with(
+                    cluster_client,
+                    &namespace,
+                    &ApiResource::erase::<SealedSecret>(&()),
+                );
+                let object: DynamicObject = serde_json::from_value(object).expect("an object");
+                // As a client queueing its request: retry until the server takes it.
+                while api.create(&PostParams::default(), &object).await.is_err() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        };
+        if let Outage::ApiServer(length) = outage {
+            tokio::time::sleep(length).await;
+        }
+        let component = match outage {
+            Outage::ApiServer(_) => test_cluster::Component::ApiServer,
+            Outage::EtcdRestart => test_cluster::Component::Etcd,
+        };
+        off_runtime(|| plane.restart(component)).expect("restart");
+        off_runtime(|| plane.wait_ready(Duration::from_secs(120))).expect("/readyz");
+        let ready = Instant::now();
+        let secrets = Api::<Secret>::namespaced(cluster.client.clone(), &namespace);
+        cluster
+            .create(
+                &namespace,
+                &sealed(&cert, &namespace, &after, &[("k", "v")]),
+            )
+            .await
+            .expect("create after the outage");
+        eventually(
+            Duration::from_secs(150),
+            &format!("the Secrets of {during} and {after}"),
+            || replica.log(),
+            || async {
+                let both = secrets.get_opt(&during).await.ok().flatten().is_some()
+                    && secrets.get_opt(&after).await.ok().flatten().is_some();
+                both.then_some(())
+            },
+        )
+        .await;
+        let converged = ready.elapsed();
+        queued.await.expect("the queued create");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let writes = events_by(&cluster, &namespace).await.len() - writes_before;
+        table.push((outage, converged, writes));
+    }
+    println!("\n| outage | converged after /readyz | Secret writes |\n| --- | ---: | ---: |");
+    for (outage, converged, writes) in &table {
+        let what = match outage {
+            Outage::ApiServer(length) => format!("kube-apiserver stopped {length:?}"),
+            Outage::EtcdRestart => "etcd restarted".into(),
+        };
+        println!("| {what} | {:.1} s | {writes} |", converged.as_secs_f64());
+    }
+    for (outage, converged, writes) in table {
+        assert!(
+            converged <= Duration::from_secs(5),
+            "{outage:?}: converged {converged:?} after /readyz"
+        );
+        assert_eq!(
+            writes, 2,
+            "{outage:?}: only the two new Secrets are written"
+        );
+    }
+}
+
+/// Stops what an outage stops (an etcd restart is a stop then, in the test, a start).
+fn plane_stopper(plane: &ControlPlane, outage: Outage) -> impl FnOnce() + '_ {
+    move || match outage {
+        Outage::ApiServer(_) => plane.stop(test_cluster::Component::ApiServer),
+        Outage::EtcdRestart => plane.stop(test_cluster::Component::Etcd),
+    }
+}

@@ -222,7 +222,7 @@ pub async fn run(
         // updates would create it again (409, retried for ever) and, once deleted, it
         // would not be re-created.
         let stream = watcher::watcher(secret_api, watcher::Config::default())
-            .default_backoff()
+            .backoff(watch_backoff())
             .modify(CachedSecret::slim)
             .reflect(writer)
             .inspect(move |event| {
@@ -263,7 +263,7 @@ pub async fn run(
 
     let trigger = sealed_trigger(
         readable_only(
-            watcher::watcher(sealed_api, watch_config).default_backoff(),
+            watcher::watcher(sealed_api, watch_config).backoff(watch_backoff()),
             Arc::clone(&context),
         )
         .modify(slim_for_cache)
@@ -295,6 +295,48 @@ pub async fn run(
             future::ready(())
         })
         .await;
+}
+
+/// Back-off of the controller's watches: doubling from 0.5 s to at most 2 s, back to 0.5 s
+/// after any success. kube's default grows to 30 s and resets only after two minutes without
+/// errors, so a watch could sleep up to 30 s past an API server's return, and an outage must
+/// heal within seconds of `/readyz`. Retrying a refused connection every 2 s costs nothing.
+#[derive(Debug, Clone)]
+pub struct WatchBackoff {
+    next: Duration,
+}
+
+impl WatchBackoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(2);
+}
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        Self { next: Self::FIRST }
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let delay = self.next;
+        self.next = (delay * 2).min(Self::MAX);
+        Some(delay)
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+/// [`WatchBackoff`] for a new watch.
+#[must_use]
+pub fn watch_backoff() -> WatchBackoff {
+    WatchBackoff::default()
 }
 
 /// The watch as SealedSecrets: objects that cannot be read are reported (once per version: a
@@ -836,5 +878,24 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
             // Permanent: retried when the object, its Secret or the keys change, or on resync.
             Ok(settle(&context))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::runtime::utils::Backoff as _;
+
+    use super::*;
+
+    #[test]
+    fn watch_backoff_is_capped_at_two_seconds_and_resets() {
+        let mut backoff = watch_backoff();
+        let delays: Vec<Duration> = backoff.by_ref().take(5).collect();
+        assert_eq!(
+            delays,
+            [500, 1000, 2000, 2000, 2000].map(Duration::from_millis)
+        );
+        backoff.reset();
+        assert_eq!(backoff.next(), Some(Duration::from_millis(500)));
     }
 }
