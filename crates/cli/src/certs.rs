@@ -43,6 +43,33 @@ pub fn certificate(cli: &Cli) -> Result<Certificate> {
     parse(&bytes, &source, cli.allow_expired_cert)
 }
 
+/// Fingerprint of the development key in the project's `keys/` folder, whose private key is
+/// published. Matched by key, so that a copy under any name is recognised.
+const DEVELOPMENT_KEY_FINGERPRINT: &str = "SHA256:bYtPf0NaKCl/aWBqEBjTc5/m9SrKPB1y+9w1oqxHtOg";
+
+/// The warning for output sealed with `cert`, when it holds the published development key.
+#[must_use]
+pub fn development_key_warning(cert: &Certificate) -> Option<String> {
+    (cert.public_key().fingerprint().as_str() == DEVELOPMENT_KEY_FINGERPRINT).then(|| {
+        format!(
+            "warning: sealed with the development certificate keys/tls.crt \
+             ({DEVELOPMENT_KEY_FINGERPRINT}): its private key is public, so anyone can unseal \
+             this; seal with your controller's certificate"
+        )
+    })
+}
+
+/// Prints [`development_key_warning`] once the output has been written: a run that fails
+/// says only why.
+pub fn warn_after<T>(cert: &Certificate, result: Result<T>) -> Result<T> {
+    if result.is_ok()
+        && let Some(warning) = development_key_warning(cert)
+    {
+        eprintln!("{warning}");
+    }
+    result
+}
+
 /// Parses certificate bytes read from `source`.
 pub fn parse(bytes: &[u8], source: &str, allow_expired: bool) -> Result<Certificate> {
     let cert = Certificate::from_pem(bytes).map_err(|e| anyhow!("{source}: {e}"))?;

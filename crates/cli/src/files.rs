@@ -111,7 +111,8 @@ impl Sink {
 
 /// Writes `bytes` to a new temporary file beside `path`, syncs it, and renames it over `path`.
 /// The temporary file is removed on any failure, so `path` is either untouched or complete.
-/// An existing target keeps its permissions.
+/// A symlink at `path` is replaced, never followed. `private` output is always mode 0600; other
+/// output keeps the permissions of an existing regular file.
 pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -122,15 +123,20 @@ pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<()> 
         .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?
         .to_string_lossy()
         .into_owned();
-    let existing = fs::metadata(path).ok();
+    let existing = fs::symlink_metadata(path).ok();
     if existing.as_ref().is_some_and(fs::Metadata::is_dir) {
         return Err(anyhow!("{}: is a directory", path.display()));
     }
+    // Plaintext never inherits a mode: an existing world-readable file (or whatever a symlink
+    // there points to) must not make it world-readable.
+    let keep_permissions = existing
+        .filter(|m| !private && m.file_type().is_file())
+        .map(|m| m.permissions());
     let (tmp_path, mut file) = create_temp(dir, &name, private)?;
     let guard = TempGuard(Some(tmp_path.clone()));
     let result = (|| -> io::Result<()> {
-        if let Some(existing) = &existing {
-            file.set_permissions(existing.permissions())?;
+        if let Some(permissions) = keep_permissions {
+            file.set_permissions(permissions)?;
         }
         file.write_all(bytes)?;
         file.sync_all()?;

@@ -67,13 +67,14 @@ pub fn run(cli: &Cli) -> Result<()> {
         output_format(cli, None, Format::Json)?;
     }
     let cert = certs::certificate(cli)?;
-    if let Some(target) = &cli.merge_into {
-        return merge_into(cli, target, &cert);
-    }
-    if cli.raw {
-        return raw(cli, &cert);
-    }
-    seal_mode(cli, &cert)
+    let sealed = if let Some(target) = &cli.merge_into {
+        merge_into(cli, target, &cert)
+    } else if cli.raw {
+        raw(cli, &cert)
+    } else {
+        seal_mode(cli, &cert)
+    };
+    certs::warn_after(&cert, sealed)
 }
 
 fn output_sink(cli: &Cli) -> Sink {
@@ -440,6 +441,8 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
     let format = output_format(cli, target.as_deref(), Format::detect(&input.text))?;
     let total = sealed.len();
     let mut out = Vec::with_capacity(total);
+    // The certificate a local re-encryption sealed with (the controller's is its own business).
+    let mut resealed_with = None;
     if key_sources(cli).is_empty() {
         let controller = Controller::connect(cli)?;
         for (i, s) in sealed.iter().enumerate() {
@@ -482,10 +485,15 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
             })?;
             out.push(rotated);
         }
+        resealed_with = Some(cert);
     }
     let text: Zeroizing<String> = write_documents(&out, format);
-    match target {
+    let written = match target {
         Some(path) => files::write_atomically(&path, text.as_bytes(), false),
         None => Sink::Stdout.write(text.as_bytes()),
+    };
+    match &resealed_with {
+        Some(cert) => certs::warn_after(cert, written),
+        None => written,
     }
 }

@@ -58,7 +58,7 @@ fn raw_values_for_each_scope() {
         let b64 = stdout(&out);
         assert!(!b64.ends_with('\n'));
         assert_eq!(open_raw(&b64, label), b"s3cr3t");
-        assert_eq!(stderr(&out), "");
+        assert_eq!(without_dev_cert_warning(&stderr(&out)), "");
     }
     // From stdin, namespace from the kubeconfig context.
     let kubeconfig = write_kubeconfig(dir.path(), "http://127.0.0.1:1", Some("ctxns"));
@@ -72,7 +72,7 @@ fn raw_values_for_each_scope() {
         .unwrap();
     assert_eq!(open_raw(&stdout(&out), b"ctxns/n"), b"piped\n");
     // Piped stdin is taken as meant: no newline warning.
-    assert_eq!(stderr(&out), "");
+    assert_eq!(without_dev_cert_warning(&stderr(&out)), "");
 }
 
 #[test]
@@ -697,4 +697,51 @@ fn keyring_and_bundles_as_key_sources() {
             r"^error: no key could decrypt secret \(user\); .*--recovery-private-key.*--keyring.*\n$",
         )
         .unwrap());
+}
+
+#[cfg(unix)]
+#[test]
+fn recovery_unseal_output_is_0600_and_never_follows_a_symlink_at_the_target() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("sealed.yaml");
+    fs::write(&input, seal_yaml(&[], SECRET_YAML)).unwrap();
+    let unseal_to = |target: &std::path::Path| {
+        kubeseal()
+            .args(["--recovery-unseal", "--recovery-private-key"])
+            .arg(dev_key())
+            .arg("-f")
+            .arg(&input)
+            .arg("-w")
+            .arg(target)
+            .assert()
+            .success();
+    };
+
+    // An existing world-readable target does not lend its mode to the plaintext.
+    let target = dir.path().join("plain.yaml");
+    fs::write(&target, "old").unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
+    unseal_to(&target);
+    assert_eq!(mode(&target), 0o600);
+    assert!(fs::read_to_string(&target).unwrap().contains("YWRtaW4="));
+
+    // A symlink at the target is replaced, not followed: what it points to keeps its content
+    // and mode, and the plaintext is a new 0600 file.
+    let elsewhere = dir.path().join("shared.txt");
+    fs::write(&elsewhere, "keep").unwrap();
+    fs::set_permissions(&elsewhere, fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.path().join("link.yaml");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    unseal_to(&link);
+    assert_eq!(fs::read_to_string(&elsewhere).unwrap(), "keep");
+    assert_eq!(mode(&elsewhere), 0o644);
+    assert!(
+        !fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(mode(&link), 0o600);
 }

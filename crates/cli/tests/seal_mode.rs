@@ -566,7 +566,7 @@ fn broken_pipe_exits_quietly() {
         .write_all(big.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(stderr(&out), "");
+    assert_eq!(without_dev_cert_warning(&stderr(&out)), "");
     assert!(out.status.success());
 }
 
@@ -619,4 +619,42 @@ fn output_file_keeps_an_existing_mode() {
             .unwrap()
             .contains("SealedSecret")
     );
+}
+
+#[test]
+fn sealing_with_the_development_certificate_warns_whatever_its_file_is_called() {
+    let dir = tempfile::tempdir().unwrap();
+    // Matched by key, not by path: a copy under another name still warns.
+    let copy = dir.path().join("prod-cert.pem");
+    std::fs::copy(dev_cert(), &copy).unwrap();
+    let out = kubeseal()
+        .arg("--cert")
+        .arg(&copy)
+        .write_stdin(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ns}\ndata: {k: dg==}\n",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with("warning: "), "{err}");
+    assert!(
+        err.contains("development certificate keys/tls.crt"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // Any other certificate: no warning.
+    let out = kubeseal()
+        .arg("--cert")
+        .arg(repo(
+            "crates/seal/tests/fixtures/compat/keys/rsa2048/tls.crt",
+        ))
+        .write_stdin(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ns}\ndata: {k: dg==}\n",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
 }

@@ -15,6 +15,7 @@ use crate::keys::SharedKeys;
 use crate::leader::{LeaseConfig, lead};
 use crate::metrics::Metrics;
 use crate::reconcile::run::{self, ReconcileConfig, Scope};
+use crate::serve::{ServerLimits, serve};
 
 /// Where the controller runs.
 #[derive(Debug, Clone)]
@@ -135,10 +136,18 @@ pub async fn run(
         ApiConfig {
             rate_limit: flags.rate_limit,
             rate_limit_burst: flags.rate_limit_burst,
+            trusted_proxies: flags.trusted_proxies.clone(),
+            max_items: flags.max_request_items,
+            max_concurrent_work: usize::from(flags.max_concurrent_unseal_requests),
             timeout: flags.read_timeout.max(flags.write_timeout),
             ..ApiConfig::default()
         },
     );
+    let limits = ServerLimits {
+        max_connections: flags.max_connections as usize,
+        header_read_timeout: flags.read_header_timeout,
+        lifetime: flags.read_timeout + flags.write_timeout,
+    };
     let servers = [
         (flags.listen_addr, api),
         (
@@ -153,14 +162,10 @@ pub async fn run(
         tracing::info!(%addr, "HTTP server listening");
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(%addr, error = %e, "HTTP server failed");
-            }
+            serve(listener, router, limits, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
         });
     }
 

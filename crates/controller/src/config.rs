@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use clap::{ArgAction, Parser};
 
 use crate::keys::KeyOrder;
+use crate::ratelimit::Cidr;
 
 /// `sealed-secrets-controller` flags.
 #[derive(Debug, Clone, Parser)]
@@ -62,6 +63,23 @@ pub struct Flags {
     /// Burst for /v1/verify and /v1/rotate.
     #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT_BURST", default_value = "2")]
     pub rate_limit_burst: NonZeroU32,
+    /// Comma-separated address blocks (CIDR) of proxies whose X-Forwarded-For names the client
+    /// for rate limiting; by default none, and the client is the TCP peer.
+    #[arg(long, env = "SEALED_SECRETS_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<Cidr>,
+    /// Most encryptedData items in one /v1/verify or /v1/rotate request.
+    #[arg(long, env = "SEALED_SECRETS_MAX_REQUEST_ITEMS", default_value_t = 256)]
+    pub max_request_items: usize,
+    /// /v1/verify and /v1/rotate requests doing RSA work at once; others wait.
+    #[arg(long, env = "SEALED_SECRETS_MAX_CONCURRENT_UNSEAL_REQUESTS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_unseal_requests: u16,
+    /// Connections served at once on each listener; further clients wait.
+    #[arg(long, env = "SEALED_SECRETS_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
+    /// Time a client has to send a request's headers, from connecting or from the previous
+    /// response (so also how long an idle connection stays open).
+    #[arg(long, env = "SEALED_SECRETS_READ_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    pub read_header_timeout: Duration,
     /// Comma-separated k=v annotations for new key Secrets.
     #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_ANNOTATIONS", default_value = "", value_parser = parse_key_values)]
     pub privatekey_annotations: KeyValues,
@@ -187,6 +205,13 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{s:?} is not a duration like 720h, 2m or 30s"))
 }
 
+/// A Go duration that is not zero.
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    Some(parse_go_duration(s)?)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?} must be longer than zero"))
+}
+
 /// Parses RFC 1123 with a numeric zone, as `date -R` prints: `Mon, 02 Jan 2006 15:04:05 -0700`.
 pub fn parse_rfc1123z(s: &str) -> Result<SystemTime, String> {
     let bad = || format!("{s:?} is not a time like \"Mon, 02 Jan 2006 15:04:05 -0700\" (date -R)");
@@ -252,6 +277,32 @@ mod tests {
         let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
         assert_eq!(secs, 1_136_239_445);
         assert!(parse_rfc1123z("yesterday").is_err());
+    }
+
+    #[test]
+    fn security_limits_have_defaults_flags_and_environment_variables() {
+        let flags = Flags::try_parse_from(["controller"]).unwrap();
+        assert!(flags.trusted_proxies.is_empty());
+        assert_eq!(flags.max_request_items, 256);
+        assert_eq!(flags.max_concurrent_unseal_requests, 1);
+        assert_eq!(flags.max_connections, 512);
+        assert_eq!(flags.read_header_timeout, Duration::from_secs(10));
+        let flags = Flags::try_parse_from([
+            "controller",
+            "--trusted-proxies=10.0.0.0/8,fd00::/8",
+            "--read-header-timeout=3s",
+        ])
+        .unwrap();
+        assert_eq!(flags.trusted_proxies.len(), 2);
+        assert_eq!(flags.read_header_timeout, Duration::from_secs(3));
+        for args in [
+            ["controller", "--trusted-proxies", "10.0.0.0/33"],
+            ["controller", "--max-connections", "0"],
+            ["controller", "--read-header-timeout", "0"],
+            ["controller", "--max-concurrent-unseal-requests", "0"],
+        ] {
+            assert!(Flags::try_parse_from(args).is_err(), "{args:?}");
+        }
     }
 
     #[test]

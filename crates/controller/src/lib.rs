@@ -38,4 +38,7 @@ pub mod key_manager;
 pub mod keys;
 pub mod leader;
 pub mod metrics;
+pub mod ratelimit;
 pub mod reconcile;
+pub mod serve;
+pub mod web;

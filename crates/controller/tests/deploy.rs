@@ -1,5 +1,5 @@
 //! `kubectl kustomize deploy/` renders, and what it renders is the hardened, least-privilege
-//! install we intend. Skipped (with a message) when kubectl is not installed.
+//! install we intend. Needs kubectl (its built-in kustomize): without it these tests fail.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -10,22 +10,27 @@ use serde_json::{Value, json};
 
 const NS: &str = "kube-system";
 
-fn render() -> Option<Vec<Value>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
-    let out = match Command::new("kubectl").arg("kustomize").arg(&dir).output() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("SKIPPED: kubectl not available ({e}); cannot render deploy/");
-            return None;
-        }
-    };
+/// `kubectl kustomize <dir>` for a directory relative to the repository root.
+fn kustomize(dir: &str) -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(dir);
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("kubectl is needed to render {dir}: {e}"));
     assert!(
         out.status.success(),
-        "kubectl kustomize deploy/ failed:\n{}",
+        "kubectl kustomize {dir} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    Some(serde_saphyr::from_multiple::<Value>(&text).unwrap())
+    serde_saphyr::from_multiple::<Value>(&text).unwrap()
+}
+
+fn render() -> Option<Vec<Value>> {
+    Some(kustomize("deploy"))
 }
 
 fn find<'a>(objs: &'a [Value], kind: &str, name: &str) -> &'a Value {
@@ -66,6 +71,7 @@ fn kustomize_renders_expected_objects() {
         ("Deployment", "sealed-secrets-controller", NS),
         ("Service", "sealed-secrets-controller", NS),
         ("Service", "sealed-secrets-controller-metrics", NS),
+        ("NetworkPolicy", "sealed-secrets-controller", NS),
     ]
     .into_iter()
     .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
@@ -194,6 +200,23 @@ fn services_expose_named_ports() {
 
 type Grant = (String, String, String, Option<String>);
 
+/// The cluster-wide grants the controller's API calls need: SealedSecret watches and status
+/// patches, Secret get/watch/create/replace, events.k8s.io events. Nothing else: no `delete`
+/// on Secrets (only `--old-gc-behavior` deletes), no `namespaces`, no status `update`.
+fn unsealer_grants() -> BTreeSet<Grant> {
+    allowed(&[
+        ("bitnami.com", "sealedsecrets", &["list", "watch"], &[]),
+        ("bitnami.com", "sealedsecrets/status", &["patch"], &[]),
+        (
+            "",
+            "secrets",
+            &["get", "list", "watch", "create", "update"],
+            &[],
+        ),
+        ("events.k8s.io", "events", &["create"], &[]),
+    ])
+}
+
 /// Expands rules into (apiGroup, resource, verb, resourceName) tuples; wildcards are kept as `*`.
 fn grants(role: &Value) -> BTreeSet<Grant> {
     let strs = |v: &Value| -> Vec<String> {
@@ -244,31 +267,9 @@ fn allowed(rows: &[(&str, &str, &[&str], &[&str])]) -> BTreeSet<Grant> {
 }
 
 #[test]
-fn rbac_is_no_wider_than_upstream_plus_leases() {
+fn rbac_grants_only_what_the_controller_calls() {
     let Some(objs) = render() else { return };
-    let unsealer = allowed(&[
-        (
-            "bitnami.com",
-            "sealedsecrets",
-            &["get", "list", "watch"],
-            &[],
-        ),
-        (
-            "bitnami.com",
-            "sealedsecrets/status",
-            &["update", "patch"],
-            &[],
-        ),
-        (
-            "",
-            "secrets",
-            &["get", "list", "create", "update", "delete", "watch"],
-            &[],
-        ),
-        ("", "events", &["create", "patch"], &[]),
-        ("events.k8s.io", "events", &["create", "patch"], &[]),
-        ("", "namespaces", &["get"], &[]),
-    ]);
+    let unsealer = unsealer_grants();
     let key_admin = allowed(&[("", "secrets", &["create", "list"], &[])]);
     let proxier = allowed(&[
         ("", "services", &["get"], &["sealed-secrets-controller"]),
@@ -363,5 +364,106 @@ fn rbac_is_no_wider_than_upstream_plus_leases() {
     assert_eq!(
         p["subjects"],
         json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}])
+    );
+}
+
+fn pod_labels(objs: &[Value]) -> &Value {
+    &find(objs, "Deployment", "sealed-secrets-controller")["spec"]["template"]["metadata"]["labels"]
+}
+
+fn selects(selector: &Value, labels: &Value) -> bool {
+    let selector = selector.as_object().unwrap();
+    !selector.is_empty() && selector.iter().all(|(k, v)| &labels[k] == v)
+}
+
+/// `kubectl apply` over an upstream controller.yaml install only works with upstream's
+/// Deployment selector, which Kubernetes never lets change.
+#[test]
+fn deployment_keeps_upstreams_selector() {
+    let Some(objs) = render() else { return };
+    let d = find(&objs, "Deployment", "sealed-secrets-controller");
+    assert_eq!(
+        d["spec"]["selector"],
+        json!({"matchLabels": {"name": "sealed-secrets-controller"}})
+    );
+}
+
+#[test]
+fn network_policy_admits_only_the_listeners_and_the_api_server() {
+    let Some(objs) = render() else { return };
+    let policy = &find(&objs, "NetworkPolicy", "sealed-secrets-controller")["spec"];
+    assert!(
+        selects(&policy["podSelector"]["matchLabels"], pod_labels(&objs)),
+        "the policy selects the controller pods"
+    );
+    assert_eq!(policy["policyTypes"], json!(["Ingress", "Egress"]));
+    let ports = |rules: &Value| -> BTreeSet<(i64, String)> {
+        let rules = rules.as_array().unwrap();
+        assert_eq!(rules.len(), 1, "one rule: {rules:?}");
+        rules[0]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["port"].as_i64().unwrap(),
+                    p["protocol"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let tcp = |ports: &[i64]| -> BTreeSet<(i64, String)> {
+        ports.iter().map(|p| (*p, "TCP".to_string())).collect()
+    };
+    assert_eq!(ports(&policy["ingress"]), tcp(&[8080, 8081]));
+    assert_eq!(ports(&policy["egress"]), tcp(&[443, 6443]));
+}
+
+/// The documented `--old-gc-behavior` variant: the base plus the flag and `delete` on Secrets,
+/// nothing else.
+#[test]
+fn old_gc_variant_adds_the_flag_and_secret_delete_only() {
+    let Some(base) = render() else { return };
+    let variant = kustomize("examples/old-gc-behavior");
+    assert_eq!(variant.len(), base.len());
+    let role = find(&variant, "ClusterRole", "secrets-unsealer");
+    let mut want = unsealer_grants();
+    want.insert((String::new(), "secrets".into(), "delete".into(), None));
+    assert_eq!(grants(role), want);
+    let d = find(&variant, "Deployment", "sealed-secrets-controller");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["args"],
+        json!(["--old-gc-behavior"])
+    );
+    for object in &variant {
+        let kind = object["kind"].as_str().unwrap();
+        if kind == "ClusterRole" || kind == "Deployment" {
+            continue;
+        }
+        let name = object["metadata"]["name"].as_str().unwrap();
+        assert_eq!(object, find(&base, kind, name), "{kind} {name} unchanged");
+    }
+}
+
+/// controller.yaml (the one-file release install) is what deploy/ renders today, with the image
+/// pinned to this release's version.
+#[test]
+fn release_manifest_is_the_rendered_base() {
+    let Some(base) = render() else { return };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../controller.yaml");
+    let text = std::fs::read_to_string(&path).expect("controller.yaml");
+    let release: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    assert!(
+        release == base,
+        "controller.yaml is stale: run deploy/generate-controller-yaml"
+    );
+    let d = find(&release, "Deployment", "sealed-secrets-controller");
+    let image = d["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        image.rsplit_once(':').map(|(_, tag)| tag),
+        Some(env!("CARGO_PKG_VERSION")),
+        "the release manifest pins this release's image: {image}"
     );
 }

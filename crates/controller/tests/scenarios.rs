@@ -851,6 +851,43 @@ async fn s13_foreign_key() {
     ctl.stop().await;
 }
 
+/// A legacy v1 `spec.data` blob whose metadata Kubernetes cannot read (`creationTimestamp: 1`)
+/// used to panic the reconcile; now its Secret is created without that metadata, and the
+/// controller goes on with the next object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_v1_blob_with_extra_metadata_syncs_instead_of_panicking() {
+    use base64::Engine as _;
+    let (fake, ctl) = setup(&[]).await;
+    let cert = ctl.cert().await;
+    let inner = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": NAME, "creationTimestamp": 1, "resourceVersion": {"x": 1},
+            "labels": {"team": "a"}},
+        "data": {"foo": "YmFy"}
+    });
+    let blob = seal::seal_value(
+        cert.public_key(),
+        format!("{NS}/{NAME}").as_bytes(),
+        inner.to_string().as_bytes(),
+    );
+    let mut legacy: SealedSecret = serde_json::from_value(json!({
+        "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+        "metadata": {"name": NAME, "namespace": NS},
+        "spec": {"encryptedData": {},
+            "data": base64::engine::general_purpose::STANDARD.encode(&blob)}
+    }))
+    .unwrap();
+    legacy.metadata.namespace = Some(NS.into());
+    create(&fake, &legacy).await;
+    let s = secret_with_data(&fake, NS, NAME, &[("foo", "bar")]).await;
+    assert_eq!(labels_of(&s), map(&[("team", "a")]));
+    synced(&fake, NS, NAME, "True", 1).await;
+    // The controller is still reconciling.
+    create(&fake, &TestSecret::new().named(NS, "after").seal(&cert)).await;
+    secret_with_data(&fake, NS, "after", &[("foo", "bar")]).await;
+    ctl.stop().await;
+}
+
 /// 14. Secret type kubernetes.io/dockerconfigjson.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s14_dockerconfigjson() {

@@ -107,6 +107,20 @@ fn invalid_name(name: &str, generate_name: Option<&str>) -> Option<(String, Stri
     None
 }
 
+/// Namespace names are DNS-1123 labels: one label of at most 63 characters.
+fn invalid_label_name(name: &str) -> Option<(String, String, String)> {
+    (name.len() > 63 || name.contains('.')).then(|| {
+        (
+            "metadata.name".to_owned(),
+            "FieldValueInvalid".to_owned(),
+            format!(
+                "Invalid value: {name:?}: a lowercase RFC 1123 label must consist of lower case \
+                 alphanumeric characters or '-', and must be no more than 63 characters"
+            ),
+        )
+    })
+}
+
 fn is_dns1123_subdomain(value: &str) -> bool {
     value.len() <= 253
         && value.split('.').all(|label| {
@@ -511,7 +525,13 @@ impl State {
             }
         }
         let mut name = meta(&obj, "name").unwrap_or_default();
-        if let Some(cause) = invalid_name(&name, meta(&obj, "generateName").as_deref()) {
+        if let Some(cause) =
+            invalid_name(&name, meta(&obj, "generateName").as_deref()).or_else(|| {
+                (info.kind == "Namespace")
+                    .then(|| invalid_label_name(&name))
+                    .flatten()
+            })
+        {
             return Err(ApiError::invalid(&info.gvr, &info.kind, &name, &[cause]));
         }
         if name.is_empty() {

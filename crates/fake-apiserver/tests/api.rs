@@ -191,7 +191,24 @@ async fn regression_invalid_names_and_generate_name_ending_in_a_dot_are_rejected
         s.metadata.name = name.map(Into::into);
         s.metadata.generate_name = generate_name.map(Into::into);
         let e = api_err(api.create(&PostParams::default(), &s).await.unwrap_err());
-        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"), "{name:?} {generate_name:?}");
+        assert_eq!(
+            (e.code, e.reason.as_str()),
+            (422, "Invalid"),
+            "{name:?} {generate_name:?}"
+        );
+    }
+    // Namespace names are labels: 63 characters at most, no dots.
+    let namespaces: Api<Namespace> = Api::all(fake.client("default"));
+    for name in ["a".repeat(64), "a.b".to_owned()] {
+        let namespace: Namespace =
+            serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+        let e = api_err(
+            namespaces
+                .create(&PostParams::default(), &namespace)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"), "{name}");
     }
     // A trailing dash is masked before the check, as the API server does.
     let mut s = secret("", &[]);

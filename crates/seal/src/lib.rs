@@ -46,5 +46,6 @@ pub use scope::Scope;
 pub use sealing::{
     ItemError, SKIP_SET_OWNER_REFERENCES_ANNOTATION, SealError, SealOptions, UnsealError,
     UnsealOptions, Unsealed, label_of, owner_reference, reencrypt, seal_secret, unseal, verify,
+    verify_until_first_failure,
 };
 pub use secret::{SecretBytes, SecretString};

@@ -246,11 +246,19 @@ struct Opened {
     key: Option<Fingerprint>,
 }
 
-/// Opens every `encryptedData` item; errors are collected for all items.
+/// After a failing item, whether to try the others (to name every failing item) or stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnFailure {
+    TryTheRest,
+    Stop,
+}
+
+/// Opens every `encryptedData` item; errors are collected for all items, or for the first.
 fn open_items(
     sealed: &SealedSecret,
     keyring: &Keyring,
     hint: Option<&Fingerprint>,
+    on_failure: OnFailure,
 ) -> Result<Opened, UnsealError> {
     let label = label_of(sealed);
     let mut key: Option<Fingerprint> = None;
@@ -259,6 +267,9 @@ fn open_items(
     for (item, encoded) in &sealed.spec.encrypted_data {
         let Some(bytes) = decode_base64(encoded) else {
             errors.push((item.clone(), ItemError::BadBase64));
+            if on_failure == OnFailure::Stop {
+                break;
+            }
             continue;
         };
         // Items of one object are nearly always sealed with one key: try the last winner first.
@@ -271,6 +282,9 @@ fn open_items(
                 values.insert(item.clone(), plaintext);
             }
             Err(e) => errors.push((item.clone(), ItemError::Open(e))),
+        }
+        if on_failure == OnFailure::Stop && !errors.is_empty() {
+            break;
         }
     }
     if errors.is_empty() {
@@ -291,8 +305,13 @@ fn open_legacy_blob(
     let (plaintext, fingerprint) = keyring
         .open_value(&label_of(sealed), bytes.expose(), hint)
         .map_err(|e| item(ItemError::Open(e)))?;
-    let secret: Secret = serde_json::from_slice(plaintext.expose())
+    let mut secret: Secret = serde_json::from_slice(plaintext.expose())
         .map_err(|_| UnsealError::DeprecatedDataMalformed)?;
+    // Only the metadata a Secret can be created with is taken from the blob: the rest
+    // (`creationTimestamp`, `resourceVersion`, ...) belongs to the API server and, set by the
+    // author of the blob, may not even have the right type.
+    secret.metadata.extra.clear();
+    secret.metadata.uid = None;
     Ok((secret, fingerprint.clone()))
 }
 
@@ -319,7 +338,7 @@ pub fn unseal(
         let (secret, key) = open_legacy_blob(sealed, blob, keyring, options.key_hint)?;
         (secret, Some(key))
     } else {
-        let opened = open_items(sealed, keyring, options.key_hint)?;
+        let opened = open_items(sealed, keyring, options.key_hint, OnFailure::TryTheRest)?;
         let template = &sealed.spec.template;
         let mut secret = Secret::new(template.metadata.clone());
         secret.type_.clone_from(&template.type_);
@@ -389,7 +408,19 @@ pub fn verify(sealed: &SealedSecret, keyring: &Keyring) -> Result<(), UnsealErro
         }
         return open_legacy_blob(sealed, blob, keyring, None).map(|_| ());
     }
-    open_items(sealed, keyring, None).map(|_| ())
+    open_items(sealed, keyring, None, OnFailure::TryTheRest).map(|_| ())
+}
+
+/// [`verify`] that stops at the first item that does not open, naming only that one: what a
+/// server answering yes or no does, so that a request full of bad items costs one failure.
+pub fn verify_until_first_failure(
+    sealed: &SealedSecret,
+    keyring: &Keyring,
+) -> Result<(), UnsealError> {
+    if legacy_blob(sealed).is_some() {
+        return verify(sealed, keyring);
+    }
+    open_items(sealed, keyring, None, OnFailure::Stop).map(|_| ())
 }
 
 /// Re-seals every value with `public_key` for the same label, keeping everything else,
@@ -421,7 +452,7 @@ pub fn reencrypt(
         )));
         return Ok(out);
     }
-    let opened = open_items(sealed, keyring, None)?;
+    let opened = open_items(sealed, keyring, None, OnFailure::TryTheRest)?;
     out.spec.encrypted_data = opened
         .values
         .iter()
@@ -588,6 +619,51 @@ mod tests {
             err.to_string(),
             "no key could decrypt secret (x, y); illegal base64 data (z)"
         );
+    }
+
+    #[test]
+    fn legacy_blob_with_extra_metadata_keeps_only_creatable_metadata() {
+        let key = test_keys::rsa2048_cert();
+        let inner = r#"{"metadata":{"name":"a","uid":"u","creationTimestamp":1,"generation":"x","annotations":{"team":"a"}},"data":{"foo":"YmFy"}}"#;
+        let mut sealed = SealedSecret::new(ObjectMeta {
+            name: Some("a".into()),
+            namespace: Some("b".into()),
+            ..ObjectMeta::default()
+        });
+        sealed.spec.data = Some(encode_base64(&seal_value(
+            key.public_key(),
+            b"b/a",
+            inner.as_bytes(),
+        )));
+        let accept = UnsealOptions {
+            accept_deprecated_v1_data: true,
+            key_hint: None,
+        };
+        let out = unseal(&sealed, &keyring(), &accept).unwrap().secret;
+        assert!(out.metadata.extra.is_empty(), "{:?}", out.metadata.extra);
+        assert_eq!(out.metadata.uid, None);
+        assert_eq!(out.metadata.annotations["team"], "a");
+    }
+
+    #[test]
+    fn verify_stops_at_the_first_failing_item() {
+        let secret = read_secrets(
+            "kind: Secret\nmetadata: {name: s, namespace: ns}\ndata: {a: YQ==, b: Yg==, c: Yw==}\n",
+        )
+        .unwrap()
+        .remove(0);
+        let cert = test_keys::rsa2048_cert();
+        let mut sealed = seal_secret(&secret, cert.public_key(), &SealOptions::default()).unwrap();
+        for item in ["a", "b", "c"] {
+            sealed
+                .spec
+                .encrypted_data
+                .insert(item.into(), "AAAA".into());
+        }
+        assert_eq!(verify(&sealed, &keyring()).unwrap_err().items().len(), 3);
+        let first = verify_until_first_failure(&sealed, &keyring()).unwrap_err();
+        assert_eq!(first.items().len(), 1, "{first}");
+        assert_eq!(first.items()[0].0, "a");
     }
 
     #[test]

@@ -218,11 +218,7 @@ impl ControlPlane {
     /// (token, ca.crt, namespace) is bind-mounted inside a private mount namespace
     /// (`unshare -m`, needs root). The token is the cluster admin's.
     pub fn in_cluster(&self, program: &Path, namespace: &str) -> Command {
-        let account = self.dir.path().join(format!("serviceaccount-{namespace}"));
-        fs::create_dir_all(&account).expect("create the service-account directory");
-        fs::write(account.join("token"), &self.token).expect("write token");
-        fs::copy(self.ca_file(), account.join("ca.crt")).expect("copy ca.crt");
-        fs::write(account.join("namespace"), namespace).expect("write namespace");
+        let account = self.service_account_dir(namespace);
         let mut command = Command::new("unshare");
         command
             .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
@@ -236,6 +232,17 @@ impl ControlPlane {
             .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
             .env("KUBERNETES_SERVICE_PORT", self.port.to_string());
         command
+    }
+
+    /// A directory as a pod's `/var/run/secrets/kubernetes.io/serviceaccount` holds it: `token`
+    /// (the cluster admin's), `ca.crt` and `namespace`.
+    pub fn service_account_dir(&self, namespace: &str) -> PathBuf {
+        let account = self.dir.path().join(format!("serviceaccount-{namespace}"));
+        fs::create_dir_all(&account).expect("create the service-account directory");
+        fs::write(account.join("token"), &self.token).expect("write token");
+        fs::copy(self.ca_file(), account.join("ca.crt")).expect("copy ca.crt");
+        fs::write(account.join("namespace"), namespace).expect("write namespace");
+        account
     }
 
     /// Kills one component (SIGKILL) and waits for it to exit.
@@ -260,14 +267,17 @@ impl ControlPlane {
     /// Waits until `/readyz` answers `ok`.
     pub fn wait_ready(&self, timeout: Duration) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| error(format!("tokio runtime: {e}")))?;
-        // A runtime of its own on a thread of its own: callers may be inside a runtime.
+        // A runtime of its own, made and dropped on a thread of its own: callers may be inside
+        // a runtime, where neither is allowed.
         std::thread::scope(|scope| {
             scope
-                .spawn(|| runtime.block_on(self.poll_ready(deadline)))
+                .spawn(|| {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| error(format!("tokio runtime: {e}")))?
+                        .block_on(self.poll_ready(deadline))
+                })
                 .join()
                 .unwrap_or_else(|_| Err(error("the readiness check panicked")))
         })
@@ -301,14 +311,18 @@ impl ControlPlane {
 
     async fn readyz(&self) -> Result<(), String> {
         let kubeconfig = Kubeconfig::read_from(self.kubeconfig()).map_err(|e| e.to_string())?;
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-            .await
-            .map_err(|e| e.to_string())?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| e.to_string())?;
         let client = kube::Client::try_from(config).map_err(|e| e.to_string())?;
         let request = http::Request::get("/readyz")
             .body(Vec::new())
             .map_err(|e| e.to_string())?;
-        let body = client.request_text(request).await.map_err(|e| e.to_string())?;
+        let body = client
+            .request_text(request)
+            .await
+            .map_err(|e| e.to_string())?;
         if body.trim() == "ok" {
             Ok(())
         } else {
@@ -317,7 +331,9 @@ impl ControlPlane {
     }
 
     fn processes(&self) -> MutexGuard<'_, BTreeMap<Component, Child>> {
-        self.processes.lock().unwrap_or_else(PoisonError::into_inner)
+        self.processes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Where a component's output goes.
@@ -399,8 +415,8 @@ impl ControlPlane {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err);
-        let child = spawn(command)
-            .map_err(|e| error(format!("start {}: {e}", program.display())))?;
+        let child =
+            spawn(command).map_err(|e| error(format!("start {}: {e}", program.display())))?;
         self.processes().insert(component, child);
         Ok(())
     }
@@ -415,7 +431,8 @@ impl ControlPlane {
             self.ca_file().display(),
             self.token,
         );
-        fs::write(self.kubeconfig(), kubeconfig).map_err(|e| error(format!("write kubeconfig: {e}")))
+        fs::write(self.kubeconfig(), kubeconfig)
+            .map_err(|e| error(format!("write kubeconfig: {e}")))
     }
 }
 

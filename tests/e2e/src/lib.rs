@@ -14,6 +14,8 @@
 //! Binaries: `$E2E_KUBESEAL_BIN` / `$E2E_CONTROLLER_BIN`, else built once with `cargo build`
 //! into this test's target directory.
 
+pub mod browser;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -118,8 +120,11 @@ fn unique(prefix: &str) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32).rotate_left(7))
         .unwrap_or_default();
+    // A namespace name is a DNS label (63 characters at most); callers append `-2`.
+    let prefix: String = prefix.chars().take(50).collect();
     format!(
-        "{prefix}-{:08x}",
+        "{}-{:08x}",
+        prefix.trim_end_matches('-'),
         nanos ^ std::process::id().rotate_left(16)
     )
 }

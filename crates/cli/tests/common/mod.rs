@@ -74,6 +74,15 @@ pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
 
+/// `stderr` without the warning every run sealing with the development certificate prints.
+pub fn without_dev_cert_warning(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("warning: sealed with the development certificate"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// One request the fake server saw.
 #[derive(Debug, Clone)]
 pub struct Seen {

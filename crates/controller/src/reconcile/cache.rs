@@ -18,6 +18,7 @@ use aws_lc_rs::hmac;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use seal::SecretBytes;
 use serde::{Deserialize, Deserializer};
 
 use super::decide::{
@@ -34,6 +35,15 @@ impl DataDigest {
     /// The digest of `data`.
     #[must_use]
     pub fn of(data: Option<&BTreeMap<String, ByteString>>) -> Self {
+        Self::of_entries(
+            data.into_iter()
+                .flatten()
+                .map(|(name, value)| (name.as_str(), value.0.as_slice())),
+        )
+    }
+
+    /// The digest of `(name, value)` entries in name order.
+    fn of_entries<'a>(entries: impl Iterator<Item = (&'a str, &'a [u8])>) -> Self {
         static KEY: OnceLock<hmac::Key> = OnceLock::new();
         let key = KEY.get_or_init(|| {
             hmac::Key::generate(hmac::HMAC_SHA256, &aws_lc_rs::rand::SystemRandom::new())
@@ -41,11 +51,11 @@ impl DataDigest {
         });
         let mut context = hmac::Context::with_key(key);
         // Length-prefixed, so that no two different maps feed the same bytes.
-        for (name, value) in data.into_iter().flatten() {
+        for (name, value) in entries {
             context.update(&(name.len() as u64).to_be_bytes());
             context.update(name.as_bytes());
-            context.update(&(value.0.len() as u64).to_be_bytes());
-            context.update(&value.0);
+            context.update(&(value.len() as u64).to_be_bytes());
+            context.update(value);
         }
         let mut digest = [0; 32];
         digest.copy_from_slice(context.sign().as_ref());
@@ -65,9 +75,21 @@ impl fmt::Debug for DataDigest {
     }
 }
 
+/// A watched Secret's `data`, decoded into buffers that are wiped when dropped: every Secret
+/// in the cluster passes through here, and its values must not stay in freed memory.
+fn wiped_data<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<BTreeMap<String, SecretBytes>>, D::Error> {
+    Option::<BTreeMap<String, SecretBytes>>::deserialize(deserializer)
+}
+
 fn digest_of_data<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DataDigest, D::Error> {
-    let data = Option::<BTreeMap<String, ByteString>>::deserialize(deserializer)?;
-    Ok(DataDigest::of(data.as_ref()))
+    let data = wiped_data(deserializer)?;
+    Ok(DataDigest::of_entries(
+        data.iter()
+            .flatten()
+            .map(|(name, value)| (name.as_str(), value.expose())),
+    ))
 }
 
 /// A Secret as the watch cache keeps it (see the module docs). Watched and listed as
@@ -240,6 +262,25 @@ mod tests {
         );
         assert_eq!(annotations["sealedsecrets.bitnami.com/patch"], "true");
         assert!(!format!("{cached:?}").contains("aHVudGVyMg"));
+    }
+
+    #[test]
+    fn secret_watch_decodes_data_into_wiping_buffers() {
+        let json = serde_json::json!({"password": "aHVudGVyMg==", "user": "YWRtaW4="});
+        // The decoded values are `SecretBytes`, which wipe on drop; the digest is the same as
+        // over plain buffers.
+        let decoded: Option<BTreeMap<String, SecretBytes>> = wiped_data(json.clone()).unwrap();
+        let decoded = decoded.unwrap();
+        assert_eq!(decoded["password"].expose(), b"hunter2");
+        assert!(!format!("{decoded:?}").contains("hunter2"));
+        assert_eq!(
+            digest_of_data(json).unwrap(),
+            DataDigest::of(Some(&data(&[("password", "hunter2"), ("user", "admin")])))
+        );
+        assert_eq!(
+            digest_of_data(serde_json::Value::Null).unwrap(),
+            DataDigest::default()
+        );
     }
 
     #[test]

@@ -175,18 +175,22 @@ pub fn desired_secret(
     )
     .map_err(|e| Failure::Unseal(e.to_string()))?;
     Ok(Desired {
-        secret: to_k8s_secret(&unsealed.secret),
+        secret: to_k8s_secret(&unsealed.secret)?,
         key: unsealed.key,
     })
 }
 
-fn to_k8s_secret(secret: &seal::Secret) -> PlainSecret {
+fn to_k8s_secret(secret: &seal::Secret) -> Result<PlainSecret, Failure> {
     // Metadata holds no secrets: it goes through the shared JSON shape, which keeps every
     // field. Values are copied straight into the wiping wrapper, never into a JSON tree.
+    // Metadata comes from the tenant (template, or a v1 blob), so a field Kubernetes cannot
+    // read is that object's failure, never a panic of the reconcile.
     let metadata = serde_json::to_value(&secret.metadata)
         .and_then(serde_json::from_value)
-        .expect("our metadata JSON is valid Kubernetes metadata");
-    PlainSecret::new(Secret {
+        .map_err(|_| {
+            Failure::Unseal("the Secret's metadata is not valid Kubernetes metadata".into())
+        })?;
+    Ok(PlainSecret::new(Secret {
         metadata,
         type_: secret.type_.clone(),
         immutable: secret.immutable,
@@ -204,7 +208,7 @@ fn to_k8s_secret(secret: &seal::Secret) -> PlainSecret {
                 .map(|(name, value)| (name.clone(), value.expose().to_owned()))
                 .collect()
         }),
-    })
+    }))
 }
 
 /// Whether `metadata` carries `annotation: "true"`.
@@ -437,6 +441,52 @@ mod tests {
 
     fn owners(secret: &Secret) -> usize {
         secret.metadata.owner_references.iter().flatten().count()
+    }
+
+    /// A v1 `spec.data` blob for `testsecret` in `ns` holding `inner` (a Secret as JSON).
+    fn legacy_sealed(inner: &str) -> SealedSecret {
+        let cert = Certificate::from_pem(CERT.as_bytes()).unwrap();
+        let mut sealed = sealed();
+        sealed.spec.encrypted_data.clear();
+        let blob = seal::seal_value(cert.public_key(), b"ns/testsecret", inner.as_bytes());
+        sealed.spec.data = Some(base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            &blob,
+        ));
+        sealed
+    }
+
+    #[test]
+    fn legacy_blob_with_extra_metadata_does_not_panic_the_reconcile() {
+        let options = DecideOptions {
+            accept_deprecated_v1_data: true,
+            key_hint: None,
+        };
+        // `creationTimestamp: 1` is not Kubernetes metadata: it used to reach an `expect`.
+        let sealed = legacy_sealed(
+            r#"{"metadata":{"name":"x","creationTimestamp":1,"resourceVersion":{"a":1},"labels":{"team":"a"}},"data":{"foo":"YmFy"}}"#,
+        );
+        let desired = desired_secret(&sealed, &keyring(), &options).unwrap();
+        assert!(desired.secret.metadata.creation_timestamp.is_none());
+        assert!(desired.secret.metadata.resource_version.is_none());
+        assert_eq!(desired.secret.metadata.labels.clone().unwrap()["team"], "a");
+        assert_eq!(
+            data(&desired.secret),
+            BTreeMap::from([("foo".into(), "bar".into())])
+        );
+    }
+
+    #[test]
+    fn metadata_kubernetes_cannot_read_is_an_unseal_failure_not_a_panic() {
+        let mut secret = seal::Secret::new(seal::ObjectMeta::default());
+        secret
+            .metadata
+            .extra
+            .insert("creationTimestamp".into(), serde_json::json!(1));
+        let Err(Failure::Unseal(message)) = to_k8s_secret(&secret) else {
+            panic!("expected an unseal failure")
+        };
+        assert!(message.contains("metadata"), "{message}");
     }
 
     #[test]

@@ -1,0 +1,255 @@
+//! Every install path against the real control plane (`crates/test-cluster`): the release
+//! manifest, the kustomize base and the Helm chart pass a server-side dry run, CRD included; and
+//! the controller image's entrypoint, run from the unpacked image as its non-root user with a
+//! pod's in-cluster configuration, makes its key and unseals a SealedSecret.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{Api, DeleteParams, PostParams};
+use sealed_secrets_controller::crd::SealedSecret;
+use serde_json::json;
+use test_cluster::ControlPlane;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ok(what: &str, output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `kubectl apply --dry-run=server -f -` of `manifest` on the control plane.
+fn server_dry_run(what: &str, manifest: &str) -> String {
+    let mut child = Command::new("kubectl")
+        .args(["apply", "--dry-run=server", "-f", "-"])
+        .env("KUBECONFIG", ControlPlane::shared().kubeconfig())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kubectl");
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(manifest.as_bytes())
+            .expect("write the manifest");
+    }
+    ok(what, &child.wait_with_output().expect("kubectl output"))
+}
+
+fn assert_dry_run_creates_everything(what: &str, manifest: &str) {
+    let out = server_dry_run(what, manifest);
+    for object in [
+        "customresourcedefinition.apiextensions.k8s.io/sealedsecrets.bitnami.com",
+        "deployment.apps/sealed-secrets-controller",
+        "service/sealed-secrets-controller",
+        "clusterrole.rbac.authorization.k8s.io/",
+        "serviceaccount/sealed-secrets-controller",
+    ] {
+        assert!(out.contains(object), "{what}: no {object} in\n{out}");
+    }
+    assert!(out.contains("(server dry run)"), "{out}");
+}
+
+#[test]
+#[cfg_attr(
+    not(control_plane),
+    ignore = "needs the test control plane (etcd and Go): see tests/README.md"
+)]
+fn release_manifest_passes_a_server_dry_run() {
+    let manifest =
+        std::fs::read_to_string(repo().join("controller.yaml")).expect("controller.yaml");
+    assert_dry_run_creates_everything("controller.yaml", &manifest);
+}
+
+#[test]
+#[cfg_attr(
+    not(control_plane),
+    ignore = "needs the test control plane (etcd and Go): see tests/README.md"
+)]
+fn kustomize_base_passes_a_server_dry_run() {
+    let manifest = ok(
+        "kubectl kustomize deploy/",
+        &Command::new("kubectl")
+            .arg("kustomize")
+            .arg(repo().join("deploy"))
+            .output()
+            .expect("run kubectl kustomize"),
+    );
+    assert_dry_run_creates_everything("kustomize base", &manifest);
+}
+
+#[test]
+#[cfg_attr(
+    not(all(control_plane, helm)),
+    ignore = "needs the test control plane and helm: see tests/README.md and deploy/tools.sh"
+)]
+fn helm_chart_passes_a_server_dry_run() {
+    let manifest = ok(
+        "helm template",
+        &Command::new(env!("SHIPPING_HELM"))
+            .args(["template", "sealed-secrets", "--namespace", "kube-system"])
+            .arg(repo().join("deploy/helm/sealed-secrets"))
+            .output()
+            .expect("run helm"),
+    );
+    assert_dry_run_creates_everything("helm chart", &manifest);
+}
+
+/// Kills the entrypoint when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+async fn poll<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(control_plane, images)),
+    ignore = "needs the test control plane and the unpacked images (deploy/image/build-and-check)"
+)]
+async fn controller_image_entrypoint_makes_its_key_and_unseals_in_cluster() {
+    let plane = ControlPlane::shared();
+    let client = plane.client().await;
+    test_cluster::install_crd(&client).await;
+    let ns = format!("image-{:08x}", rand_suffix());
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("create namespace");
+
+    let rootfs = Path::new(env!("SHIPPING_IMAGES_DIR")).join("controller.bundle/rootfs");
+    assert!(
+        rootfs.join("usr/local/bin/controller").is_file(),
+        "{}",
+        rootfs.display()
+    );
+    let (api, metrics) = (free_port(), free_port());
+    // As a kubelet would: the service-account volume mounted into the image's root, then the
+    // entrypoint as the image's user, with nothing else from the host.
+    let entrypoint = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg(
+            "set -e; target=\"$2/var/run/secrets/kubernetes.io/serviceaccount\"; \
+             mkdir -p \"$target\"; mount --bind \"$1\" \"$target\"; \
+             exec chroot --userspec=1001:1001 \"$2\" /usr/local/bin/controller \"$3\" \"$4\" \
+             --all-namespaces=false",
+        )
+        .arg("entrypoint")
+        .arg(plane.service_account_dir(&ns))
+        .arg(&rootfs)
+        .arg(format!("--listen-addr=127.0.0.1:{api}"))
+        .arg(format!("--listen-metrics-addr=127.0.0.1:{metrics}"))
+        .env_clear()
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", plane.port().to_string())
+        .env("POD_NAME", "image-test")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run the image's entrypoint");
+    let _running = Running(entrypoint);
+
+    let pem = poll("the controller serves its certificate", || async {
+        let body = http_get(api, "/v1/cert.pem").await?;
+        body.contains("BEGIN CERTIFICATE").then_some(body)
+    })
+    .await;
+    let cert = seal::Certificate::from_pem(pem.as_bytes()).expect("certificate parses");
+    let secret = seal::read_secrets(
+        &json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "from-image", "namespace": ns},
+            "stringData": {"password": "s3cr3t"},
+        })
+        .to_string(),
+    )
+    .expect("Secret parses")
+    .remove(0);
+    let sealed =
+        seal::seal_secret(&secret, cert.public_key(), &seal::SealOptions::default()).expect("seal");
+    let sealed: SealedSecret =
+        serde_json::from_value(serde_json::to_value(&sealed).unwrap()).unwrap();
+    Api::<SealedSecret>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &sealed)
+        .await
+        .expect("create SealedSecret");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let unsealed = poll("the Secret unsealed by the image's controller", || async {
+        secrets.get_opt("from-image").await.ok().flatten()
+    })
+    .await;
+    assert_eq!(
+        unsealed.data.unwrap_or_default()["password"].0,
+        b"s3cr3t".to_vec()
+    );
+    let keys = secrets
+        .list(
+            &kube::api::ListParams::default()
+                .labels("sealedsecrets.bitnami.com/sealed-secrets-key"),
+        )
+        .await
+        .expect("list key Secrets");
+    assert_eq!(keys.items.len(), 1, "the image's controller made one key");
+    let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ std::process::id().rotate_left(16))
+        .unwrap_or_default()
+}
+
+async fn http_get(port: u16, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await.ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+}

@@ -1,0 +1,121 @@
+//! The shipped binaries are fully static x86_64 Linux executables: no ELF interpreter, so they
+//! run from a `FROM scratch` image. Built by `deploy/build-static` (CI runs it first).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const PT_INTERP: u32 = 3;
+const PT_DYNAMIC: u32 = 2;
+const DT_NEEDED: u64 = 1;
+
+/// The program header types of a little-endian ELF64 x86_64 executable, and its `DT_NEEDED`
+/// count, or why the bytes are not one.
+fn program_headers(elf: &[u8]) -> Result<(Vec<u32>, usize), String> {
+    let u16_at = |o: usize| -> Result<u16, String> {
+        elf.get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .ok_or_else(|| format!("truncated at {o}"))
+    };
+    let u32_at = |o: usize| -> Result<u32, String> {
+        elf.get(o..o + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+            .ok_or_else(|| format!("truncated at {o}"))
+    };
+    let u64_at = |o: usize| -> Result<u64, String> {
+        elf.get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+            .ok_or_else(|| format!("truncated at {o}"))
+    };
+    if elf.get(..4) != Some(b"\x7fELF") {
+        return Err("not an ELF file".into());
+    }
+    if elf[4] != 2 || elf[5] != 1 {
+        return Err("not a little-endian 64-bit ELF".into());
+    }
+    const EM_X86_64: u16 = 62;
+    if u16_at(0x12)? != EM_X86_64 {
+        return Err("not x86_64".into());
+    }
+    let phoff = usize::try_from(u64_at(0x20)?).map_err(|e| e.to_string())?;
+    let phentsize = usize::from(u16_at(0x36)?);
+    let phnum = usize::from(u16_at(0x38)?);
+    let mut types = Vec::new();
+    let mut needed = 0;
+    for i in 0..phnum {
+        let header = phoff + i * phentsize;
+        let kind = u32_at(header)?;
+        types.push(kind);
+        if kind == PT_DYNAMIC {
+            // Entries of (tag, value), 16 bytes each, up to DT_NULL.
+            let offset = usize::try_from(u64_at(header + 8)?).map_err(|e| e.to_string())?;
+            let size = usize::try_from(u64_at(header + 32)?).map_err(|e| e.to_string())?;
+            for entry in (offset..offset + size).step_by(16) {
+                match u64_at(entry)? {
+                    0 => break,
+                    DT_NEEDED => needed += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok((types, needed))
+}
+
+fn shipped(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("SHIPPING_STATIC_DIR")).join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run deploy/build-static first",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn program_header_parser_tells_a_dynamic_executable() {
+    // This very test binary is built the ordinary way: dynamically linked, with an interpreter.
+    let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    let (types, needed) = program_headers(&me).unwrap();
+    assert!(types.contains(&PT_INTERP), "{types:?}");
+    assert!(needed > 0);
+    assert!(program_headers(b"#!/bin/sh\n").is_err());
+    assert!(program_headers(&me[..0x30]).is_err());
+}
+
+#[test]
+#[cfg_attr(
+    not(static_binaries),
+    ignore = "static binaries not built: run deploy/build-static (CI does)"
+)]
+fn shipped_binaries_are_fully_static() {
+    for name in ["kubeseal", "sealed-secrets-controller"] {
+        let path = shipped(name);
+        let elf = std::fs::read(&path).unwrap();
+        let (types, needed) =
+            program_headers(&elf).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            !types.contains(&PT_INTERP),
+            "{name} has an ELF interpreter: it is dynamically linked"
+        );
+        assert_eq!(needed, 0, "{name} needs shared libraries");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(static_binaries),
+    ignore = "static binaries not built: run deploy/build-static (CI does)"
+)]
+fn shipped_binaries_run() {
+    let kubeseal = Command::new(shipped("kubeseal"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(kubeseal.status.success(), "{kubeseal:?}");
+    assert!(String::from_utf8_lossy(&kubeseal.stdout).contains("kubeseal version"));
+    let controller = Command::new(shipped("sealed-secrets-controller"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(controller.status.success(), "{controller:?}");
+}
