@@ -69,9 +69,8 @@ where
     }
 }
 
-/// Runs `f` on a thread of its own, outside the async runtime: the control plane's launcher
-/// makes and drops a runtime of its own while it waits for `/readyz`, which tokio forbids
-/// inside an async context.
+/// Runs `f` on a thread of its own: the control plane's launcher blocks while it waits for
+/// `/readyz`, and must not hold up the runtime's workers meanwhile.
 fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| scope.spawn(f).join().expect("the launcher panicked"))
 }
