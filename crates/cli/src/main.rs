@@ -46,7 +46,7 @@ fn apply_rotate_alias(cli: &mut Cli) {
 fn run(cli: &Cli) -> Result<()> {
     if cli.version {
         let mut out = io::stdout().lock();
-        writeln!(out, "kubeseal version: {}", env!("CARGO_PKG_VERSION"))?;
+        writeln!(out, "kubeseal version: v{}", env!("CARGO_PKG_VERSION"))?;
         return Ok(out.flush()?);
     }
     match &cli.command {

@@ -184,10 +184,12 @@ pub async fn run(
         },
     };
     let leader_work = {
-        let client = client.clone();
         let keys = Arc::clone(&keys);
         let metrics = Arc::clone(&metrics);
-        move |stop: watch::Receiver<bool>| {
+        let identity = identity.clone();
+        // `client` writes as the leader: with leader election, only while the lease holds.
+        move |stop: watch::Receiver<bool>, client: Client| {
+            let recorder = EventSink::new(client.clone(), "sealed-secrets", &identity);
             let renew = renew_keys(
                 client.clone(),
                 key_config.clone(),
@@ -233,7 +235,7 @@ pub async fn run(
     } else {
         let mut stop = shutdown.clone();
         tokio::select! {
-            () = leader_work(shutdown) => {}
+            () = leader_work(shutdown, client) => {}
             _ = stop.wait_for(|s| *s) => {}
         }
     }

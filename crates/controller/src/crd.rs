@@ -3,8 +3,10 @@
 //! The CRD in `deploy/crd.yaml` is generated from these types (`cargo run -p
 //! sealed-secrets-controller --bin crdgen > deploy/crd.yaml`); a test keeps it in sync.
 //! The schema mirrors upstream's Helm CRD (controller-gen output): no shortNames, status
-//! subresource, printer columns `Status`/`Synced`/`Age`, `nullable` only on
-//! `template.metadata` and `template.data`.
+//! subresource, printer columns `Status`/`Synced`/`Age`, `nullable` on `template.metadata` and
+//! `template.data`. One deliberate difference: `template.metadata` types every `ObjectMeta`
+//! field, not only upstream's five, so that the API server refuses what the controller could
+//! not read (see [`template_metadata_schema`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -299,17 +301,71 @@ fn nullable_string_map_schema(_: &mut schemars::SchemaGenerator) -> schemars::Sc
     )
 }
 
+/// `spec.template.metadata`: upstream's schema (name, namespace, labels, annotations, finalizers)
+/// plus every other `ObjectMeta` field, typed, because the controller reads the whole template
+/// metadata as an `ObjectMeta` and copies it to the Secret: a value of the wrong type (say
+/// `creationTimestamp: 5`) must be refused by the API server, not stored where the controller
+/// cannot read it. The added fields are nullable: Go marshals an unset `creationTimestamp` as
+/// `null` (upstream kubeseal's output has it), and `null` was accepted before for all of them.
+/// Unknown fields are still kept, as upstream keeps them.
 fn template_metadata_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let string = json!({"type": "string"});
+    let string_map = json!({"type": "object", "additionalProperties": {"type": "string"}});
+    let nullable = |mut schema: Value| {
+        schema["nullable"] = json!(true);
+        schema
+    };
+    let timestamp = nullable(json!({"type": "string", "format": "date-time"}));
+    let int64 = nullable(json!({"type": "integer", "format": "int64"}));
+    let boolean = nullable(json!({"type": "boolean"}));
+    let owner_reference = json!({
+        "type": "object",
+        "required": ["apiVersion", "kind", "name", "uid"],
+        "properties": {
+            "apiVersion": string,
+            "blockOwnerDeletion": boolean,
+            "controller": boolean,
+            "kind": string,
+            "name": string,
+            "uid": string
+        }
+    });
+    let managed_fields_entry = json!({
+        "type": "object",
+        "properties": {
+            "apiVersion": nullable(string.clone()),
+            "fieldsType": nullable(string.clone()),
+            "fieldsV1": {
+                "type": "object",
+                "nullable": true,
+                "x-kubernetes-preserve-unknown-fields": true
+            },
+            "manager": nullable(string.clone()),
+            "operation": nullable(string.clone()),
+            "subresource": nullable(string.clone()),
+            "time": timestamp
+        }
+    });
     from_json(json!({
         "type": "object",
         "nullable": true,
         "x-kubernetes-preserve-unknown-fields": true,
         "properties": {
-            "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+            "annotations": string_map,
+            "creationTimestamp": timestamp,
+            "deletionGracePeriodSeconds": int64,
+            "deletionTimestamp": timestamp,
             "finalizers": {"type": "array", "items": {"type": "string"}},
-            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-            "name": {"type": "string"},
-            "namespace": {"type": "string"}
+            "generateName": nullable(string.clone()),
+            "generation": int64,
+            "labels": string_map,
+            "managedFields": nullable(json!({"type": "array", "items": managed_fields_entry})),
+            "name": string,
+            "namespace": string,
+            "ownerReferences": nullable(json!({"type": "array", "items": owner_reference})),
+            "resourceVersion": nullable(string.clone()),
+            "selfLink": nullable(string.clone()),
+            "uid": nullable(string.clone())
         }
     }))
 }

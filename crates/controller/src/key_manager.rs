@@ -17,6 +17,7 @@ use crate::config::KeyValues;
 use crate::events::{EventSink, EventType};
 use crate::keys::{KeyOrder, KeySecret, KeySet, Renewal, SharedKeys, next_renewal};
 use crate::metrics::Metrics;
+use crate::reconcile::run::watch_backoff;
 
 /// Key settings (from the flags).
 #[derive(Debug, Clone)]
@@ -60,14 +61,14 @@ pub async fn watch_keys(
         api.clone(),
         watcher::Config::default().labels(SEALING_KEY_LABEL),
     )
-    .default_backoff()
+    .backoff(watch_backoff())
     .reflect(labelled_writer)
     .map(|_| ());
     let legacy_events = watcher::watcher(
         api,
         watcher::Config::default().fields(&format!("metadata.name={}", config.key_prefix)),
     )
-    .default_backoff()
+    .backoff(watch_backoff())
     .reflect(legacy_writer)
     .map(|_| ());
     let mut events = std::pin::pin!(futures::stream::select(labelled_events, legacy_events));

@@ -13,7 +13,7 @@ use tokio::sync::{Notify, watch};
 fn main() -> ExitCode {
     let flags = Flags::parse();
     if flags.version {
-        println!("controller version: {}", env!("CARGO_PKG_VERSION"));
+        println!("controller version: v{}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
     init_logging(&flags);
@@ -47,7 +47,9 @@ fn init_logging(flags: &Flags) {
     let filter = tracing_subscriber::filter::Targets::new()
         .with_default(tracing::Level::WARN)
         .with_target("sealed_secrets_controller", level)
-        .with_target("kube_lease_manager", tracing::Level::WARN.max(level));
+        // kube's client logs the whole response body at WARN when it cannot decode one: a
+        // Secret list carries every Secret's data. The error itself still reaches the caller.
+        .with_target("kube_client::client", tracing::Level::ERROR);
     let errors = std::io::stderr.with_max_level(tracing::Level::WARN);
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;

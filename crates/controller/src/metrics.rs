@@ -55,6 +55,13 @@ pub struct HttpDurationLabels {
     pub method: String,
 }
 
+/// Labels of `undecodable_objects`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NamespaceLabels {
+    /// Namespace of the objects.
+    pub namespace: String,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RevisionLabels {
     revision: String,
@@ -92,6 +99,8 @@ pub struct Metrics {
     pub http_request_duration: Family<HttpDurationLabels, Histogram, fn() -> Histogram>,
     /// `reconcile_duration_seconds`.
     pub reconcile_duration: Histogram,
+    /// `undecodable_objects{namespace}`.
+    pub undecodable_objects: Family<NamespaceLabels, Gauge>,
     keys: Family<KeyStatusLabels, Gauge>,
     malformed_keys: Gauge,
     keys_not_backed_up: Gauge,
@@ -124,6 +133,7 @@ impl Metrics {
             http_requests: Family::default(),
             http_request_duration: Family::new_with_constructor(http_histogram),
             reconcile_duration: reconcile_histogram(),
+            undecodable_objects: Family::default(),
             keys: Family::default(),
             malformed_keys: Gauge::default(),
             keys_not_backed_up: Gauge::default(),
@@ -160,6 +170,11 @@ impl Metrics {
             "reconcile_duration_seconds",
             "Time to reconcile one SealedSecret",
             metrics.reconcile_duration.clone(),
+        );
+        registry.register(
+            "undecodable_objects",
+            "SealedSecrets that cannot be read as one (each has a Warning event saying why) and are skipped, by namespace",
+            metrics.undecodable_objects.clone(),
         );
         registry.register(
             "keys",
@@ -243,6 +258,15 @@ impl Metrics {
             condition: "Synced".into(),
             ss_app_kubernetes_io_instance: instance.into(),
         });
+    }
+
+    /// Sets how many unreadable SealedSecrets `namespace` holds.
+    pub fn set_undecodable(&self, namespace: &str, count: usize) {
+        self.undecodable_objects
+            .get_or_create(&NamespaceLabels {
+                namespace: namespace.into(),
+            })
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// Counts an error.

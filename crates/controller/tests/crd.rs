@@ -136,6 +136,36 @@ fn crd_matches_upstream() {
     );
     let mut schema = v["schema"]["openAPIV3Schema"].clone();
     strip_descriptions(&mut schema);
+    // Upstream's schema, plus the ObjectMeta fields it leaves untyped in `template.metadata`.
+    let template_metadata = schema
+        .pointer_mut("/properties/spec/properties/template/properties/metadata/properties")
+        .and_then(Value::as_object_mut)
+        .expect("template.metadata has properties");
+    let added: Vec<String> = template_metadata
+        .keys()
+        .filter(|k| {
+            !["annotations", "finalizers", "labels", "name", "namespace"].contains(&k.as_str())
+        })
+        .cloned()
+        .collect();
+    for field in &added {
+        template_metadata.remove(field);
+    }
+    assert_eq!(
+        added,
+        [
+            "creationTimestamp",
+            "deletionGracePeriodSeconds",
+            "deletionTimestamp",
+            "generateName",
+            "generation",
+            "managedFields",
+            "ownerReferences",
+            "resourceVersion",
+            "selfLink",
+            "uid"
+        ]
+    );
     assert_eq!(schema, upstream_schema());
     // Every documented field carries a description.
     assert!(v["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["encryptedData"]["description"].is_string());

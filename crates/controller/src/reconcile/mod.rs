@@ -3,5 +3,6 @@
 
 pub mod cache;
 pub mod decide;
+pub mod listed;
 pub mod run;
 pub mod status;

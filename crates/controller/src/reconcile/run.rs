@@ -23,6 +23,7 @@ use super::decide::{
     DecideOptions, Failure, PlainSecret, SecretAction, apply_to_existing, deletable_with,
     desired_secret,
 };
+use super::listed::{Listed, Unreadable, Unreadables, without_values};
 use super::status::{Observed, next_status, status_patch};
 use crate::crd::{CONDITION_SYNCED, SealedSecret};
 use crate::events::{EventSink, EventType};
@@ -79,10 +80,22 @@ impl Error {
     }
 
     fn from_kube(what: &str, err: &kube::Error) -> Self {
-        // API error messages can quote request fields; keep only code and reason.
+        // API error messages can quote request fields; keep code, reason and the fields that
+        // were refused, with their messages stripped of quoted values.
         match err {
             kube::Error::Api(status) => {
-                Self::Api(format!("{what}: {} ({})", status.reason, status.code))
+                let causes: Vec<String> = status
+                    .details
+                    .iter()
+                    .flat_map(|details| &details.causes)
+                    .take(3)
+                    .map(|cause| format!("{}: {}", cause.field, without_values(&cause.message)))
+                    .collect();
+                let mut message = format!("{what}: {} ({})", status.reason, status.code);
+                if !causes.is_empty() {
+                    message = format!("{message}: {}", causes.join("; "));
+                }
+                Self::Api(message)
             }
             other => Self::Api(format!("{what}: {}", error_kind(other))),
         }
@@ -129,6 +142,8 @@ pub struct Context {
     /// Shared by every object it opened (one allocation, not one per object).
     last_key: Mutex<Option<Arc<Fingerprint>>>,
     memory: Mutex<HashMap<String, Memory>>,
+    /// SealedSecrets that could not be read (reported once per version, skipped).
+    unreadable: Mutex<Unreadables>,
 }
 
 impl Context {
@@ -143,6 +158,21 @@ impl Context {
         match &*last {
             Some(shared) if **shared == key => Arc::clone(shared),
             _ => Arc::clone(last.insert(Arc::new(key))),
+        }
+    }
+
+    fn unreadables<T>(&self, f: impl FnOnce(&mut Unreadables) -> T) -> T {
+        f(&mut self
+            .unreadable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Updates `undecodable_objects` for namespaces whose count changed.
+    fn count_unreadable(&self, namespaces: impl IntoIterator<Item = String>) {
+        for namespace in namespaces {
+            let count = self.unreadables(|u| u.count_in(&namespace));
+            self.metrics.set_undecodable(&namespace, count);
         }
     }
 
@@ -172,7 +202,7 @@ pub async fn run(
     config: ReconcileConfig,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let (sealed_api, secret_api): (Api<SealedSecret>, Api<CachedSecret>) = match &scope {
+    let (sealed_api, secret_api): (Api<Listed>, Api<CachedSecret>) = match &scope {
         Scope::AllNamespaces => (Api::all(client.clone()), Api::all(client.clone())),
         Scope::Namespace(ns) => (
             Api::namespaced(client.clone(), ns),
@@ -195,7 +225,7 @@ pub async fn run(
         // updates would create it again (409, retried for ever) and, once deleted, it
         // would not be re-created.
         let stream = watcher::watcher(secret_api, watcher::Config::default())
-            .default_backoff()
+            .backoff(watch_backoff())
             .modify(CachedSecret::slim)
             .reflect(writer)
             .inspect(move |event| {
@@ -231,13 +261,16 @@ pub async fn run(
         secrets_ready,
         last_key: Mutex::default(),
         memory: Mutex::default(),
+        unreadable: Mutex::default(),
     });
 
     let trigger = sealed_trigger(
-        watcher::watcher(sealed_api, watch_config)
-            .default_backoff()
-            .modify(slim_for_cache)
-            .reflect(sealed_writer),
+        readable_only(
+            watcher::watcher(sealed_api, watch_config).backoff(watch_backoff()),
+            Arc::clone(&context),
+        )
+        .modify(slim_for_cache)
+        .reflect(sealed_writer),
         sealed_reader.clone(),
         Arc::clone(&context),
     );
@@ -265,6 +298,130 @@ pub async fn run(
             future::ready(())
         })
         .await;
+}
+
+/// Back-off of the controller's watches: doubling from 0.5 s to at most 2 s, back to 0.5 s
+/// after any success. kube's default grows to 30 s and resets only after two minutes without
+/// errors, so a watch could sleep up to 30 s past an API server's return, and an outage must
+/// heal within seconds of `/readyz`. Retrying a refused connection every 2 s costs nothing.
+#[derive(Debug, Clone)]
+pub struct WatchBackoff {
+    next: Duration,
+}
+
+impl WatchBackoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(2);
+}
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        Self { next: Self::FIRST }
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let delay = self.next;
+        self.next = (delay * 2).min(Self::MAX);
+        Some(delay)
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+/// [`WatchBackoff`] for a new watch.
+#[must_use]
+pub fn watch_backoff() -> WatchBackoff {
+    WatchBackoff::default()
+}
+
+/// The watch as SealedSecrets: objects that cannot be read are reported (once per version: a
+/// warning, a Warning event on the object, the `undecodable_objects` metric) and left out, so
+/// that one bad object cannot stop the list, or anything else, from being reconciled. An
+/// object that turns unreadable keeps its last readable version in the cache: its Secret stays
+/// as it was rather than being treated as deleted.
+fn readable_only(
+    events: impl Stream<Item = Result<WatchEvent<Listed>, watcher::Error>> + Send + 'static,
+    context: Arc<Context>,
+) -> impl Stream<Item = Result<WatchEvent<SealedSecret>, watcher::Error>> + Send + 'static {
+    events.filter_map(move |event| {
+        let out = match event {
+            Ok(WatchEvent::Apply(listed)) => readable(listed, &context).map(WatchEvent::Apply),
+            Ok(WatchEvent::InitApply(listed)) => {
+                readable(listed, &context).map(WatchEvent::InitApply)
+            }
+            Ok(WatchEvent::Delete(listed)) => {
+                let object = match listed {
+                    Listed::Readable(object) => object,
+                    Listed::Unreadable(unreadable) => SealedSecret {
+                        metadata: unreadable.metadata,
+                        spec: Default::default(),
+                        status: None,
+                    },
+                };
+                let uid = object.uid().unwrap_or_default();
+                context.count_unreadable(context.unreadables(|u| u.forget(&uid)));
+                Some(WatchEvent::Delete(object))
+            }
+            Ok(WatchEvent::Init) => {
+                context.unreadables(Unreadables::relist_started);
+                Some(WatchEvent::Init)
+            }
+            Ok(WatchEvent::InitDone) => {
+                context.count_unreadable(context.unreadables(Unreadables::relist_done));
+                Some(WatchEvent::InitDone)
+            }
+            Err(e) => return future::ready(Some(Err(e))),
+        };
+        future::ready(out.map(Ok))
+    })
+}
+
+fn readable(listed: Listed, context: &Arc<Context>) -> Option<SealedSecret> {
+    match listed {
+        Listed::Readable(object) => {
+            let uid = object.uid().unwrap_or_default();
+            context.count_unreadable(context.unreadables(|u| u.forget(&uid)));
+            Some(object)
+        }
+        Listed::Unreadable(unreadable) => {
+            if context.unreadables(|u| u.observe(&unreadable.metadata)) {
+                context.count_unreadable(unreadable.metadata.namespace.clone());
+                report_unreadable(unreadable, context);
+            }
+            None
+        }
+    }
+}
+
+fn report_unreadable(unreadable: Unreadable, context: &Arc<Context>) {
+    let namespace = unreadable.metadata.namespace.clone().unwrap_or_default();
+    let name = unreadable.metadata.name.clone().unwrap_or_default();
+    tracing::warn!(%namespace, %name, problem = %unreadable.problem, "cannot read SealedSecret; skipped until it changes");
+    let note = format!("cannot read SealedSecret: {}", unreadable.problem);
+    let recorder = context.recorder.clone();
+    let regarding = Listed::Unreadable(unreadable).object_ref(&());
+    tokio::spawn(async move {
+        if let Err(e) = recorder
+            .publish(
+                EventType::Warning,
+                "ErrDecodeFailed",
+                &note,
+                "Unseal",
+                regarding,
+            )
+            .await
+        {
+            tracing::warn!(%namespace, %name, error = %Error::from_kube("publish event", &e), "cannot publish event");
+        }
+    });
 }
 
 /// Drops what reconciling never reads, before the object enters the watch cache: the API
@@ -319,6 +476,9 @@ fn sealed_trigger(
             Ok(WatchEvent::InitDone) => {
                 for object in std::mem::take(&mut before_relist) {
                     match cache.get(&ObjectRef::from(object.as_ref())) {
+                        // Still there, but unreadable now: not deleted.
+                        None if context
+                            .unreadables(|u| u.contains(&object.uid().unwrap_or_default())) => {}
                         None => on_deleted(&object, &context),
                         // Deleted and created again under the same name: its series, and
                         // its Secret, belong to the new object now.
@@ -415,6 +575,12 @@ fn error_policy(object: Arc<SealedSecret>, error: &Error, context: Arc<Context>)
         "reconcile failed"
     );
     Action::requeue(backoff)
+}
+
+/// Whether the API server refused a write for what it holds (bad request, invalid, too large)
+/// rather than for its own state (conflicts, throttling, outages).
+fn is_refusal(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status) if matches!(status.code, 400 | 413 | 422))
 }
 
 /// The Secret of a SealedSecret's name, as far as known before deciding.
@@ -541,6 +707,9 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
 
     // The resourceVersion of the Secret this reconcile wrote, if it wrote one.
     let mut wrote: Option<Option<String>> = None;
+    // The API server refused the Secret itself (invalid, too large): writing it again changes
+    // nothing until the SealedSecret does.
+    let mut refused = false;
     let outcome = match action {
         Ok(SecretAction::Create(secret)) => {
             match secret_api.create(&PostParams::default(), &secret).await {
@@ -552,9 +721,12 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
                 Err(kube::Error::Api(s)) if s.code == 409 => {
                     return Err(Error::Api(format!("create Secret: {} (409)", s.reason)));
                 }
-                Err(e) => Err(Failure::Write(
-                    Error::from_kube("create Secret", &e).to_string(),
-                )),
+                Err(e) => {
+                    refused = is_refusal(&e);
+                    Err(Failure::Write(
+                        Error::from_kube("create Secret", &e).to_string(),
+                    ))
+                }
             }
         }
         Ok(SecretAction::Update(secret)) => {
@@ -576,9 +748,12 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
                         "Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
                     )))
                 }
-                Err(e) => Err(Failure::Write(
-                    Error::from_kube("update Secret", &e).to_string(),
-                )),
+                Err(e) => {
+                    refused = is_refusal(&e);
+                    Err(Failure::Write(
+                        Error::from_kube("update Secret", &e).to_string(),
+                    ))
+                }
             }
         }
         Ok(SecretAction::Unchanged) => Ok(()),
@@ -699,7 +874,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
             tracing::info!(%namespace, %name, "unsealed");
             Ok(settle(&context))
         }
-        Err(Failure::Write(message)) => {
+        Err(Failure::Write(message)) if !refused => {
             context.remember(&uid, |m| m.synced = None);
             Err(Error::Api(message))
         }
@@ -709,5 +884,24 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
             // Permanent: retried when the object, its Secret or the keys change, or on resync.
             Ok(settle(&context))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::runtime::utils::Backoff as _;
+
+    use super::*;
+
+    #[test]
+    fn watch_backoff_is_capped_at_two_seconds_and_resets() {
+        let mut backoff = watch_backoff();
+        let delays: Vec<Duration> = backoff.by_ref().take(5).collect();
+        assert_eq!(
+            delays,
+            [500, 1000, 2000, 2000, 2000].map(Duration::from_millis)
+        );
+        backoff.reset();
+        assert_eq!(backoff.next(), Some(Duration::from_millis(500)));
     }
 }
