@@ -376,24 +376,14 @@ impl Env {
         namespace: &str,
         name: &str,
     ) -> std::collections::BTreeMap<String, String> {
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(secret) = api.get_opt(name).await.expect("get Secret") {
-                return secret
-                    .data
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
-                    .collect();
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no Secret {namespace}/{name}; controller log:\n{}",
-                self.controller_log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        secret_data(
+            &self.client,
+            namespace,
+            name,
+            Duration::from_secs(30),
+            || self.controller_log(),
+        )
+        .await
     }
 
     /// The active key Secrets as `kubectl get secret -l …=active -o json` prints them (a List).
@@ -476,6 +466,35 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u1
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     (code, body.to_owned())
+}
+
+/// Waits up to `timeout` for Secret `namespace/name` and returns its data as text; `log` explains
+/// a timeout.
+pub async fn secret_data(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+    log: impl Fn() -> String,
+) -> std::collections::BTreeMap<String, String> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(secret) = api.get_opt(name).await.expect("get Secret") {
+            return secret
+                .data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
+                .collect();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no Secret {namespace}/{name}; controller log:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Upstream's test Secret (label mylabel=myvalue, foo=bar) as YAML, in `namespace` if given.

@@ -370,31 +370,15 @@ pub async fn create_sealed(client: &kube::Client, mut object: Value, namespace: 
         .expect("create SealedSecret");
 }
 
-/// Waits for Secret `namespace/name` and returns its data as text; `log` explains a timeout.
+/// Waits ([`PATIENCE`]) for Secret `namespace/name` and returns its data as text; `log` explains a
+/// timeout.
 pub async fn secret_data(
     client: &kube::Client,
     namespace: &str,
     name: &str,
     log: impl Fn() -> String,
 ) -> BTreeMap<String, String> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(secret) = api.get_opt(name).await.expect("get Secret") {
-            return secret
-                .data
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
-                .collect();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no Secret {namespace}/{name}; controller log:\n{}",
-            log()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    e2e::secret_data(client, namespace, name, PATIENCE, log).await
 }
 
 /// name → resourceVersion of the Secrets in `namespace` (key Secrets excluded).
