@@ -7,40 +7,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gotemplate::{Budget, Limits};
 
-const PARITY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/parity");
+#[path = "../parity/corpus.rs"]
+mod parity_files;
+use parity_files::{PARITY, corpus, inputs, read};
+
 const ROUNDS: u32 = 20;
-
-fn corpus() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(format!("{PARITY}/corpus.txt")).expect("corpus.txt");
-    let mut cases: Vec<(String, Vec<&str>)> = Vec::new();
-    for line in text.strip_suffix('\n').unwrap_or(&text).split('\n') {
-        if let Some(name) = line.strip_prefix("--- ") {
-            cases.push((name.to_owned(), Vec::new()));
-        } else if let Some((_, lines)) = cases.last_mut() {
-            lines.push(line);
-        }
-    }
-    cases
-        .into_iter()
-        .map(|(name, lines)| (name, lines.join("\n")))
-        .collect()
-}
-
-fn inputs() -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_to_string(format!("{PARITY}/inputs.txt"))
-        .expect("inputs.txt")
-        .lines()
-        .map(|line| {
-            let (key, value) = line.split_once('\t').expect("key<TAB>base64");
-            (key.to_owned(), STANDARD.decode(value).expect("base64"))
-        })
-        .collect()
-}
 
 fn render_all(cases: &[(String, String)], data: &BTreeMap<String, &[u8]>, limits: &Limits) {
     for (_, source) in cases {
@@ -85,8 +59,7 @@ fn parse_go_duration(s: &str) -> Option<Duration> {
 }
 
 fn known_differences() -> Vec<String> {
-    std::fs::read_to_string(format!("{PARITY}/known-differences.txt"))
-        .expect("known-differences.txt")
+    read("known-differences.txt")
         .lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
