@@ -159,7 +159,8 @@ pub async fn run(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
-        tracing::info!(%addr, "HTTP server listening");
+        let bound = listener.local_addr().unwrap_or(addr);
+        tracing::info!(addr = %bound, "HTTP server listening");
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
             serve(listener, router, limits, async move {

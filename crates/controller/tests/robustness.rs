@@ -20,7 +20,7 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use sealed_secrets_controller::crd::SealedSecret;
 use serde_json::{Value, json};
-use test_cluster::ControlPlane;
+use test_cluster::{ControlPlane, free_addr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CONTROLLER: &str = env!("CARGO_BIN_EXE_sealed-secrets-controller");
@@ -36,12 +36,6 @@ fn unique(prefix: &str) -> String {
         .unwrap_or_default();
     let salt = now.subsec_nanos() ^ std::process::id().rotate_left(16);
     format!("{prefix}-{salt:08x}")
-}
-
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
 }
 
 /// Polls `probe` until it yields something; panics with `what` and `context()` after `timeout`.

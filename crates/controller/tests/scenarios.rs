@@ -37,7 +37,7 @@ use sealed_secrets_controller::config::Flags;
 use sealed_secrets_controller::crd::{SealedSecret, SealedSecretCondition};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use test_cluster::ControlPlane;
+use test_cluster::{ControlPlane, free_addr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, watch};
 
@@ -245,11 +245,6 @@ impl Env {
     fn secret_api(&self, namespace: &str) -> Api<Secret> {
         self.api(namespace)
     }
-}
-
-fn free_addr() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address")
 }
 
 /// One controller replica running `app::run` in this process.

@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -32,6 +31,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
+
+mod ports;
+pub use ports::{free_addr, free_port};
 
 /// How long the API server may take to answer `/readyz` after it starts.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -133,9 +135,9 @@ impl ControlPlane {
         let plane = Self {
             bin,
             etcd,
-            etcd_port: free_port()?,
-            etcd_peer_port: free_port()?,
-            port: free_port()?,
+            etcd_port: free_port(),
+            etcd_peer_port: free_port(),
+            port: free_port(),
             token,
             processes: Mutex::new(BTreeMap::new()),
             dir,
@@ -567,13 +569,6 @@ fn which(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
-}
-
-fn free_port() -> Result<u16, Error> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .map_err(|e| error(format!("find a free port: {e}")))
 }
 
 fn random_hex() -> String {

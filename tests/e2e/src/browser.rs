@@ -124,10 +124,7 @@ fn dechunk(mut rest: &str) -> String {
 impl Browser {
     /// Starts chromedriver and a headless Chromium with a fresh profile, `width`×`height`.
     pub async fn start(width: u32, height: u32) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = test_cluster::free_port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))

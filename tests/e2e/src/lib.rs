@@ -28,7 +28,7 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use sealed_secrets_controller::crd::SealedSecret;
 use serde_json::{Value, json};
-use test_cluster::ControlPlane;
+use test_cluster::{ControlPlane, free_addr};
 
 /// The controller's Service name, as kubeseal looks for it.
 pub const SERVICE: &str = "sealed-secrets-controller";
@@ -129,12 +129,6 @@ pub fn unique(prefix: &str) -> String {
         prefix.trim_end_matches('-'),
         nanos ^ std::process::id().rotate_left(16)
     )
-}
-
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
 }
 
 /// Runs `body` against `target`.

@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ListParams, PostParams};
 use sealed_secrets_controller::crd::SealedSecret;
 use serde_json::{Value, json};
-use test_cluster::ControlPlane;
+use test_cluster::{ControlPlane, free_addr};
 
 /// How long a test waits for a controller to do one thing (the machine may be busy).
 pub const PATIENCE: Duration = Duration::from_secs(120);
@@ -104,14 +104,6 @@ impl Flavor {
             Self::Ours => "ours",
         }
     }
-}
-
-/// A free address on 127.0.0.1.
-#[must_use]
-pub fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
 }
 
 /// A controller process of either flavor, run as a pod would run it. Killed when dropped.

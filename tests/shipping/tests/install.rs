@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, DeleteParams, PostParams};
 use sealed_secrets_controller::crd::SealedSecret;
 use serde_json::json;
-use test_cluster::ControlPlane;
+use test_cluster::{ControlPlane, free_port};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -181,13 +181,6 @@ async fn new_namespace(client: &kube::Client, prefix: &str) -> String {
         .await
         .expect("create namespace");
     ns
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 async fn poll<T, F, Fut>(what: &str, mut probe: F) -> T
