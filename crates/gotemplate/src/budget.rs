@@ -42,7 +42,9 @@ impl Default for Limits {
             max_output: 1 << 20,
             max_items: 1024,
             max_work: 10_000_000,
-            max_memory: 64 << 20,
+            // All workers of a controller may render at once within one pod's memory limit,
+            // and no intermediate value much larger than the output is of use to a Secret.
+            max_memory: 16 << 20,
             max_depth: 100,
             max_list: 1_000_000,
             deadline: DEFAULT_DEADLINE,
@@ -160,6 +162,12 @@ impl Budget {
 
     pub(crate) fn output_left(&self) -> usize {
         self.output_left
+    }
+
+    /// The largest intermediate value still affordable: builders that cannot charge before
+    /// they build stop at this size.
+    pub(crate) fn memory_left(&self) -> usize {
+        self.memory_left
     }
 
     pub(crate) fn max_depth(&self) -> usize {

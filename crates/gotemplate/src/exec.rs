@@ -77,6 +77,11 @@ impl<'a> Exec<'a> {
         self.budget.charge_bytes(n)
     }
 
+    /// The largest intermediate value still affordable.
+    pub(crate) fn memory_left(&self) -> usize {
+        self.budget.memory_left()
+    }
+
     /// Charges for a list of `n` elements.
     pub(crate) fn alloc_list(&mut self, n: usize) -> Result<(), ErrKind> {
         if n > self.budget.max_list() {

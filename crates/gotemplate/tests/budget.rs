@@ -44,6 +44,15 @@ fn repeat_a_mebibyte_in_250_items_hits_the_object_output_budget() {
     assert_eq!(refused, 249);
 }
 
+/// Fuzz finding 2: one `repeat` built a 50 MB string in a single step, inside the memory budget,
+/// so the deadline was only seen after it.
+#[test]
+fn a_50_megabyte_repeat_is_refused_before_it_is_built() {
+    let mut budget = Budget::new(untimed());
+    let source = format!(r#"{{{{ repeat 1048176 "{}" }}}}"#, "x".repeat(50));
+    assert_eq!(budget.render(&source, &no_values()), limit(Limit::Memory));
+}
+
 #[test]
 fn small_items_share_the_output_budget() {
     let limits = Limits {

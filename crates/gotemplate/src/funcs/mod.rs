@@ -240,8 +240,8 @@ pub(super) fn strval(ex: &Exec<'_>, v: &Value, out: &mut SecretBytes) -> Result<
     }
 }
 
-pub(super) fn ex_cap(_ex: &Exec<'_>) -> usize {
-    64 << 20
+pub(super) fn ex_cap(ex: &Exec<'_>) -> usize {
+    ex.memory_left()
 }
 
 pub(super) fn kind_err(what: &str, v: &Value) -> ErrKind {

@@ -109,10 +109,10 @@ fn regex_replace_all(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     let est = s
         .len()
         .saturating_add(rep.len().saturating_mul(s.len().saturating_add(1)));
-    ex.alloc(est.min(64 << 20))?;
-    if est > 64 << 20 {
+    if est > ex_cap(ex) {
         return Err(ErrKind::Limit(Limit::Memory));
     }
+    ex.alloc(est)?;
     let r = if name.contains("Literal") {
         re.replace_all(s, ::regex::bytes::NoExpand(rep))
             .into_owned()

@@ -132,7 +132,7 @@ fn repeat(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
         .and_then(|n| n.checked_mul(s.len()))
         .ok_or(ErrKind::Limit(Limit::Memory))?;
     ex.alloc(need)?;
-    let o = go_repeat(s, n)?;
+    let o = go_repeat(s, n, ex_cap(ex))?;
     Ok(Value::string(o))
 }
 
@@ -188,12 +188,18 @@ fn camelcase(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
 }
 
 fn wrap(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
-    let o = wrap_custom(s_arg(&a, 1)?, i_arg(&a, 0)?, b"", false)?;
+    let o = wrap_custom(s_arg(&a, 1)?, i_arg(&a, 0)?, b"", false, ex_cap(ex))?;
     mk_str(ex, o)
 }
 
 fn wrap_with(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
-    let o = wrap_custom(s_arg(&a, 2)?, i_arg(&a, 0)?, s_arg(&a, 1)?, true)?;
+    let o = wrap_custom(
+        s_arg(&a, 2)?,
+        i_arg(&a, 0)?,
+        s_arg(&a, 1)?,
+        true,
+        ex_cap(ex),
+    )?;
     mk_str(ex, o)
 }
 
@@ -249,13 +255,13 @@ fn cat(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
 
 fn f_indent(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     let n = i_arg(&a, 0)?;
-    let o = indent(s_arg(&a, 1)?, n, name == "nindent")?;
+    let o = indent(s_arg(&a, 1)?, n, name == "nindent", ex_cap(ex))?;
     mk_str(ex, o)
 }
 
 fn replace(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     ex.charge_scan(s_arg(&a, 2)?.len())?;
-    let o = go_replace(s_arg(&a, 2)?, s_arg(&a, 0)?, s_arg(&a, 1)?)?;
+    let o = go_replace(s_arg(&a, 2)?, s_arg(&a, 0)?, s_arg(&a, 1)?, ex_cap(ex))?;
     mk_str(ex, o)
 }
 
@@ -534,13 +540,18 @@ pub(super) fn go_split(s: &[u8], sep: &[u8], n: i64) -> Vec<Vec<u8>> {
     out
 }
 
-/// strings.Replace(s, old, new, -1).
-pub(super) fn go_replace(s: &[u8], old: &[u8], new: &[u8]) -> Result<SecretBytes, ErrKind> {
+/// strings.Replace(s, old, new, -1), refused as soon as the result would exceed `cap` bytes.
+pub(super) fn go_replace(
+    s: &[u8],
+    old: &[u8],
+    new: &[u8],
+    cap: usize,
+) -> Result<SecretBytes, ErrKind> {
     let mut out = SecretBytes::default();
     if old.is_empty() {
         let count = runes(s).count() + 1;
         let need = s.len().saturating_add(count.saturating_mul(new.len()));
-        if need > 64 << 20 {
+        if need > cap {
             return Err(ErrKind::Limit(Limit::Memory));
         }
         out.extend(new);
@@ -554,7 +565,7 @@ pub(super) fn go_replace(s: &[u8], old: &[u8], new: &[u8]) -> Result<SecretBytes
     while let Some(i) = find_sub(rest, old) {
         out.extend(rest.get(..i).unwrap_or(&[]));
         out.extend(new);
-        if out.len() > 64 << 20 {
+        if out.len() > cap {
             return Err(ErrKind::Limit(Limit::Memory));
         }
         rest = rest.get(i + old.len()..).unwrap_or(&[]);
@@ -563,7 +574,7 @@ pub(super) fn go_replace(s: &[u8], old: &[u8], new: &[u8]) -> Result<SecretBytes
     Ok(out)
 }
 
-pub(super) fn go_repeat(s: &[u8], count: i64) -> Result<SecretBytes, ErrKind> {
+pub(super) fn go_repeat(s: &[u8], count: i64, cap: usize) -> Result<SecretBytes, ErrKind> {
     if count < 0 {
         return Err(e("strings: negative Repeat count"));
     }
@@ -574,18 +585,18 @@ pub(super) fn go_repeat(s: &[u8], count: i64) -> Result<SecretBytes, ErrKind> {
         .ok()
         .and_then(|c| c.checked_mul(s.len()))
         .ok_or(ErrKind::Limit(Limit::Memory))?;
-    if total > 64 << 20 {
+    if total > cap {
         return Err(ErrKind::Limit(Limit::Memory));
     }
     // `repeat` allocates once and copies by doubling.
     Ok(SecretBytes::new(s.repeat(total / s.len())))
 }
 
-pub(super) fn indent(s: &[u8], n: i64, lead_nl: bool) -> Result<SecretBytes, ErrKind> {
-    let pad = go_repeat(b" ", n)?;
+pub(super) fn indent(s: &[u8], n: i64, lead_nl: bool, cap: usize) -> Result<SecretBytes, ErrKind> {
+    let pad = go_repeat(b" ", n, cap)?;
     let lines = s.iter().filter(|b| **b == b'\n').count() + 1;
     let need = lines.saturating_mul(pad.len()).saturating_add(s.len());
-    if need > 64 << 20 {
+    if need > cap {
         return Err(ErrKind::Limit(Limit::Memory));
     }
     let mut out = SecretBytes::with_capacity(need + 1);
@@ -745,6 +756,7 @@ pub(super) fn wrap_custom(
     wrap_len: i64,
     nl: &[u8],
     long_words: bool,
+    cap: usize,
 ) -> Result<SecretBytes, ErrKind> {
     let mut out = SecretBytes::default();
     if s.is_empty() {
@@ -755,7 +767,7 @@ pub(super) fn wrap_custom(
     let len = s.len();
     let mut offset = 0usize;
     while len - offset > wl {
-        if out.len() > 64 << 20 {
+        if out.len() > cap {
             return Err(ErrKind::Limit(Limit::Memory));
         }
         if s.get(offset) == Some(&b' ') {
