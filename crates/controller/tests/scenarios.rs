@@ -2612,18 +2612,20 @@ fn hostile_items(i: usize) -> (BTreeMap<String, String>, Option<&'static [&'stat
     }
 }
 
-/// Creates `count` good objects in `namespace` and returns how long until all are synced.
+/// Creates `count` good objects `<prefix>-<i>` in `namespace` and returns how long until all are
+/// synced.
 async fn sync_good_objects(
     env: &Env,
     cert: &seal::Certificate,
     namespace: &str,
+    prefix: &str,
     count: usize,
 ) -> Duration {
     let started = std::time::Instant::now();
     for i in 0..count {
         create(
             env,
-            &templated(env, cert, namespace, &format!("good-{i}"), good_items()),
+            &templated(env, cert, namespace, &format!("{prefix}-{i}"), good_items()),
         )
         .await;
     }
@@ -2638,7 +2640,7 @@ async fn sync_good_objects(
                     s.metadata
                         .name
                         .as_deref()
-                        .is_some_and(|n| n.starts_with("good-"))
+                        .is_some_and(|n| n.starts_with(&format!("{prefix}-")))
                 })
                 .filter(|s| data_of(s).get("shout").map(String::as_str) == Some("BAR!"))
                 .count();
@@ -2649,16 +2651,164 @@ async fn sync_good_objects(
     started.elapsed()
 }
 
+/// Hostile HTTP clients of the security issue against the controller's API port: more
+/// connections than the server takes, each sending half a request head and trickling the rest
+/// (items 5), and a flood of 1 MiB `/v1/verify` bodies, each under a new `X-Forwarded-For`
+/// (items 3 and 6).
+struct HostileClients {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    report: Arc<AttackReport>,
+}
+
+#[derive(Default)]
+struct AttackReport {
+    slow_cut_off: AtomicUsize,
+    flood_sent: AtomicUsize,
+    flood_refused: AtomicUsize,
+}
+
+/// What the server did to the attackers.
+#[derive(Debug)]
+#[allow(dead_code, reason = "read through Debug in the printed report")]
+struct AttackOutcome {
+    slow_cut_off: usize,
+    flood_sent: usize,
+    flood_refused: usize,
+}
+
+impl HostileClients {
+    const SLOW_CONNECTIONS: usize = 600;
+    const FLOODERS: usize = 4;
+
+    fn start(api: SocketAddr) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let report = Arc::new(AttackReport::default());
+        let mut tasks = Vec::new();
+        for _ in 0..Self::SLOW_CONNECTIONS {
+            let (mut stopped, report) = (stopped.clone(), Arc::clone(&report));
+            tasks.push(tokio::spawn(async move {
+                while !*stopped.borrow() {
+                    tokio::select! {
+                        () = slow_request_head(api, &report) => {}
+                        _ = stopped.changed() => return,
+                    }
+                }
+            }));
+        }
+        for flooder in 0..Self::FLOODERS {
+            let (mut stopped, report) = (stopped.clone(), Arc::clone(&report));
+            tasks.push(tokio::spawn(async move {
+                let mut n = 0u32;
+                while !*stopped.borrow() {
+                    n += 1;
+                    let forwarded = format!("10.{flooder}.{}.{}", (n >> 8) & 0xff, n & 0xff);
+                    tokio::select! {
+                        () = verify_flood_request(api, &forwarded, &report) => {}
+                        _ = stopped.changed() => return,
+                    }
+                }
+            }));
+        }
+        Self {
+            stop,
+            tasks,
+            report,
+        }
+    }
+
+    fn outcome(&self) -> AttackOutcome {
+        self.report.outcome()
+    }
+
+    async fn stop(self) -> AttackOutcome {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.report.outcome()
+    }
+}
+
+impl AttackReport {
+    fn outcome(&self) -> AttackOutcome {
+        AttackOutcome {
+            slow_cut_off: self.slow_cut_off.load(Ordering::Relaxed),
+            flood_sent: self.flood_sent.load(Ordering::Relaxed),
+            flood_refused: self.flood_refused.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Sends half a request head and then one header line a second until the server hangs up.
+async fn slow_request_head(api: SocketAddr, report: &AttackReport) {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(api).await else {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        return;
+    };
+    if stream
+        .write_all(b"GET /v1/cert.pem HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut byte = [0u8; 1];
+    loop {
+        tokio::select! {
+            read = stream.read(&mut byte) => {
+                if matches!(read, Ok(0) | Err(_)) {
+                    report.slow_cut_off.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                if stream.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                    report.slow_cut_off.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// One `/v1/verify` of a mebibyte of garbage under a forged client address.
+async fn verify_flood_request(api: SocketAddr, forwarded: &str, report: &AttackReport) {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(api).await else {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        return;
+    };
+    let body = vec![b'A'; 1 << 20];
+    let head = format!(
+        "POST /v1/verify HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: {forwarded}\r\n\
+         Content-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    report.flood_sent.fetch_add(1, Ordering::Relaxed);
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    // A refusal may come before the whole body is read.
+    let _ = stream.write_all(&body).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    if answer.starts_with(b"HTTP/1.1 429") {
+        report.flood_refused.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 scenario!(template_budgets_hostile_objects_get_a_status_and_good_ones_sync);
-/// Security issue items 1 and 2: 16 hostile objects (output, CPU, self-nested lists) next to
-/// 100 good ones. The good ones all sync; each hostile one gets a status naming the limit it
-/// hit. Prints the time the good ones took with and without the hostile ones.
+/// Security issue items 1, 2, 3, 5 and 6: 16 hostile objects (output, CPU, self-nested lists)
+/// next to 100 good ones, then 100 more good ones while hostile HTTP clients hold connections
+/// and flood `/v1/verify`. The good ones all sync; each hostile one gets a status naming the
+/// limit it hit; the server cuts the slow connections off and rate-limits the flood by peer.
+/// Prints the time the good ones took alone, beside the hostile objects and under the attack.
 async fn template_budgets_hostile_objects_get_a_status_and_good_ones_sync(env: &Env) {
     let ctl = Controller::start(env, "ctl-a", &[]).await;
     let cert = ctl.cert().await;
     let (quiet, noisy) = (env.ns.as_str(), env.other.as_str());
 
-    let alone = sync_good_objects(env, &cert, quiet, 100).await;
+    let alone = sync_good_objects(env, &cert, quiet, "good", 100).await;
 
     let mut expected = Vec::new();
     for i in 0..16 {
@@ -2667,7 +2817,22 @@ async fn template_budgets_hostile_objects_get_a_status_and_good_ones_sync(env: &
         create(env, &templated(env, &cert, noisy, &name, items)).await;
         expected.push((name, limits));
     }
-    let beside_hostile = sync_good_objects(env, &cert, noisy, 100).await;
+    let beside_hostile = sync_good_objects(env, &cert, noisy, "good", 100).await;
+    let attack = HostileClients::start(ctl.api);
+    let beside_clients = sync_good_objects(env, &cert, quiet, "besieged", 100).await;
+    // The header deadline may be longer than the sync took.
+    eventually_within(
+        Duration::from_secs(120),
+        "the server cuts off slow connections and rate-limits the flood",
+        async || {
+            let so_far = attack.outcome();
+            (so_far.slow_cut_off > 0 && so_far.flood_refused > 0).then_some(())
+        },
+    )
+    .await;
+    let attack = attack.stop().await;
+    // Whoever behaves gets an answer again once the attack ends.
+    ctl.cert().await;
 
     for (name, limits) in &expected {
         match limits {
@@ -2697,10 +2862,13 @@ async fn template_budgets_hostile_objects_get_a_status_and_good_ones_sync(env: &
         }
     }
     println!(
-        "100 good objects: {:.2}s alone, {:.2}s beside 16 hostile ones (ratio {:.2})",
+        "100 good objects: {:.2}s alone, {:.2}s beside 16 hostile ones (ratio {:.2}), \
+         {:.2}s under hostile HTTP clients (ratio {:.2}; {attack:?})",
         alone.as_secs_f64(),
         beside_hostile.as_secs_f64(),
-        beside_hostile.as_secs_f64() / alone.as_secs_f64()
+        beside_hostile.as_secs_f64() / alone.as_secs_f64(),
+        beside_clients.as_secs_f64(),
+        beside_clients.as_secs_f64() / alone.as_secs_f64(),
     );
     ctl.stop().await;
 }
