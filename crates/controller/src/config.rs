@@ -247,6 +247,29 @@ mod tests {
         assert_eq!(flags.template_deadline, gotemplate::DEFAULT_DEADLINE);
     }
 
+    /// Fuzz finding 2: 64 MiB of template memory per object times 8 workers exceeded the
+    /// Deployment's memory limit, so a few hostile objects could get the pod killed.
+    #[test]
+    fn template_memory_of_every_worker_leaves_room_in_the_deployment_memory_limit() {
+        let flags = Flags::try_parse_from(["controller"]).unwrap();
+        let deployment = include_str!("../../../deploy/deployment.yaml");
+        let limit_mib: usize = deployment
+            .split("limits:")
+            .nth(1)
+            .and_then(|limits| limits.split("memory:").nth(1))
+            .and_then(|memory| memory.trim_start().split("Mi").next())
+            .and_then(|mib| mib.parse().ok())
+            .expect("deploy/deployment.yaml has a memory limit in Mi");
+        let limits = gotemplate::Limits::default();
+        let per_worker = limits.max_memory + limits.max_output;
+        assert!(
+            // The caches of a 10,000-object cluster take well under this.
+            usize::from(flags.workers) * per_worker + (64 << 20) <= limit_mib << 20,
+            "{} workers x {per_worker} bytes against a {limit_mib}Mi limit",
+            flags.workers
+        );
+    }
+
     #[test]
     fn template_deadline_from_flag_or_environment() {
         let flags = Flags::try_parse_from(["controller", "--template-deadline", "250ms"]).unwrap();
