@@ -224,7 +224,8 @@ fn bad_verb(
 /// Pads `body` according to width/minus (with spaces, or zeros if `zero`).
 fn pad(buf: &mut SecretBytes, body: &[u8], sp: &Spec, zero: bool) {
     let width = sp.width.unwrap_or(0);
-    let count = runes(body).count();
+    // Counting stops at the width: printing a long value without one costs a copy, not a decode.
+    let count = runes(body).take(width).count();
     if count >= width {
         buf.extend(body);
         return;
