@@ -4,16 +4,13 @@
 //! - `images`: `deploy/image/build-and-check` has built and unpacked the images;
 //! - and, from the shared probe, `control_plane` and `browser`.
 //!
-//! Under CI (`CI=true`) both are always set, so a missing tool or binary fails the tests
-//! instead of leaving them ignored.
+//! Each is decided by the shared probe's rule: without it the tests are ignored with the reason;
+//! under CI (`CI=true`) the build fails instead.
 
 include!("../../crates/test-cluster/probe.rs");
 
 fn main() {
     probe_test_environment();
-    println!("cargo::rustc-check-cfg=cfg(helm)");
-    println!("cargo::rustc-check-cfg=cfg(static_binaries)");
-    println!("cargo::rustc-check-cfg=cfg(images)");
     for var in [
         "CI",
         "HOME",
@@ -23,7 +20,6 @@ fn main() {
     ] {
         println!("cargo::rerun-if-env-changed={var}");
     }
-    let ci = env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     let root = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("../..");
 
     let tools_sh = root.join("deploy/tools.sh");
@@ -48,9 +44,8 @@ fn main() {
     let helm = cache.join(format!("helm-{helm_version}")).join("helm");
     println!("cargo::rerun-if-changed={}", helm.display());
     println!("cargo::rustc-env=SHIPPING_HELM={}", helm.display());
-    if ci || helm.exists() {
-        println!("cargo::rustc-cfg=helm");
-    }
+    let helm_missing = ["helm (deploy/tools.sh helm)"];
+    probe("helm", if helm.exists() { &[] } else { &helm_missing });
 
     // OUT_DIR is <target>/<profile>/build/<package>-<hash>/out.
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
@@ -69,16 +64,28 @@ fn main() {
         println!("cargo::rerun-if-changed={}", binary.display());
     }
     println!("cargo::rustc-env=SHIPPING_STATIC_DIR={}", release.display());
-    if ci || binaries.iter().all(|b| b.exists()) {
-        println!("cargo::rustc-cfg=static_binaries");
-    }
+    let binaries_missing = ["the static binaries (deploy/build-static)"];
+    probe(
+        "static_binaries",
+        if binaries.iter().all(|b| b.exists()) {
+            &[]
+        } else {
+            &binaries_missing
+        },
+    );
 
     // deploy/image/build-and-check leaves the unpacked images here.
     let images = target_dir.join("images");
     let rootfs = images.join("controller.bundle/rootfs");
     println!("cargo::rerun-if-changed={}", rootfs.display());
     println!("cargo::rustc-env=SHIPPING_IMAGES_DIR={}", images.display());
-    if ci || rootfs.is_dir() {
-        println!("cargo::rustc-cfg=images");
-    }
+    let images_missing = ["the unpacked images (deploy/image/build-and-check)"];
+    probe(
+        "images",
+        if rootfs.is_dir() {
+            &[]
+        } else {
+            &images_missing
+        },
+    );
 }
