@@ -16,7 +16,6 @@
 //!     [--objects N] [--memory-objects N] [--bits 2048,4096] [--keys 24]
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -34,16 +33,18 @@ use fake_apiserver::{FakeApiServer, Gvr, Verb};
 use futures::{StreamExt as _, TryStreamExt as _};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ListParams, PostParams};
-use seal::{Certificate, ObjectMeta, PrivateKey, SealOptions, SecretBytes};
+use seal::{ObjectMeta, PrivateKey};
 use sealed_secrets_controller::app::{self, Environment};
 use sealed_secrets_controller::config::Flags;
 use sealed_secrets_controller::crd::SealedSecret;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 
+mod support;
+use support::{KeyPair, cpu_seconds, kib, load_keys, proc_status, sealed_object, stat_cpu};
+
 const NS: &str = "bench";
 const CONTROLLER_NS: &str = "kube-system";
-const VALUES: [&str; 3] = ["username", "password", "token"];
 /// RSA decrypts one object needs at least (one per value).
 const DECRYPTS_PER_OBJECT: f64 = 3.0;
 const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -96,76 +97,7 @@ fn options() -> anyhow::Result<Options> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Keys (generated once, cached under the target directory)
-
-struct KeyPair {
-    key: PrivateKey,
-    cert: Certificate,
-}
-
-fn cache_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("ctrlbench-keys")
-}
-
-fn load_keys(bits: usize, n: usize) -> anyhow::Result<Vec<KeyPair>> {
-    let dir = cache_dir();
-    std::fs::create_dir_all(&dir)?;
-    let started = Instant::now();
-    let missing: Vec<usize> = (0..n)
-        .filter(|i| !dir.join(format!("rsa{bits}-{i:02}.crt")).exists())
-        .collect();
-    if !missing.is_empty() {
-        eprintln!(
-            "generating {} RSA-{bits} keys (cached in {})",
-            missing.len(),
-            dir.display()
-        );
-        let threads = std::thread::available_parallelism().map_or(2, usize::from);
-        std::thread::scope(|s| -> anyhow::Result<()> {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let mine: Vec<usize> =
-                        missing.iter().copied().skip(t).step_by(threads).collect();
-                    let dir = &dir;
-                    s.spawn(move || -> anyhow::Result<()> {
-                        for i in mine {
-                            let key = PrivateKey::generate(bits)?;
-                            let cert = Certificate::self_signed(
-                                &key,
-                                "",
-                                10 * 365 * 24 * 3600 * Duration::from_secs(1),
-                            )?;
-                            std::fs::write(
-                                dir.join(format!("rsa{bits}-{i:02}.key")),
-                                key.to_pkcs1_pem().as_bytes(),
-                            )?;
-                            // The certificate last: its presence marks a complete pair.
-                            std::fs::write(
-                                dir.join(format!("rsa{bits}-{i:02}.crt")),
-                                cert.to_pem(),
-                            )?;
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.join().expect("key generation thread")?;
-            }
-            Ok(())
-        })?;
-        eprintln!("  took {:.1}s", started.elapsed().as_secs_f64());
-    }
-    (0..n)
-        .map(|i| {
-            let key =
-                PrivateKey::from_pem(&std::fs::read(dir.join(format!("rsa{bits}-{i:02}.key")))?)?;
-            let cert =
-                Certificate::from_pem(&std::fs::read(dir.join(format!("rsa{bits}-{i:02}.crt")))?)?;
-            Ok(KeyPair { key, cert })
-        })
-        .collect()
-}
+// Key Secrets
 
 /// The key Secret for key `i` of `n`: key 0 is the oldest (created `n` months ago), key
 /// `n-1` the newest; the controller orders them by `creationTimestamp`.
@@ -184,24 +116,6 @@ fn key_secret_json(pair: &KeyPair, i: usize, n: usize) -> anyhow::Result<Value> 
     let created = jiff::Timestamp::try_from(created)?.round(jiff::Unit::Second)?;
     v["metadata"]["creationTimestamp"] = json!(created.to_string());
     Ok(v)
-}
-
-/// A SealedSecret of 3 values of 32 random bytes, sealed (strict scope) with `cert`.
-fn sealed_object(i: usize, cert: &Certificate) -> anyhow::Result<Value> {
-    let mut secret = seal::Secret::new(ObjectMeta {
-        name: Some(format!("s{i:05}")),
-        namespace: Some(NS.into()),
-        ..ObjectMeta::default()
-    });
-    for name in VALUES {
-        let mut bytes = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("rng"))?;
-        secret
-            .data
-            .insert(name.into(), SecretBytes::from_slice(&bytes));
-    }
-    let sealed = seal::seal_secret(&secret, cert.public_key(), &SealOptions::default())?;
-    Ok(serde_json::to_value(&sealed)?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,21 +203,6 @@ fn raw_decrypts_per_second(key: &PrivateKey, threads: usize, seconds: f64) -> an
 
 // ---------------------------------------------------------------------------------------------
 // CPU accounting from /proc (clock ticks)
-
-fn ticks_per_second() -> f64 {
-    100.0
-}
-
-/// utime + stime of a /proc stat file, in seconds.
-fn stat_cpu(path: &Path) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let after = &text[text.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // Fields 14 and 15 of stat(5); `after` starts at field 3.
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / ticks_per_second())
-}
 
 /// (CPU seconds of the controller, of the fake API server): the whole process minus the
 /// fake's threads and minus this harness's main thread, which watches for the end.
@@ -466,7 +365,7 @@ fn run_scenario(scenario: &Scenario, keys: &[KeyPair]) -> anyhow::Result<Outcome
         SealedWith::Newest => &ring[ring.len() - 1],
     };
     for i in 0..scenario.objects {
-        fake.insert(&Gvr::sealed_secrets(), sealed_object(i, &sealing.cert)?);
+        fake.insert(&Gvr::sealed_secrets(), sealed_object(i, &sealing.cert, NS)?);
     }
     let addr = fake.serve_in_background()?;
     fake.reset_requests();
@@ -616,22 +515,6 @@ fn release_dir() -> anyhow::Result<PathBuf> {
         .to_path_buf())
 }
 
-fn proc_status(pid: u32) -> BTreeMap<String, String> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
-        .collect()
-}
-
-fn kib(status: &BTreeMap<String, String>, field: &str) -> f64 {
-    status
-        .get(field)
-        .and_then(|v| v.trim_end_matches(" kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-}
-
 struct MemoryOutcome {
     objects: usize,
     load: Duration,
@@ -703,7 +586,7 @@ fn run_memory(objects: usize) -> anyhow::Result<MemoryOutcome> {
                     s.spawn(move || {
                         (t..objects)
                             .step_by(threads)
-                            .map(|i| Ok(serde_json::from_value(sealed_object(i, cert)?)?))
+                            .map(|i| Ok(serde_json::from_value(sealed_object(i, cert, NS)?)?))
                             .collect::<anyhow::Result<Vec<SealedSecret>>>()
                     })
                 })
@@ -747,7 +630,7 @@ fn run_memory(objects: usize) -> anyhow::Result<MemoryOutcome> {
 
     let log = std::fs::File::create(dir.join("controller.log"))?;
     let fake_pid = fake.0.id();
-    let fake_cpu_before = stat_cpu(Path::new(&format!("/proc/{fake_pid}/stat"))).unwrap_or(0.0);
+    let fake_cpu_before = cpu_seconds(fake_pid);
     let sync_started = Instant::now();
     let child = Killed(
         Command::new(&controller)
@@ -807,9 +690,8 @@ fn run_memory(objects: usize) -> anyhow::Result<MemoryOutcome> {
         }
     })?;
     let sync = sync_started.elapsed();
-    let controller_cpu = stat_cpu(Path::new(&format!("/proc/{pid}/stat"))).unwrap_or(0.0);
-    let fake_cpu =
-        stat_cpu(Path::new(&format!("/proc/{fake_pid}/stat"))).unwrap_or(0.0) - fake_cpu_before;
+    let controller_cpu = cpu_seconds(pid);
+    let fake_cpu = cpu_seconds(fake_pid) - fake_cpu_before;
     let at_sync = proc_status(pid);
     std::thread::sleep(Duration::from_secs(5));
     let idle = proc_status(pid);

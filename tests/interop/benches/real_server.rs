@@ -27,12 +27,14 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use interop::{Controller, Flavor, create_namespaces, is_synced};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, PostParams};
-use seal::{Certificate, ObjectMeta, PrivateKey, SealOptions, SecretBytes};
+use seal::{Certificate, ObjectMeta};
 use sealed_secrets_controller::crd::SealedSecret;
 use serde_json::Value;
 use test_cluster::{Component, ControlPlane};
 
-const VALUES: [&str; 3] = ["username", "password", "token"];
+#[path = "../../../crates/controller/benches/support/mod.rs"]
+mod support;
+use support::{KeyPair, cpu_seconds, kib, load_keys, proc_status, sealed_object};
 
 struct Options {
     compare: bool,
@@ -76,62 +78,7 @@ fn options() -> anyhow::Result<Options> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Keys: generated once and cached in the same place and format as the fake-server bench's.
-
-struct KeyPair {
-    key: PrivateKey,
-    cert: Certificate,
-}
-
-fn load_keys(bits: usize, n: usize) -> anyhow::Result<Vec<KeyPair>> {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ctrlbench-keys");
-    std::fs::create_dir_all(&dir)?;
-    let path = |i: usize, ext: &str| dir.join(format!("rsa{bits}-{i:02}.{ext}"));
-    let missing: Vec<usize> = (0..n).filter(|&i| !path(i, "crt").exists()).collect();
-    if !missing.is_empty() {
-        eprintln!(
-            "generating {} RSA-{bits} keys (cached in {})",
-            missing.len(),
-            dir.display()
-        );
-        let threads = std::thread::available_parallelism().map_or(2, usize::from);
-        std::thread::scope(|s| -> anyhow::Result<()> {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let mine: Vec<usize> =
-                        missing.iter().copied().skip(t).step_by(threads).collect();
-                    let path = &path;
-                    s.spawn(move || -> anyhow::Result<()> {
-                        for i in mine {
-                            let key = PrivateKey::generate(bits)?;
-                            let cert = Certificate::self_signed(
-                                &key,
-                                "",
-                                Duration::from_secs(10 * 365 * 24 * 3600),
-                            )?;
-                            std::fs::write(path(i, "key"), key.to_pkcs1_pem().as_bytes())?;
-                            // The certificate last: its presence marks a complete pair.
-                            std::fs::write(path(i, "crt"), cert.to_pem())?;
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.join().expect("key generation thread")?;
-            }
-            Ok(())
-        })?;
-    }
-    (0..n)
-        .map(|i| {
-            Ok(KeyPair {
-                key: PrivateKey::from_pem(&std::fs::read(path(i, "key"))?)?,
-                cert: Certificate::from_pem(&std::fs::read(path(i, "crt"))?)?,
-            })
-        })
-        .collect()
-}
+// Keys (cached by the shared bench support) and objects
 
 /// Creates the key Secrets in `namespace`: key 0 first and a second before the others, so it
 /// is the oldest by creation time too (the API server sets creationTimestamp, in seconds).
@@ -170,25 +117,7 @@ fn sealed_objects(n: usize, cert: &Certificate, ns: &str) -> anyhow::Result<Vec<
                 s.spawn(move || {
                     (t..n)
                         .step_by(threads)
-                        .map(|i| {
-                            let mut secret = seal::Secret::new(ObjectMeta {
-                                name: Some(format!("s{i:05}")),
-                                namespace: Some(ns.into()),
-                                ..ObjectMeta::default()
-                            });
-                            for name in VALUES {
-                                let bytes: [u8; 32] = rand::random();
-                                secret
-                                    .data
-                                    .insert(name.into(), SecretBytes::from_slice(&bytes));
-                            }
-                            let sealed = seal::seal_secret(
-                                &secret,
-                                cert.public_key(),
-                                &SealOptions::default(),
-                            )?;
-                            Ok(serde_json::to_value(&sealed)?)
-                        })
+                        .map(|i| sealed_object(i, cert, ns))
                         .collect::<anyhow::Result<Vec<Value>>>()
                 })
             })
@@ -220,34 +149,6 @@ async fn create_objects(client: &kube::Client, ns: &str, objects: &[Value]) -> a
 
 // ---------------------------------------------------------------------------------------------
 // Measurements
-
-/// utime + stime of a process, in seconds (clock ticks of 1/100 s).
-fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    let Some(after) = text.rfind(')').map(|i| &text[i + 2..]) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (field(11) + field(12)) / 100.0
-}
-
-/// `VmHWM` (peak resident set) of a process, in MiB.
-fn peak_rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
-}
 
 /// `apiserver_request_total` summed by "VERB resource[/subresource]".
 fn request_counts(metrics: &str) -> BTreeMap<String, f64> {
@@ -344,7 +245,7 @@ async fn measure(
         // Read before the check: once all is synced the process may have nothing left to do,
         // and these are its totals over the window.
         controller_cpu = cpu_seconds(pid);
-        peak = peak_rss_mib(pid);
+        peak = kib(&proc_status(pid), "VmHWM") / 1024.0;
         ensure!(
             Path::new(&format!("/proc/{pid}")).exists(),
             "the {} controller exited; log:\n{}",
@@ -375,7 +276,7 @@ async fn measure(
     }
     let seconds = started.elapsed().as_secs_f64();
     controller_cpu = controller_cpu.max(cpu_seconds(pid));
-    peak = peak.max(peak_rss_mib(pid));
+    peak = peak.max(kib(&proc_status(pid), "VmHWM") / 1024.0);
     let apiserver_cpu = cpu_seconds(apiserver) - apiserver_before;
     let after = request_counts(&plane.apiserver_metrics().await);
     controller.stop();
