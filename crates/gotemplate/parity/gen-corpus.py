@@ -272,6 +272,20 @@ a {{- /* c */ -}} b
 {{ floor 1.7 }}|{{ ceil 1.2 }}|{{ round 3.14159 2 }}|{{ round 2.5 0 }}|{{ round 1.255 2 0.4 }}
 --- numeric-float-ops
 {{ addf 1.5 2 }}|{{ subf 5 1.25 }}|{{ mulf 1.5 2 }}|{{ divf 1 3 }}|{{ add1f 1.5 }}
+--- numeric-float-decimal
+{{ addf 0.1 0.2 }}|{{ subf 0.3 0.1 }}|{{ mulf 1.1 1.1 }}|{{ divf 2 3 }}|{{ divf -2 3 }}|{{ add1f "2.5" }}|{{ addf }}|{{ mulf 3 }}|{{ divf 10 4 }}
+--- numeric-float-extremes
+{{ addf 1e300 1e-300 }}|{{ mulf 1e300 1e300 }}|{{ divf 1e-20 1 }}|{{ divf 5e-17 1 }}|{{ divf 7 2e20 }}|{{ divf 1e300 1e-300 }}|{{ subf 1.5 1.5 }}|{{ mulf -1 0 }}|{{ divf 1 -3e-5 }}|{{ subf 1e-320 1e-321 }}
+--- numeric-float-strings
+{{ addf .float .num "x" true nil }}|{{ subf .neg .float }}|{{ mulf .float .float .float }}|{{ divf .num .float }}|{{ add1f .neg }}|{{ typeOf (addf 1 2) }}
+--- numeric-float-loop
+{{ $x := 1.0 }}{{ range until 60 }}{{ $x = mulf $x 1.1 }}{{ end }}{{ $x }}|{{ $y := 0.0 }}{{ range until 100 }}{{ $y = addf $y 0.01 }}{{ end }}{{ $y }}|{{ $z := 1.0 }}{{ range until 30 }}{{ $z = divf $z 3 }}{{ end }}{{ $z }}
+--- numeric-divf-zero
+{{ divf 1 0 }}
+--- numeric-addf-nan
+{{ addf (float64 "NaN") 1 }}
+--- numeric-mulf-inf
+{{ mulf 2 (float64 "+Inf") }}
 --- numeric-until
 {{ until 5 }}|{{ untilStep 0 10 3 }}|{{ untilStep 10 0 -4 }}|{{ until -2 }}
 --- numeric-conversions

@@ -626,6 +626,10 @@ fn fmt_float(buf: &mut SecretBytes, f: f64, verb: char, sp: &Spec) {
         body.push(' ');
     }
     if f.is_infinite() {
+        // Go keeps the sign of an infinity even unasked: "+Inf".
+        if body.is_empty() {
+            body.push('+');
+        }
         body.push_str("Inf");
         pad(buf, body.as_bytes(), sp, false);
         return;

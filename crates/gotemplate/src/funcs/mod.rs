@@ -20,6 +20,7 @@ use crate::value::{
 mod builtins;
 mod crypto;
 mod date;
+mod decimal;
 mod defaults;
 mod dicts;
 mod encoding;

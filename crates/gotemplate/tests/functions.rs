@@ -1,0 +1,69 @@
+//! Sprig functions beyond the corpus: properties of the float, URL, version, date, random and
+//! key-generating families, and the budget they draw on.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use gotemplate::{Budget, Limit, Limits, TemplateError};
+use proptest::prelude::*;
+
+fn untimed() -> Limits {
+    Limits {
+        deadline: Duration::from_secs(3600),
+        ..Limits::default()
+    }
+}
+
+fn render_with(limits: Limits, src: &str, data: &[(&str, &[u8])]) -> Result<String, TemplateError> {
+    let data: BTreeMap<String, &[u8]> = data.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+    Budget::new(limits)
+        .render(src, &data)
+        .map(|out| String::from_utf8_lossy(out.expose()).into_owned())
+}
+
+fn render(src: &str) -> Result<String, TemplateError> {
+    render_with(untimed(), src, &[])
+}
+
+fn ok(src: &str) -> String {
+    render(src).unwrap_or_else(|e| panic!("{src}: {e}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn addf_of_integers_is_their_exact_sum(a in -(1i64 << 40)..(1i64 << 40), b in -(1i64 << 40)..(1i64 << 40)) {
+        let num = |src: String| ok(&src).parse::<f64>().expect("a float");
+        prop_assert_eq!(num(format!("{{{{ addf {a} {b} }}}}")), (a + b) as f64);
+        prop_assert_eq!(num(format!("{{{{ subf {a} {b} }}}}")), (a - b) as f64);
+    }
+
+    #[test]
+    fn mulf_by_one_and_divf_by_one_keep_short_decimals(cents in -1_000_000i64..1_000_000) {
+        let x = format!("{}.{:02}", cents / 100, (cents % 100).abs());
+        let x = if cents < 0 && cents > -100 { format!("-{x}") } else { x };
+        let want: f64 = x.parse().expect("decimal");
+        let want = format!("{want}");
+        prop_assert_eq!(ok(&format!("{{{{ mulf {x} 1 }}}}")), want.clone());
+        prop_assert_eq!(ok(&format!("{{{{ divf {x} 1 }}}}")), want);
+    }
+}
+
+#[test]
+fn float_functions_charge_work_in_loops() {
+    let limits = Limits {
+        max_work: 20_000,
+        ..untimed()
+    };
+    let err = render_with(
+        limits,
+        "{{ $x := 1.1 }}{{ range until 300 }}{{ $x = mulf $x 1.2345678901234567 }}{{ end }}",
+        &[],
+    )
+    .expect_err("the budget stops the loop");
+    assert!(
+        matches!(err, TemplateError::Limit { limit: Limit::Work }),
+        "{err}"
+    );
+}
