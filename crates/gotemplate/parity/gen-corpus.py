@@ -470,6 +470,37 @@ for line in hand.strip("\n").split("\n"):
         lines.append(line)
 add(name, "\n".join(lines))
 
+# urlParse over Go's net/url edge cases, each alone (an error fails the whole template)
+url_inputs = [
+    "https://user:pw@example.com:8080/p/a?q=1&r=2#frag", "HTTP://EXAMPLE.com/", "mailto:joe@example.com",
+    "/relative/path?x=1", "relative/path", "//host/path", "///triple/slash", "http:///nohost",
+    "http://h/a%2Fb%20c", "http://h/a b", "http://h/ä?ü#ö", "http://[fe80::1%25en0]:80/", "http://[::1]",
+    "http://[1.2.3.4]/", "http://[::1", "http://a:1:2/", "mongodb://a:1,b:2/db", "http://h:port/",
+    "http://us%20er:p%40ss@h/", "http://u@s@h/", "http://u ser@h/", "?", "x?", "a?b?", "#only-frag",
+    "http://h/#", "http://h/p#a%zz", "http://h/%zz", ":nope", "1a:b/c", "seg:ment/x", "*", "",
+    "http://h%41/", "http://h%c3%a4/", "foo://h/p;param,x?q=a+b", "http://h/p?q=1#f!()*'",
+    "http://h/C:/x", "http://h/a%2fb", "file:///C:/x", "http://h:/", "http://h:80", "http://h?",
+    "http://[fe80::1%25]/", "http://[::ffff:1.2.3.4]:1/", "http://h/%7e%41", "HtTp://h/", "h+s-1.x://a",
+    "http://h/a?b#c#d", "http://h/\\x", "http://[::1]x/", "http://h/p%", "http://%41:%42@h/",
+]
+for i, u in enumerate(url_inputs):
+    assert "`" not in u
+    add(f"url-parse-{i}", f"{{{{ urlParse `{u}` }}}}")
+    add(f"url-roundtrip-{i}", f"{{{{ urlParse `{u}` | urlJoin }}}}")
+for k in "s empty bin utf8 url path".split():
+    add(f"url-parse-input-{k}", f"{{{{ urlParse .{k} }}}}")
+url_joins = [
+    '(dict "host" "h" "path" "rel")', '(dict "path" "a:b")', '(dict "path" "a/b:c")',
+    '(dict "scheme" "mailto" "opaque" "joe@x" "fragment" "f g")', '(dict "userinfo" "u:p@x" "host" "h")',
+    '(dict "userinfo" "a?b" "host" "h")', '(dict "userinfo" "a b" "host" "h")', '(dict "host" 5)',
+    '(dict "host" nil)', '(dict)', 'nil', '(dict "path" "*")', '(dict "scheme" "http" "path" "/a b?c" "fragment" "x#y")',
+    '(dict "host" "ä.com" "scheme" "http")', '(dict "scheme" "http" "userinfo" "u%zz" "host" "h")',
+    '(dict "scheme" "http" "userinfo" "u:" "host" "h" "path" "p")', '(dict "query" "a b" "fragment" "!*()\'")',
+    '(dict "scheme" "X" "host" "h/p" "path" "q")', '(dict "userinfo" "u#f" "host" "h")',
+]
+for i, d in enumerate(url_joins):
+    add(f"url-join-{i}", f"{{{{ urlJoin {d} }}}}")
+
 names = [n for n, _ in cases]
 assert len(names) == len(set(names)), "duplicate case names"
 with open(os.path.join(here, "corpus.txt"), "w") as f:

@@ -67,3 +67,35 @@ fn float_functions_charge_work_in_loops() {
         "{err}"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn url_join_of_a_parsed_join_is_a_fixed_point(
+        scheme in "[a-z]{0,5}",
+        host in "[a-z0-9.:\\[\\]%-]{0,12}",
+        path in "[a-zA-Z0-9/ :?#%@!*()'-]{0,16}",
+        query in "[a-z0-9=& %+]{0,10}",
+        fragment in "[a-z0-9 #%!'-]{0,8}",
+    ) {
+        let data: [(&str, &[u8]); 5] = [
+            ("scheme", scheme.as_bytes()),
+            ("host", host.as_bytes()),
+            ("path", path.as_bytes()),
+            ("query", query.as_bytes()),
+            ("fragment", fragment.as_bytes()),
+        ];
+        let dict = r#"(dict "scheme" .scheme "host" .host "path" .path "query" .query "fragment" .fragment)"#;
+        let once = render_with(untimed(), &format!("{{{{ urlJoin {dict} }}}}"), &data)
+            .expect("urlJoin of strings never fails");
+        if let Ok(twice) = render_with(untimed(), &format!("{{{{ urlJoin {dict} | urlParse | urlJoin }}}}"), &data) {
+            let thrice = render_with(
+                untimed(),
+                &format!("{{{{ urlJoin {dict} | urlParse | urlJoin | urlParse | urlJoin }}}}"),
+                &data,
+            ).expect("a URL that parsed once parses again");
+            prop_assert_eq!(&twice, &thrice, "from {}", once);
+        }
+    }
+}
