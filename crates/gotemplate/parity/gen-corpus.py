@@ -432,6 +432,30 @@ a {{- /* c */ -}} b
 {{ $v := semver .ver }}{{ $v.Major }}.{{ $v.Minor }}.{{ $v.Patch }}
 --- semver-bad
 {{ semver "not-a-version" }}
+--- semver-object
+{{ $v := semver "v1.2.3-beta.1+build.5" }}{{ $v }}|{{ $v.String }}|{{ typeOf $v }}|{{ kindOf $v }}|{{ typeOf $v.Major }}|{{ toJson $v }}|{{ toString $v }}|{{ printf "%s %v %q" $v $v $v }}|{{ list $v }}|{{ if $v }}t{{ end }}|{{ empty $v }}
+--- semver-inc-set
+{{ $v := semver "v1.2.3-rc.1+m" }}{{ $v.IncPatch }}|{{ $v.IncPatch.IncPatch }}|{{ typeOf $v.IncPatch }}|{{ kindOf $v.IncMinor }}|{{ $v.SetMetadata "a.b" }}|{{ $v.SetPrerelease "" }}|{{ $v.SetPrerelease "x..y" }}|{{ toJson $v.IncMajor }}
+--- semver-set-bad
+{{ $v := semver "1.2.3" }}{{ $v.SetPrerelease "x.01" }}
+--- semver-set-metadata-bad
+{{ $v := semver "1.2.3" }}{{ $v.SetMetadata "a_b" }}
+--- semver-compare-methods
+{{ $a := semver "1.2.3" }}{{ $b := semver "1.10.0" }}{{ $a.LessThan $b }} {{ $a.GreaterThan $b }} {{ $a.Equal $a }} {{ $a.Compare $b }} {{ $b.Compare $a }} {{ $a.LessThanEqual $b }} {{ $a.GreaterThanEqual $b }} {{ eq $a $a }} {{ eq $a (semver "1.2.3") }} {{ typeOf ($a.Compare $b) }}
+--- semver-value-original
+{{ (semver "1.2.3").IncPatch.Original }}
+--- semver-value-compare
+{{ $a := semver "1.2.3" }}{{ $a.IncPatch.LessThan $a }}
+--- semver-method-wrong-arg
+{{ $a := semver "1.2.3" }}{{ $a.LessThan "1.0.0" }}
+--- semver-method-missing-arg
+{{ $a := semver "1.2.3" }}{{ $a.LessThan }}
+--- semver-unknown-field
+{{ (semver "1.2.3").major }}
+--- semver-uint64
+{{ $m := (semver "18446744073709551615.0.0").Major }}{{ $m }}|{{ add1 $m }}|{{ eq (semver "1.0.0").Major 1 }}|{{ lt $m 1 }}|{{ gt $m 1 }}|{{ toJson $m }}|{{ printf "%d %x %v" $m $m $m }}|{{ float64 $m }}
+--- semver-pipe-method
+{{ $a := semver "1.2.3" }}{{ semver "1.0.0" | $a.GreaterThan }}
 --- url-parse
 {{ $u := urlParse .url }}{{ $u.scheme }}|{{ $u.host }}|{{ $u.path }}|{{ $u.query }}|{{ $u.fragment }}|{{ $u.userinfo }}|{{ $u.hostname }}
 --- url-join
@@ -500,6 +524,26 @@ url_joins = [
 ]
 for i, d in enumerate(url_joins):
     add(f"url-join-{i}", f"{{{{ urlJoin {d} }}}}")
+
+# semverCompare: every constraint form over the same versions (an invalid constraint fails
+# the whole template)
+semver_constraints = [
+    ">=1.2.0", "~1.3", "^1", "1.2 - 1.4", "1.2.3 - 2", "<1 || >=2.1", ">= 1.x, < 3", "!=1.x", "!=1.2.x",
+    "!=1.2.3", "1.x", "1.2.x", "*", "x", "", " ", "~>1.2", "=>1.0", "=<2", "<=1.2", "<=1.x", ">1.2", ">1.x",
+    ">1", "^0.2.3", "^0.0.3", "^0.x", "^0", "~0", "~0.0.0", "1.2.3-beta", ">=1.2.3-alpha", "nope", "1 ||| 2",
+    ">=1.0.0 <2.0.0", ">=1.0.0,<2.0.0", "v1.2.3", "1.2.3+meta", "1|2", "=1.2.3", ">= 1.2 , <= 1.4",
+    "~1.2.3-beta.2", "!=1.2.3-beta", ">1.2.3-beta", "<=1.2.x-beta", "1.2.X", "1.*.*", "^1.2.x", "~1.x",
+    "<1.2.3 >1.0 || =2.0.0", "\t>=1.0\n", ">=01.2", "> =1.2", "1.2 - ", "=> 1.2.3 - 2.0.0",
+]
+semver_versions = ["1.2.3", "1.3.0", "2.0.0", "1.1.0-beta", "0.2.9", "0.0.3", "v1.2", "1.2.3-beta",
+                   "1.2.3+build", "0.0.0", "1.2.3-beta.10", "2.1.0"]
+for i, c in enumerate(semver_constraints):
+    add(f"semver-compare-{i}", " ".join(f'{{{{ semverCompare "{c}" "{v}" }}}}' for v in semver_versions))
+for i, v in enumerate(["bad", "1.2.3.4", "01.2.3", "1.2.3-01", "1.2.3-", "18446744073709551616", "v", ""]):
+    add(f"semver-bad-{i}", f'{{{{ semver "{v}" }}}}')
+    add(f"semver-compare-bad-{i}", f'{{{{ semverCompare "*" "{v}" }}}}')
+for i, v in enumerate(["1", "v1.2", "1.2.3-rc.1+b.2", "0.0.0-0", "18446744073709551615.1.2", "1.2.3-a-b.c+d-e"]):
+    add(f"semver-parse-{i}", f'{{{{ $v := semver "{v}" }}}}{{{{ $v }}}}|{{{{ $v.Original }}}}|{{{{ $v.Major }}}}.{{{{ $v.Minor }}}}.{{{{ $v.Patch }}}}|{{{{ $v.Prerelease }}}}|{{{{ $v.Metadata }}}}|{{{{ $v.IncPatch }}}}|{{{{ $v.IncMinor.Minor }}}}|{{{{ $v.IncMajor }}}}')
 
 names = [n for n, _ in cases]
 assert len(names) == len(set(names)), "duplicate case names"

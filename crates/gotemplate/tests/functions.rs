@@ -99,3 +99,64 @@ proptest! {
         }
     }
 }
+
+fn version() -> impl Strategy<Value = String> {
+    (
+        0u8..4,
+        0u8..4,
+        0u8..4,
+        proptest::option::of("[a-c0-9]{1,3}(\\.[a-c0-9]{1,2})?"),
+    )
+        .prop_filter(
+            "no leading zeros in numeric prerelease parts",
+            |(_, _, _, pre)| {
+                pre.as_deref().is_none_or(|p| {
+                    p.split('.').all(|part| {
+                        !(part.len() > 1
+                            && part.starts_with('0')
+                            && part.bytes().all(|c| c.is_ascii_digit()))
+                    })
+                })
+            },
+        )
+        .prop_map(|(a, b, c, pre)| match pre {
+            Some(p) => format!("{a}.{b}.{c}-{p}"),
+            None => format!("{a}.{b}.{c}"),
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn semver_order_is_antisymmetric_and_agrees_with_constraints(a in version(), b in version()) {
+        let out = ok(&format!(
+            r#"{{{{ $a := semver "{a}" }}}}{{{{ $b := semver "{b}" }}}}{{{{ $a.Compare $b }}}} {{{{ $b.Compare $a }}}} {{{{ $a.LessThan $b }}}} {{{{ semverCompare "={a}" "{b}" }}}}"#
+        ));
+        let parts: Vec<&str> = out.split(' ').collect();
+        let (ab, ba): (i64, i64) = (parts[0].parse().expect("int"), parts[1].parse().expect("int"));
+        prop_assert_eq!(ab, -ba);
+        prop_assert_eq!(parts[2] == "true", ab < 0);
+        // "=a" matches exactly the versions equal to a
+        prop_assert_eq!(parts[3] == "true", ab == 0);
+    }
+}
+
+#[test]
+fn semver_compare_charges_for_long_constraints() {
+    let limits = Limits {
+        max_work: 5_000,
+        ..untimed()
+    };
+    let long = "1 || ".repeat(4_000) + "1";
+    let err = render_with(
+        limits,
+        &format!(r#"{{{{ semverCompare "{long}" "1.0.0" }}}}"#),
+        &[],
+    )
+    .expect_err("the budget stops it");
+    assert!(
+        matches!(err, TemplateError::Limit { limit: Limit::Work }),
+        "{err}"
+    );
+}

@@ -314,7 +314,7 @@ pub(super) fn to_int64(v: &Value) -> i64 {
 /// spf13/cast `ToFloat64`.
 pub(super) fn to_float64(v: &Value) -> f64 {
     match v {
-        Value::Int(i, _) => *i as f64,
+        Value::Int(i, t) => t.widen(*i) as f64,
         Value::Float(f) => *f,
         Value::Str(s) => parse_float(s.as_bytes()).unwrap_or(0.0),
         Value::Bool(b) if *b => 1.0,
