@@ -456,6 +456,26 @@ a {{- /* c */ -}} b
 {{ $m := (semver "18446744073709551615.0.0").Major }}{{ $m }}|{{ add1 $m }}|{{ eq (semver "1.0.0").Major 1 }}|{{ lt $m 1 }}|{{ gt $m 1 }}|{{ toJson $m }}|{{ printf "%d %x %v" $m $m $m }}|{{ float64 $m }}
 --- semver-pipe-method
 {{ $a := semver "1.2.3" }}{{ semver "1.0.0" | $a.GreaterThan }}
+--- date-zero-time
+{{ toDate "x" "y" }}|{{ toDate "x" "y" | unixEpoch }}|{{ typeOf (toDate "x" "y") }}|{{ kindOf (toDate "x" "y") }}|{{ toJson (toDate "2006" "2024") }}|{{ (toDate "x" "y").IsZero }}
+--- date-time-methods
+{{ $t := toDate "2006-01-02T15:04:05.999999999Z07:00" "2024-02-29T13:04:05.123456789+05:30" }}{{ $t.Unix }} {{ $t.UnixMilli }} {{ $t.UnixMicro }} {{ $t.UnixNano }} {{ $t.Year }} {{ $t.Day }} {{ $t.Hour }} {{ $t.Minute }} {{ $t.Second }} {{ $t.Nanosecond }} {{ $t.YearDay }} {{ $t.UTC }} {{ $t.Local }} {{ $t.String }} {{ $t.IsZero }} {{ $t.Format "Jan 2" }} {{ typeOf $t.Unix }} {{ typeOf $t.Year }}
+--- date-time-compare
+{{ $a := toDate "2006-01-02" "2024-01-01" }}{{ $b := toDate "2006-01-02" "2024-06-01" }}{{ $a.Before $b }} {{ $a.After $b }} {{ $a.Equal $a }} {{ eq $a $a }} {{ eq $a $b }} {{ eq $a (toDate "2006-01-02" "2024-01-01") }} {{ $a.UTC.Equal $a }} {{ eq $a.UTC $a }}
+--- date-print-forms
+{{ $t := toDate "2006-01-02T15:04:05Z07:00" "2024-02-29T12:34:56-03:00" }}{{ $t }}|{{ print $t }}|{{ printf "%v %s" $t $t }}|{{ list $t }}|{{ toString $t }}|{{ toJson $t }}|{{ toJson (dict "t" $t) }}|{{ if $t }}t{{ end }}|{{ empty $t }}
+--- date-epoch-forms
+{{ date "2006-01-02 15:04:05" 0 }}|{{ date "2006" (int64 1700000000) }}|{{ dateInZone "15:04 MST" (int64 -1) "Europe/Berlin" }}|{{ htmlDate 86400 }}|{{ htmlDateInZone 86400 "Pacific/Chatham" }}
+--- date-unix-epoch-bad
+{{ unixEpoch "2024" }}
+--- date-modify-bad-type
+{{ dateModify "1h" "2024" }}
+--- date-unix-epoch-int
+{{ unixEpoch 5 }}
+--- date-now-forms
+{{ $n := now }}{{ typeOf $n }} {{ gt (now | unixEpoch | atoi) 1700000000 }} {{ len (htmlDate now) }} {{ ago now }} {{ durationRound now }} {{ duration (int64 0) }} {{ lt (len (date "2006" "x")) 5 }}
+--- date-ago-fixed
+{{ ago (toDate "2006" "2000") | len | lt 3 }}|{{ ago 0 | len | lt 3 }}|{{ ago (int64 0) | len | lt 3 }}|{{ ago "x" }}|{{ ago nil }}
 --- url-parse
 {{ $u := urlParse .url }}{{ $u.scheme }}|{{ $u.host }}|{{ $u.path }}|{{ $u.query }}|{{ $u.fragment }}|{{ $u.userinfo }}|{{ $u.hostname }}
 --- url-join
@@ -544,6 +564,73 @@ for i, v in enumerate(["bad", "1.2.3.4", "01.2.3", "1.2.3-01", "1.2.3-", "184467
     add(f"semver-compare-bad-{i}", f'{{{{ semverCompare "*" "{v}" }}}}')
 for i, v in enumerate(["1", "v1.2", "1.2.3-rc.1+b.2", "0.0.0-0", "18446744073709551615.1.2", "1.2.3-a-b.c+d-e"]):
     add(f"semver-parse-{i}", f'{{{{ $v := semver "{v}" }}}}{{{{ $v }}}}|{{{{ $v.Original }}}}|{{{{ $v.Major }}}}.{{{{ $v.Minor }}}}.{{{{ $v.Patch }}}}|{{{{ $v.Prerelease }}}}|{{{{ $v.Metadata }}}}|{{{{ $v.IncPatch }}}}|{{{{ $v.IncMinor.Minor }}}}|{{{{ $v.IncMajor }}}}')
+
+# dates: Go layouts over fixed instants, in fixed and named zones
+date_layouts = [
+    "Mon Jan _2 15:04:05 2006", "Mon Jan _2 15:04:05 MST 2006", "Mon Jan 02 15:04:05 -0700 2006",
+    "02 Jan 06 15:04 MST", "02 Jan 06 15:04 -0700", "Monday, 02-Jan-06 15:04:05 MST",
+    "Mon, 02 Jan 2006 15:04:05 MST", "Mon, 02 Jan 2006 15:04:05 -0700", "2006-01-02T15:04:05Z07:00",
+    "2006-01-02T15:04:05.999999999Z07:00", "3:04PM", "Jan _2 15:04:05", "Jan _2 15:04:05.000",
+    "Jan _2 15:04:05.000000", "Jan _2 15:04:05.000000000", "2006-01-02 15:04:05",
+    "Jan January Mon Monday 1 01 2 _2 02 __2 002 15 3 03 4 04 5 05 2006 06 PM pm MST",
+    "Z0700 Z070000 Z07 Z07:00 Z07:00:00 -0700 -070000 -07 -07:00 -07:00:00",
+    ".0 .000 .999 ,999 .9 .999999999 ,000000 .0000000000 .99999999999", "Janx Monx _2006 x_2 Janet Mondays",
+    "no elements here", "", "15:04:05.00000001 05.9x 1.5", "Z", "ZZ07 -7 +07",
+]
+date_times = ["2024-02-29T13:04:05.123456789+05:30", "1999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
+              "2021-07-04T00:07:08.1-07:00", "2024-03-31T01:30:00Z"]
+for i, layout in enumerate(date_layouts):
+    body = "|".join(f'{{{{ dateInZone `{layout}` (toDate "2006-01-02T15:04:05Z07:00" "{t}") "{z}" }}}}'
+                    for t in date_times for z in ["UTC", "Asia/Kolkata"])
+    add(f"date-layout-{i}", body)
+date_zones = ["UTC", "", "Local", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
+              "Etc/GMT+5", "Nope/Zone", "../etc/passwd", "europe/berlin", "/etc/localtime", "America/St_Johns",
+              "Pacific/Chatham", "zone.tab", "Asia", "EST5EDT", "America/Sao_Paulo", "Africa/Casablanca"]
+for i, z in enumerate(date_zones):
+    body = "|".join(f'{{{{ dateInZone "2006-01-02 15:04:05 MST -07:00" (toDate "2006-01-02T15:04:05Z07:00" "{t}") "{z}" }}}}'
+                    for t in date_times + ["2038-06-15T12:00:00Z", "2100-10-31T01:30:00Z", "1900-01-01T00:00:00Z"])
+    add(f"date-zone-{i}", body)
+    add(f"date-html-zone-{i}", f'{{{{ htmlDateInZone 1700000000 "{z}" }}}}|{{{{ htmlDateInZone (toDate "2006-01-02" "2024-01-01") "{z}" }}}}')
+# toDate over Go's parsing rules: each (layout, value) alone, printed with Time.String
+date_parses = [
+    ("2006-01-02", "2024-02-29"), ("2006-01-02", "2023-02-29"), ("2006-01-02", "2024-2-29"),
+    ("2006-1-2", "2024-2-9"), ("2006-1-2", "2024-12-31"), ("01/02/06", "12/31/69"), ("01/02/06", "12/31/68"),
+    ("Jan 2, 2006", "feb 3, 2024"), ("January 2 2006", "MARCH 4 2021"), ("Mon Jan _2 2006", "Tue Feb  6 2024"),
+    ("Mon Jan _2 2006", "Xyz Feb  6 2024"), ("15:04:05", "23:59:59"), ("15:04:05", "24:00:00"),
+    ("3:04PM", "12:30AM"), ("3:04PM", "12:30PM"), ("3:04pm", "1:05pm"), ("3:04PM", "1:05pm"),
+    ("2006-01-02T15:04:05Z07:00", "2024-02-29T12:34:56Z"), ("2006-01-02T15:04:05Z07:00", "2024-02-29T12:34:56+02:00"),
+    ("2006-01-02T15:04:05Z07:00", "2024-02-29T12:34:56+00:00"), ("2006-01-02T15:04:05Z07:00", "2024-02-29T12:34:56-25:00"),
+    ("2006-01-02T15:04:05.999999999Z07:00", "2024-02-29T12:34:56.5Z"), ("2006-01-02 15:04:05", "2024-02-29 12:34:56.123"),
+    ("2006-01-02 15:04:05", "2024-02-29 12:34:56,1234567891"), ("2006-01-02 15:04:05.000", "2024-02-29 12:34:56.12"),
+    ("2006-01-02 15:04:05 MST", "2024-02-29 12:34:56 PST"), ("2006-01-02 15:04:05 MST", "2024-02-29 12:34:56 UTC"),
+    ("2006-01-02 15:04:05 MST", "2024-02-29 12:34:56 GMT+3"), ("2006-01-02 15:04:05 MST", "2024-02-29 12:34:56 CEST"),
+    ("2006-01-02 15:04:05 MST", "2024-02-29 12:34:56 ChST"), ("2006-01-02 15:04:05 MST", "2024-02-29 12:34:56 +05"),
+    ("2006-01-02 15:04:05 MST", "2024-02-29 12:34:56 X"), ("2006-01-02 15:04:05 -0700 MST", "2024-02-29 12:34:56 +0100 CET"),
+    ("2006-01-02 15:04:05 -0700 MST", "2024-02-29 12:34:56 +0000 UTC"), ("2006-01-02 15:04:05 -0700 MST", "2024-02-29 12:34:56 +0000 GMT"),
+    ("2006-002", "2024-060"), ("2006-002", "2023-060"), ("2006-002", "2024-366"), ("2006-002", "2023-366"),
+    ("2006 __2", "2024  60"), ("2006-01-002", "2024-02-060"), ("2006-01-002", "2024-03-060"), ("2006", "0000"),
+    ("2006-01-02", "2024-02-29 extra"), ("2006-01-02", ""), ("", ""), ("", "x"), ("x", "x"), ("2006  01", "2024 01"),
+    ("2006 01", "2024   01"), ("06", "+5"), ("2006", "+024"), ("-07", "+05"), ("Z07:00:00", "-01:02:03"),
+    ("Z070000", "Z"), ("-070000", "+010203"), ("2006-01-02T15:04:05Z0700", "2024-02-29T12:34:56+0530"),
+    ("15:04:05.9", "12:34:56"), ("15:04:05.9", "12:34:56.987654321123"), (".000", ".12"), ("05,000", "09,123"),
+    ("2006-01-02 15:04", "2024-13-01 00:00"), ("2006-01-02", "2024-04-31"), ("2006-01-02 3PM", "2024-01-01 13PM"),
+    ("Monday 2006", "monday 2024"), ("_2 Jan", " 7 Mar"), ("__2", "  7"), ("2006-01-02 15:04:05.000000000", "2024-01-01 00:00:00.000000001"),
+]
+for i, (layout, value) in enumerate(date_parses):
+    add(f"date-todate-{i}", f'{{{{ toDate "{layout}" "{value}" }}}}|{{{{ toDate "{layout}" "{value}" | unixEpoch }}}}')
+    add(f"date-musttodate-{i}", f'{{{{ mustToDate "{layout}" "{value}" | date "2006-01-02T15:04:05.999999999Z07:00 MST" }}}}')
+# durations
+for i, d in enumerate(["1h", "-1h30m", "1.5h", "90m", "1h2m3.5s", "100ms", "1.5us", "1µs", "2μs", "300ns", "0", "-0", "+5s",
+                       "", "1", "h", "1x", ".5s", "5.s", "1h-1m", "9223372036854775807ns", "9223372036854775808ns",
+                       "2562047h47m16.854775807s", "2562048h", "0.000000001s", "1.0000000001s", "00001m", "1e3s", " 1s"]):
+    add(f"date-modify-{i}", f'{{{{ $t := toDate "2006-01-02T15:04:05Z07:00" "2024-02-29T12:34:56+05:30" }}}}{{{{ dateModify "{d}" $t }}}}|{{{{ durationRound "{d}" }}}}')
+    add(f"date-must-modify-{i}", f'{{{{ $t := toDate "2006-01-02T15:04:05Z07:00" "2024-02-29T12:34:56Z" }}}}{{{{ mustDateModify "{d}" $t | unixEpoch }}}}')
+for i, n in enumerate(['3661', '"3661"', '"-90"', '"+5"', '"x"', '"99999999999999999999"', '(int64 3661)', '(int64 -1)',
+                       '(int64 9223372036854775807)', '"0"', '1.5', 'nil', '"9223372036"', '"9223372037"']):
+    add(f"date-duration-{i}", f'{{{{ duration {n} }}}}|{{{{ durationRound {n} }}}}')
+for i, n in enumerate(['(int64 3600000000000)', '(int64 -86400000000001)', '"8761h"', '"721h"', '"25h"', '"61m"', '"61s"',
+                       '"1s"', '"-2h"', '(int64 31536000000000001)']):
+    add(f"date-duration-round-{i}", f'{{{{ durationRound {n} }}}}')
 
 names = [n for n, _ in cases]
 assert len(names) == len(set(names)), "duplicate case names"

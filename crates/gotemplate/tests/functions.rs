@@ -160,3 +160,72 @@ fn semver_compare_charges_for_long_constraints() {
         "{err}"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    // from 1970 on: local mean times before that have offsets in seconds, which RFC 3339 drops
+    fn dates_round_trip_through_layout_and_parse(
+        secs in 0i64..253_402_300_799,
+        zone in prop_oneof![Just("UTC"), Just("Europe/Berlin"), Just("America/St_Johns"), Just("Asia/Kolkata")],
+    ) {
+        let src = format!(
+            r#"{{{{ dateInZone "2006-01-02T15:04:05Z07:00" (int64 {secs}) "{zone}" | toDate "2006-01-02T15:04:05Z07:00" | unixEpoch }}}}"#
+        );
+        prop_assert_eq!(ok(&src), secs.to_string());
+    }
+
+    #[test]
+    fn durations_print_what_date_modify_parses(secs in -9_000_000_000i64..9_000_000_000) {
+        let src = format!(
+            r#"{{{{ toDate "2006" "2000" | mustDateModify (duration (int64 {secs})) | unixEpoch }}}}"#
+        );
+        prop_assert_eq!(ok(&src), (946_684_800 + secs).to_string());
+    }
+}
+
+#[test]
+fn now_is_the_current_time_with_a_monotonic_reading() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let out = ok(
+        "{{ now | unixEpoch }} {{ now }} {{ htmlDate now }} {{ ago now }} {{ now | date \"MST\" }}",
+    );
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let fields: Vec<&str> = out.split(' ').collect();
+    let epoch: u64 = fields[0].parse().expect("seconds");
+    assert!((before..=after).contains(&epoch), "{out}");
+    // "2006-01-02 15:04:05.999999999 +0000 UTC m=+0.000000001"
+    assert!(
+        fields[4].starts_with("UTC") && fields[5].starts_with("m=+"),
+        "{out}"
+    );
+    let today = ok(&format!("{{{{ htmlDate (int64 {epoch}) }}}}"));
+    assert!(fields[6] == today || epoch < after, "{out}");
+    assert_eq!(fields[7], "0s");
+    assert_eq!(fields[8], "UTC");
+}
+
+#[test]
+fn zone_lookups_charge_work() {
+    let limits = Limits {
+        max_work: 50_000,
+        ..untimed()
+    };
+    let err = render_with(
+        limits,
+        r#"{{ range until 100 }}{{ dateInZone "2006" 0 "Europe/Berlin" }}{{ end }}"#,
+        &[],
+    )
+    .expect_err("the budget stops the loop");
+    assert!(
+        matches!(err, TemplateError::Limit { limit: Limit::Work }),
+        "{err}"
+    );
+}

@@ -25,6 +25,7 @@ mod defaults;
 mod dicts;
 mod encoding;
 mod functions;
+mod gotime;
 mod lists;
 mod numeric;
 mod reflect;
