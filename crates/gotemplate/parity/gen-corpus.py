@@ -476,6 +476,26 @@ a {{- /* c */ -}} b
 {{ $n := now }}{{ typeOf $n }} {{ gt (now | unixEpoch | atoi) 1700000000 }} {{ len (htmlDate now) }} {{ ago now }} {{ durationRound now }} {{ duration (int64 0) }} {{ lt (len (date "2006" "x")) 5 }}
 --- date-ago-fixed
 {{ ago (toDate "2006" "2000") | len | lt 3 }}|{{ ago 0 | len | lt 3 }}|{{ ago (int64 0) | len | lt 3 }}|{{ ago "x" }}|{{ ago nil }}
+--- random-alphabets
+{{ regexMatch "^[0-9A-Za-z]{40}$" (randAlphaNum 40) }} {{ regexMatch "^[A-Za-z]{40}$" (randAlpha 40) }} {{ regexMatch "^[0-9]{40}$" (randNumeric 40) }} {{ regexMatch "^[ -~]{40}$" (randAscii 40) }} {{ randAlphaNum 0 }}|{{ randAlpha -1 }}|{{ randNumeric -5 | len }}|{{ randAscii 1000 | len }}
+--- random-shuffle-forms
+{{ shuffle "" }}|{{ shuffle "a" }}|{{ len (shuffle .bin) }}|{{ shuffle "aaaa" }}|{{ len (shuffle .utf8) }}|{{ shuffle "abcé" | splitList "" | sortAlpha | join "" }}|{{ shuffle .bin | splitList "" | sortAlpha | join "" }}
+--- random-randint
+{{ randInt 5 6 }}|{{ randInt -3 -2 }}|{{ $r := randInt -10 10 }}{{ and (ge $r -10) (lt $r 10) }}|{{ typeOf (randInt 1 2) }}
+--- random-randint-empty
+{{ randInt 5 5 }}
+--- random-randint-reversed
+{{ randInt 6 5 }}
+--- random-randbytes-forms
+{{ randBytes 0 }}|{{ len (randBytes 3) }}|{{ len (b64dec (randBytes 100)) }}|{{ typeOf (randBytes 1) }}
+--- random-randbytes-negative
+{{ randBytes -1 }}
+--- random-uuid-format
+{{ regexMatch "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$" uuidv4 }} {{ ne uuidv4 uuidv4 }} {{ typeOf uuidv4 }}
+--- random-wrong-type
+{{ randAlpha "5" }}
+--- random-uuid-args
+{{ uuidv4 1 }}
 --- url-parse
 {{ $u := urlParse .url }}{{ $u.scheme }}|{{ $u.host }}|{{ $u.path }}|{{ $u.query }}|{{ $u.fragment }}|{{ $u.userinfo }}|{{ $u.hostname }}
 --- url-join

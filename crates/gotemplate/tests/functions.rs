@@ -229,3 +229,86 @@ fn zone_lookups_charge_work() {
         "{err}"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn random_strings_have_the_length_and_alphabet_asked_for(n in 0usize..300) {
+        let out = ok(&format!(
+            "{{{{ randAlphaNum {n} }}}}|{{{{ randAlpha {n} }}}}|{{{{ randNumeric {n} }}}}|{{{{ randAscii {n} }}}}"
+        ));
+        let parts: Vec<&str> = out.splitn(4, '|').collect();
+        prop_assert_eq!(parts.len(), 4);
+        for (s, allowed) in parts.iter().zip([
+            (|c: char| c.is_ascii_alphanumeric()) as fn(char) -> bool,
+            |c: char| c.is_ascii_alphabetic(),
+            |c: char| c.is_ascii_digit(),
+            |c: char| (' '..='~').contains(&c),
+        ]) {
+            prop_assert_eq!(s.len(), n);
+            prop_assert!(s.chars().all(allowed), "{:?}", s);
+        }
+    }
+
+    #[test]
+    fn shuffle_permutes_the_runes(s in "\\PC{0,40}") {
+        let data: [(&str, &[u8]); 1] = [("s", s.as_bytes())];
+        let out = render_with(untimed(), "{{ shuffle .s }}", &data).expect("renders");
+        let (mut a, mut b): (Vec<char>, Vec<char>) = (s.chars().collect(), out.chars().collect());
+        a.sort_unstable();
+        b.sort_unstable();
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn rand_int_stays_in_its_range(min in -1000i64..1000, width in 1i64..1000) {
+        let max = min + width;
+        let r: i64 = ok(&format!("{{{{ randInt {min} {max} }}}}")).parse().expect("int");
+        prop_assert!((min..max).contains(&r));
+    }
+}
+
+#[test]
+fn uuids_and_random_bytes_are_well_formed_and_differ() {
+    let out = ok("{{ uuidv4 }} {{ uuidv4 }} {{ randBytes 32 }} {{ randBytes 32 }}");
+    let parts: Vec<&str> = out.split(' ').collect();
+    for u in &parts[..2] {
+        let groups: Vec<&str> = u.split('-').collect();
+        assert_eq!(
+            groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12],
+            "{u}"
+        );
+        assert!(
+            u.chars()
+                .all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert!(
+            groups[2].starts_with('4') && "89ab".contains(&groups[3][..1]),
+            "{u}"
+        );
+    }
+    assert_ne!(parts[0], parts[1]);
+    assert_ne!(parts[2], parts[3]);
+    assert_eq!(parts[2].len(), 44);
+}
+
+#[test]
+fn random_strings_are_charged_to_the_budget() {
+    let limits = Limits {
+        max_memory: 1 << 20,
+        ..untimed()
+    };
+    let err = render_with(limits, "{{ randAlphaNum 2000000 | len }}", &[])
+        .expect_err("the budget stops it");
+    assert!(
+        matches!(
+            err,
+            TemplateError::Limit {
+                limit: Limit::Memory
+            }
+        ),
+        "{err}"
+    );
+}

@@ -23,8 +23,6 @@ pub(super) const FUNCS: &[Func] = &[
     Func::unsupported("genSignedCertWithKey"),
     Func::unsupported("encryptAES"),
     Func::unsupported("decryptAES"),
-    Func::unsupported("randBytes"),
-    Func::unsupported("uuidv4"),
 ];
 
 fn sha1sum(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {

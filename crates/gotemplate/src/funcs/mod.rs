@@ -28,6 +28,7 @@ mod functions;
 mod gotime;
 mod lists;
 mod numeric;
+mod random;
 mod reflect;
 mod regex;
 mod semver;
@@ -144,6 +145,7 @@ const FAMILIES: &[&[Func]] = &[
     date::FUNCS,
     semver::FUNCS,
     url::FUNCS,
+    random::FUNCS,
 ];
 
 /// Every function of the table, by name.

@@ -28,7 +28,6 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("ceil", sg(&[Any], None), ceil),
     Func::call("floor", sg(&[Any], None), floor),
     Func::call("round", sg(&[Any, Int], Some(Float)), round),
-    Func::unsupported("randInt"),
     Func::call("add1f", sg(&[Any], None), add1f),
     Func::call("addf", sg(&[], Some(Any)), addf),
     Func::call("subf", sg(&[Any], Some(Any)), decimal_fold),
