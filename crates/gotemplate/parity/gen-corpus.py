@@ -652,6 +652,36 @@ for i, n in enumerate(['(int64 3600000000000)', '(int64 -86400000000001)', '"876
                        '"1s"', '"-2h"', '(int64 31536000000000001)']):
     add(f"date-duration-round-{i}", f'{{{{ durationRound {n} }}}}')
 
+# decryptAES over ciphertexts Go's encryptAES produced, wrong keys, and malformed input
+aes_cases = [
+    ("secretkey", "pNcztarNHYDL1BPr1TfLnCqVBKYc8FW259M/a970BMw="),
+    ("", "gWIoofvkcuUm4QXoUzbzEpZ/weHPcebGV13g/x4gfWU="),
+    ("a-very-long-password-that-is-longer-than-32-bytes!!", "QZWIfLf5G69HM2rvJoFYfj5uvsR52BVnaA0fXIztfu6ww3G94c2HOHNKqodspFdp"),
+    ("a-very-long-password-that-is-longer-than-32-bytes??", "QZWIfLf5G69HM2rvJoFYfj5uvsR52BVnaA0fXIztfu6ww3G94c2HOHNKqodspFdp"),
+    ("k", "5PKORbfVBxmqBaAmAHe5IFY1SSjAQwpR2xfoaXrM8sSLcKc4H28RnRrtmCrjgr/4"),
+    ("wrong", "pNcztarNHYDL1BPr1TfLnCqVBKYc8FW259M/a970BMw="), ("secretkeyX", "pNcztarNHYDL1BPr1TfLnCqVBKYc8FW259M/a970BMw="),
+    ("k", ""), ("k", "AAAAAAAAAAAAAAAAAAAAAA=="), ("k", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="), ("k", "AAAAAAAAAAA="), ("k", "!!!"),
+    ("k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), ("z", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+    ("k", "pNcztarNHYDL1BPr1TfLnCqVBKYc8FW259M/a970BMw"),
+]
+for i, (k, c) in enumerate(aes_cases):
+    add(f"crypto-decrypt-aes-{i}", f'{{{{ decryptAES "{k}" "{c}" | b64enc }}}}')
+for i, (k, p) in enumerate([("secretkey", "plaintext"), ("", ""), ("k", "sixteen bytes!!!"), ("k", ".bin"), ("long" * 10, ".big")]):
+    arg = p if p.startswith(".") else f'"{p}"'
+    add(f"crypto-aes-roundtrip-{i}", f'{{{{ $c := encryptAES "{k}" {arg} }}}}{{{{ eq (decryptAES "{k}" $c) {arg} }}}} {{{{ len $c }}}}')
+# derivePassword: Master Password, one scrypt derivation per template
+derive_cases = [
+    '1 "long" "password" "user" "example.com"', '1 "maximum" "password" "user" "example.com"',
+    '1 "medium" "password" "user" "example.com"', '1 "short" "password" "user" "example.com"',
+    '1 "basic" "password" "user" "example.com"', '1 "pin" "password" "user" "example.com"',
+    '2 "long" "password" "user" "example.com"', '0 "long" "" "" ""', '4294967295 "long" "pw" "ü" "ß.example"',
+    '4294967297 "long" "password" "user" "example.com"', '1 "long" .bin .utf8 .s', '1 "nope" "password" "user" "example.com"',
+    '-1 "long" "password" "user" "example.com"', '(add 1 1) "long" "password" "user" "example.com"', '1.0 "pin" "p" "u" "s"',
+    '0x10 "pin" "p" "u" "s"', '1.5 "pin" "p" "u" "s"',
+]
+for i, c in enumerate(derive_cases):
+    add(f"crypto-derive-{i}", f"{{{{ derivePassword {c} }}}}")
+
 names = [n for n, _ in cases]
 assert len(names) == len(set(names)), "duplicate case names"
 with open(os.path.join(here, "corpus.txt"), "w") as f:

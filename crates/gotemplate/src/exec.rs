@@ -709,6 +709,18 @@ impl<'a> Exec<'a> {
             (PT::Float, _) => Err(self.err(pos, ErrKind::Exec("expected float".into()))),
             (PT::Int, Arg::Number(_, n)) if n.is_int => Ok(Value::int(n.int)),
             (PT::Int, _) => Err(self.err(pos, ErrKind::Exec("expected integer".into()))),
+            // Go stores the constant with reflect's SetUint, which truncates to 32 bits
+            (PT::Uint32, Arg::Number(_, n)) if (n.is_int && n.int >= 0) || n.uint_only => {
+                let v = if n.uint_only {
+                    n.float as u64
+                } else {
+                    n.int as u64
+                };
+                Ok(Value::int(i64::from(v as u32)))
+            }
+            (PT::Uint32, _) => {
+                Err(self.err(pos, ErrKind::Exec("expected unsigned integer".into())))
+            }
             (PT::Str, Arg::Str(_, s)) => {
                 self.alloc(s.len()).map_err(|k| self.err(pos, k))?;
                 Ok(Value::str(s))

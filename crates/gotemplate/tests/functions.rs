@@ -312,3 +312,46 @@ fn random_strings_are_charged_to_the_budget() {
         "{err}"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn decrypt_aes_inverts_encrypt_aes(
+        key in proptest::collection::vec(any::<u8>(), 0..40),
+        text in proptest::collection::vec(any::<u8>(), 1..100),
+    ) {
+        let data: [(&str, &[u8]); 2] = [("k", &key), ("t", &text)];
+        let out = render_with(untimed(), "{{ encryptAES .k .t | decryptAES .k | b64enc }}", &data)
+            .expect("renders");
+        prop_assert_eq!(out, base64_encode(&text));
+        let sizes = render_with(untimed(), "{{ encryptAES .k .t | b64dec | len }}", &data).expect("renders");
+        // IV plus the PKCS#7-padded text
+        prop_assert_eq!(sizes, (16 + (text.len() / 16 + 1) * 16).to_string());
+    }
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+#[test]
+fn derive_password_is_limited_by_the_memory_budget() {
+    // each scrypt derivation holds 32 MiB: the default 64 MiB allows one per object
+    let err = render_with(
+        untimed(),
+        r#"{{ range until 1000 }}{{ derivePassword 1 "pin" "p" "u" "s" }}{{ end }}"#,
+        &[],
+    )
+    .expect_err("the budget stops the loop");
+    assert!(
+        matches!(
+            err,
+            TemplateError::Limit {
+                limit: Limit::Memory
+            }
+        ),
+        "{err}"
+    );
+}

@@ -1,6 +1,10 @@
 //! Sprig `crypto.go`: hashes, and the random and key-generating functions.
 
-use super::PT::Str;
+use aes::cipher::{BlockCipherDecrypt as _, BlockCipherEncrypt as _, KeyInit as _};
+use base64::engine::general_purpose::STANDARD;
+use rand::RngExt as _;
+
+use super::PT::{Str, Uint32};
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
@@ -13,7 +17,11 @@ pub(super) const FUNCS: &[Func] = &[
     Func::unsupported("bcrypt"),
     Func::unsupported("htpasswd"),
     Func::unsupported("genPrivateKey"),
-    Func::unsupported("derivePassword"),
+    Func::call(
+        "derivePassword",
+        sg(&[Uint32, Str, Str, Str, Str], None),
+        derive_password,
+    ),
     Func::unsupported("buildCustomCert"),
     Func::unsupported("genCA"),
     Func::unsupported("genCAWithKey"),
@@ -21,8 +29,8 @@ pub(super) const FUNCS: &[Func] = &[
     Func::unsupported("genSelfSignedCertWithKey"),
     Func::unsupported("genSignedCert"),
     Func::unsupported("genSignedCertWithKey"),
-    Func::unsupported("encryptAES"),
-    Func::unsupported("decryptAES"),
+    Func::call("encryptAES", sg(&[Str, Str], None), encrypt_aes),
+    Func::call("decryptAES", sg(&[Str, Str], None), decrypt_aes),
 ];
 
 fn sha1sum(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
@@ -66,4 +74,206 @@ pub(super) fn hex(b: &[u8]) -> SecretBytes {
         out.push(H[usize::from(x & 15)]);
     }
     out
+}
+
+/// Sprig's AES key: the password's first 32 bytes, zero-padded (AES-256).
+fn aes_key(password: &[u8]) -> Result<aes::Aes256, ErrKind> {
+    let mut key = zeroize::Zeroizing::new([0u8; 32]);
+    let n = password.len().min(32);
+    key[..n].copy_from_slice(&password[..n]);
+    aes::Aes256::new_from_slice(&key[..]).map_err(|_| e("crypto/aes: invalid key size"))
+}
+
+/// Sprig's `encryptAES`: PKCS#7 padding, AES-256-CBC with a random IV, base64 of IV and
+/// ciphertext; the empty plaintext stays empty.
+fn encrypt_aes(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+    let (password, plaintext) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
+    if plaintext.is_empty() {
+        return mk_bytes(ex, b"");
+    }
+    ex.alloc(plaintext.len().saturating_mul(3) + 64)?;
+    ex.charge_scan(plaintext.len().saturating_mul(16))?;
+    let cipher = aes_key(password)?;
+    let pad = 16 - plaintext.len() % 16;
+    let mut out = SecretBytes::with_capacity(16 + plaintext.len() + pad);
+    let mut iv = [0u8; 16];
+    rand::rng().fill(&mut iv[..]);
+    out.extend(&iv);
+    let mut prev = aes::Block::from(iv);
+    let mut padded = zeroize::Zeroizing::new(plaintext.to_vec());
+    padded.resize(plaintext.len() + pad, pad as u8);
+    for chunk in padded.chunks_exact(16) {
+        let mut block = aes::Block::default();
+        for ((b, p), c) in block.iter_mut().zip(prev.iter()).zip(chunk) {
+            *b = p ^ c;
+        }
+        cipher.encrypt_block(&mut block);
+        out.extend(&block);
+        prev = block;
+    }
+    let encoded = STANDARD.encode(out.as_bytes());
+    mk_bytes(ex, encoded.as_bytes())
+}
+
+/// Sprig's `decryptAES`: AES-256-CBC, then as many trailing bytes dropped as the last byte
+/// says (unchecked, as Sprig does). Input Go would panic on (shorter than two blocks, not
+/// whole blocks, a pad longer than the text) fails.
+fn decrypt_aes(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+    let (password, crypt64) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
+    if crypt64.is_empty() {
+        return mk_bytes(ex, b"");
+    }
+    ex.alloc(crypt64.len().saturating_mul(2))?;
+    ex.charge_scan(crypt64.len().saturating_mul(16))?;
+    let crypt = std::str::from_utf8(crypt64)
+        .ok()
+        .and_then(SecretBytes::decode_base64)
+        .ok_or_else(|| e("illegal base64 data"))?;
+    let cipher = aes_key(password)?;
+    let crypt = crypt.as_bytes();
+    if crypt.len() < 16 {
+        return Err(e("slice bounds out of range"));
+    }
+    let (iv, body) = crypt.split_at(16);
+    if body.len() % 16 != 0 {
+        return Err(e("crypto/cipher: input not full blocks"));
+    }
+    let mut plain = SecretBytes::with_capacity(body.len());
+    let mut prev = aes::Block::default();
+    prev.copy_from_slice(iv);
+    for chunk in body.chunks_exact(16) {
+        let mut block = aes::Block::default();
+        block.copy_from_slice(chunk);
+        let ciphertext = block;
+        cipher.decrypt_block(&mut block);
+        for (b, p) in block.iter_mut().zip(prev.iter()) {
+            *b ^= p;
+        }
+        plain.extend(&block);
+        prev = ciphertext;
+    }
+    let bytes = plain.as_bytes();
+    let pad = usize::from(*bytes.last().ok_or_else(|| e("index out of range"))?);
+    let keep = bytes
+        .len()
+        .checked_sub(pad)
+        .ok_or_else(|| e("slice bounds out of range"))?;
+    mk_bytes(ex, &bytes[..keep])
+}
+
+/// The Master Password algorithm's seed (Sprig's `masterPasswordSeed`).
+const MASTER_PASSWORD_SEED: &[u8] = b"com.lyndir.masterpassword";
+
+/// Master Password templates per password type (Sprig's `passwordTypeTemplates`).
+fn password_templates(kind: &[u8]) -> Option<&'static [&'static [u8]]> {
+    Some(match kind {
+        b"maximum" => &[b"anoxxxxxxxxxxxxxxxxx", b"axxxxxxxxxxxxxxxxxno"],
+        b"long" => &[
+            b"CvcvnoCvcvCvcv",
+            b"CvcvCvcvnoCvcv",
+            b"CvcvCvcvCvcvno",
+            b"CvccnoCvcvCvcv",
+            b"CvccCvcvnoCvcv",
+            b"CvccCvcvCvcvno",
+            b"CvcvnoCvccCvcv",
+            b"CvcvCvccnoCvcv",
+            b"CvcvCvccCvcvno",
+            b"CvcvnoCvcvCvcc",
+            b"CvcvCvcvnoCvcc",
+            b"CvcvCvcvCvccno",
+            b"CvccnoCvccCvcv",
+            b"CvccCvccnoCvcv",
+            b"CvccCvccCvcvno",
+            b"CvcvnoCvccCvcc",
+            b"CvcvCvccnoCvcc",
+            b"CvcvCvccCvccno",
+            b"CvccnoCvcvCvcc",
+            b"CvccCvcvnoCvcc",
+            b"CvccCvcvCvccno",
+        ],
+        b"medium" => &[b"CvcnoCvc", b"CvcCvcno"],
+        b"short" => &[b"Cvcn"],
+        b"basic" => &[b"aaanaaan", b"aannaaan", b"aaannaaa"],
+        b"pin" => &[b"nnnn"],
+        _ => return None,
+    })
+}
+
+/// The characters a template letter stands for (Sprig's `templateCharacters`).
+fn template_characters(c: u8) -> &'static [u8] {
+    match c {
+        b'V' => b"AEIOU",
+        b'C' => b"BCDFGHJKLMNPQRSTVWXYZ",
+        b'v' => b"aeiou",
+        b'c' => b"bcdfghjklmnpqrstvwxyz",
+        b'A' => b"AEIOUBCDFGHJKLMNPQRSTVWXYZ",
+        b'a' => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz",
+        b'n' => b"0123456789",
+        b'o' => b"@&%?,=[]_:-+*$#!'^~;()/.",
+        _ => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz0123456789!@#$%^&*()",
+    }
+}
+
+/// HMAC-SHA-256 (RFC 2104).
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = zeroize::Zeroizing::new([0u8; 64]);
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&sha2::Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |x: u8| -> zeroize::Zeroizing<Vec<u8>> {
+        zeroize::Zeroizing::new(block.iter().map(|b| b ^ x).collect())
+    };
+    let inner = sha2::Sha256::new()
+        .chain_update(&pad(0x36)[..])
+        .chain_update(message)
+        .finalize();
+    let outer = sha2::Sha256::new()
+        .chain_update(&pad(0x5c)[..])
+        .chain_update(inner)
+        .finalize();
+    outer.into()
+}
+
+/// Memory scrypt needs for Master Password's parameters (128 · r · N bytes).
+const SCRYPT_MEMORY: usize = 128 * 8 * 32_768;
+/// Work charged for one scrypt derivation, on top of its memory.
+const SCRYPT_WORK: u64 = 500_000;
+
+/// Sprig's `derivePassword`: Master Password (scrypt N=32768, r=8, p=2 keyed by the user,
+/// HMAC-SHA-256 over the site and counter, characters from the type's template). An
+/// unknown type gives Sprig's message instead of a password.
+fn derive_password(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+    let counter = u32::try_from(i_arg(&a, 0)?).map_err(|_| e("expected uint32"))?;
+    let (kind, password, user, site) = (s_arg(&a, 1)?, s_arg(&a, 2)?, s_arg(&a, 3)?, s_arg(&a, 4)?);
+    let Some(templates) = password_templates(kind) else {
+        let mut msg = b"cannot find password template ".to_vec();
+        msg.extend(kind);
+        return mk_bytes(ex, &msg);
+    };
+    ex.charge(SCRYPT_WORK)?;
+    ex.alloc(SCRYPT_MEMORY)?;
+    ex.charge_scan(password.len() + user.len() + site.len())?;
+    let len32 = |s: &[u8]| (s.len() as u32).to_be_bytes();
+    let mut salt = MASTER_PASSWORD_SEED.to_vec();
+    salt.extend(len32(user));
+    salt.extend(user);
+    let params = scrypt::Params::new(15, 8, 2, 64).map_err(|_| e("scrypt parameters"))?;
+    let mut key = zeroize::Zeroizing::new([0u8; 64]);
+    scrypt::scrypt(password, &salt, &params, &mut key[..])
+        .map_err(|_| e("failed to derive password"))?;
+    let mut message = MASTER_PASSWORD_SEED.to_vec();
+    message.extend(len32(site));
+    message.extend(site);
+    message.extend(counter.to_be_bytes());
+    let seed = zeroize::Zeroizing::new(hmac_sha256(&key[..], &message));
+    let template = templates[usize::from(seed[0]) % templates.len()];
+    let mut out = SecretBytes::with_capacity(template.len());
+    for (i, &c) in template.iter().enumerate() {
+        let chars = template_characters(c);
+        let pick = seed.get(i + 1).copied().unwrap_or(0);
+        out.push(chars[usize::from(pick) % chars.len()]);
+    }
+    mk_str(ex, out)
 }

@@ -49,6 +49,8 @@ pub(crate) enum PT {
     Int,
     /// `float64`
     Float,
+    /// `uint32` (only constants can be passed: no template value has this type)
+    Uint32,
     /// `bool`
     Bool,
     /// `reflect.Value` (Go builtins)
@@ -64,6 +66,7 @@ impl PT {
             PT::Str => "string",
             PT::Int => "int",
             PT::Float => "float64",
+            PT::Uint32 => "uint32",
             PT::Bool => "bool",
             PT::Val => "reflect.Value",
             PT::Map => "map[string]interface {}",
