@@ -496,6 +496,16 @@ a {{- /* c */ -}} b
 {{ randAlpha "5" }}
 --- random-uuid-args
 {{ uuidv4 1 }}
+--- crypto-bcrypt-too-long
+{{ bcrypt (repeat 73 "x") }}|{{ htpasswd "u" (repeat 100 "y") }}
+--- crypto-bcrypt-format
+{{ regexMatch "^[$]2a[$]10[$][./A-Za-z0-9]{53}$" (bcrypt "pw") }} {{ len (bcrypt (repeat 72 "x")) }}
+--- crypto-bcrypt-salted
+{{ ne (bcrypt "a") (bcrypt "a") }}
+--- crypto-bcrypt-binary
+{{ bcrypt .bin | len }} {{ typeOf (bcrypt "") }}
+--- crypto-htpasswd-forms
+{{ htpasswd "a:b" "pw" }}|{{ htpasswd "" "pw" | len }}|{{ regexMatch "^é[$]2a[$]10[$]" (htpasswd "é" "") | not }}|{{ hasPrefix "é:$2a$10$" (htpasswd "é" "") }}
 --- url-parse
 {{ $u := urlParse .url }}{{ $u.scheme }}|{{ $u.host }}|{{ $u.path }}|{{ $u.query }}|{{ $u.fragment }}|{{ $u.userinfo }}|{{ $u.hostname }}
 --- url-join

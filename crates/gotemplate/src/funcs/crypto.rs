@@ -14,8 +14,8 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("sha256sum", sg(&[Str], None), sha256sum),
     Func::call("sha512sum", sg(&[Str], None), sha512sum),
     Func::call("adler32sum", sg(&[Str], None), adler32sum),
-    Func::unsupported("bcrypt"),
-    Func::unsupported("htpasswd"),
+    Func::call("bcrypt", sg(&[Str], None), bcrypt),
+    Func::call("htpasswd", sg(&[Str, Str], None), htpasswd),
     Func::unsupported("genPrivateKey"),
     Func::call(
         "derivePassword",
@@ -276,4 +276,179 @@ fn derive_password(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
         out.push(chars[usize::from(pick) % chars.len()]);
     }
     mk_str(ex, out)
+}
+
+/// bcrypt's cost in x/crypto (`bcrypt.DefaultCost`): 2^10 key expansions.
+const BCRYPT_COST: u32 = 10;
+/// Work charged per bcrypt hash: about what its key expansions take, so that an object's
+/// work budget allows only a few (five with the defaults).
+const BCRYPT_WORK: u64 = 2_000_000;
+
+/// bcrypt's base64 (its own alphabet, no padding).
+fn bcrypt_base64(b: &[u8]) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = Vec::with_capacity(b.len().div_ceil(3) * 4);
+    for chunk in b.chunks(3) {
+        let v = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &x)| acc | (u32::from(x) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((v >> (18 - 6 * i)) & 63) as usize]);
+        }
+    }
+    out
+}
+
+/// x/crypto's `GenerateFromPassword(password, DefaultCost)`: `$2a$10$`, a random 16-byte
+/// salt and the 23-byte EksBlowfish hash, both in bcrypt's base64.
+fn bcrypt_hash(password: &[u8]) -> Result<SecretBytes, &'static str> {
+    if password.len() > 72 {
+        return Err("bcrypt: password length exceeds 72 bytes");
+    }
+    let mut salt = [0u8; 16];
+    rand::rng().fill(&mut salt[..]);
+    Ok(bcrypt_with_salt(password, &salt, BCRYPT_COST))
+}
+
+/// EksBlowfish with the key's trailing NUL, as C bcrypt (and x/crypto) use it.
+pub(crate) fn bcrypt_with_salt(password: &[u8], salt: &[u8; 16], cost: u32) -> SecretBytes {
+    let mut key = zeroize::Zeroizing::new(password.to_vec());
+    key.push(0);
+    let mut state = <blowfish::Blowfish>::bc_init_state();
+    state.salted_expand_key(salt, &key);
+    for _ in 0..1u64 << cost {
+        state.bc_expand_key(&key);
+        state.bc_expand_key(salt);
+    }
+    let magic = b"OrpheanBeholderScryDoubt";
+    let mut words: Vec<u32> = magic
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    for pair in words.chunks_exact_mut(2) {
+        let mut lr = [pair[0], pair[1]];
+        for _ in 0..64 {
+            lr = state.bc_encrypt(lr);
+        }
+        pair.copy_from_slice(&lr);
+    }
+    let mut hash = zeroize::Zeroizing::new(Vec::with_capacity(24));
+    for w in &words {
+        hash.extend(w.to_be_bytes());
+    }
+    let mut out = SecretBytes::with_capacity(60);
+    out.push_str(&format!("$2a${cost:02}$"));
+    out.extend(&bcrypt_base64(salt));
+    // only 23 of the 24 bytes, as C bcrypt
+    out.extend(&bcrypt_base64(&hash[..23]));
+    out
+}
+
+/// Sprig's `bcrypt`: a failure is returned as text, not as an error.
+fn bcrypt_text(ex: &mut Exec<'_>, password: &[u8]) -> Result<SecretBytes, ErrKind> {
+    ex.charge(BCRYPT_WORK)?;
+    Ok(match bcrypt_hash(password) {
+        Ok(h) => h,
+        Err(msg) => {
+            let mut out = SecretBytes::default();
+            out.push_str("failed to encrypt string with bcrypt: ");
+            out.push_str(msg);
+            out
+        }
+    })
+}
+
+fn bcrypt(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+    let h = bcrypt_text(ex, s_arg(&a, 0)?)?;
+    mk_str(ex, h)
+}
+
+/// Sprig's `htpasswd`: `user:bcrypt`, or a message for a user name with a colon.
+fn htpasswd(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+    let (user, password) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
+    let mut out = SecretBytes::default();
+    if user.contains(&b':') {
+        out.push_str("invalid username: ");
+        out.extend(user);
+        return mk_str(ex, out);
+    }
+    out.extend(user);
+    out.push(b':');
+    out.extend(bcrypt_text(ex, password)?.as_bytes());
+    mk_str(ex, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bcrypt_base64_decode(s: &[u8]) -> Vec<u8> {
+        const ALPHABET: &[u8; 64] =
+            b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let vals: Vec<u32> = s
+            .iter()
+            .map(|c| ALPHABET.iter().position(|a| a == c).expect("alphabet") as u32)
+            .collect();
+        let mut out = Vec::new();
+        for chunk in vals.chunks(4) {
+            let v = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &x)| acc | (x << (18 - 6 * i)));
+            for i in 0..chunk.len() - 1 {
+                out.push((v >> (16 - 8 * i)) as u8);
+            }
+        }
+        out
+    }
+
+    /// Recomputes a `$2a$` hash from its salt and cost, as `CompareHashAndPassword` does.
+    fn verifies(hash: &[u8], password: &[u8]) -> bool {
+        let cost: u32 = std::str::from_utf8(&hash[4..6])
+            .expect("utf8")
+            .parse()
+            .expect("cost");
+        let salt: [u8; 16] = bcrypt_base64_decode(&hash[7..29])
+            .try_into()
+            .expect("16 bytes");
+        bcrypt_with_salt(password, &salt, cost).as_bytes() == hash
+    }
+
+    #[test]
+    fn bcrypt_matches_x_crypto_known_answer() {
+        let known = b"$2a$10$XajjQvNhvvRt5GSeFk1xFeyqRrsxkhBkUiQeg0dt.wU1qD4aFDcga";
+        assert!(verifies(known, b"allmine"));
+        assert!(!verifies(known, b"allmine!"));
+        let known = b"$2a$10$LK9XRuhNxHHCvjX3tdkRKei1QiCDUKrJRhZv7WWZPuQGRUM92rOUa";
+        assert!(verifies(known, b"passw0rd"));
+    }
+
+    #[test]
+    fn bcrypt_hashes_verify_and_are_salted() {
+        let a = bcrypt_hash(b"pw").expect("hash");
+        let b = bcrypt_hash(b"pw").expect("hash");
+        assert_eq!(a.len(), 60);
+        assert!(a.as_bytes().starts_with(b"$2a$10$"));
+        assert!(verifies(a.as_bytes(), b"pw") && verifies(b.as_bytes(), b"pw"));
+        assert_ne!(a.as_bytes(), b.as_bytes());
+        assert!(bcrypt_hash(&[b'x'; 73]).is_err());
+        assert!(bcrypt_hash(&[b'x'; 72]).is_ok());
+    }
+
+    #[test]
+    fn bcrypt_in_templates_is_limited_by_the_work_budget() {
+        let limits = crate::Limits {
+            deadline: std::time::Duration::from_secs(3600),
+            ..crate::Limits::default()
+        };
+        let data = BTreeMap::new();
+        let err = crate::Budget::new(limits)
+            .render("{{ range until 100 }}{{ bcrypt \"pw\" }}{{ end }}", &data)
+            .expect_err("the budget stops the loop");
+        assert!(
+            matches!(err, crate::TemplateError::Limit { limit: Limit::Work }),
+            "{err}"
+        );
+    }
 }
