@@ -30,6 +30,126 @@ inputs = {
     "path": b"/a/b/../c/file.tar.gz",
 }
 
+
+# fixed keys and a CA certificate made by Go (test fixtures, not secrets), for the
+# certificate functions' byte-exact cases
+fixtures = {
+    "rsa_key": '''-----BEGIN RSA PRIVATE KEY-----
+MIIEowIBAAKCAQEAubzB1IHeGCbs+H0+Yz3ng2jMI+6qsfFsAi7AUYU3btsasBJb
+E6Xlq9z9JIWNk2iDtjerv8i3uPC94xlpJ+FEUflBc9wQqQm/IimqpVV+TNbOpHqI
+PCp2b/kQ1yLGHPsqBDVes2vjeGV+91FaCKVu7EBb5ISqgOxOuF057MXah5s+HCQl
+TKYMo7GNAbgdsmC9j2FyVEBg3giNcwXZsExMTPz+wAUGs6j9BMo1GGx8S0pox2t3
+GNTIUxr13e1k6ZxGhPyO2dAJcoDqOx2uJL81oRKKIxfzNUyDA95PqmooSSw2GPGN
+vRTZsXUtCj3CCdjq3SCbZXQVSGc8E5dozc+LrwIDAQABAoIBAC05kkKhqofb9ohc
+ypOUj6oWGtrG8sYoICH56zcORlyWOg3UMlv64Yzy3qqFYF8brDJypL2qbF26NKo2
+1j1xItcI55CD7YSTTHhPh+8A/aNNDHzNHx3zQuppzVls7KtC1sy2iAwNAZKfuAYV
+R2Rij7szwoxGZ1PD9jj67i9CT78DubkRtZ58lFWXP6vVW0X3cf9yIFlUXXGTz34Z
+vVBTH7wONQkHXNpNZp21rIjjd9eEwKcZyMx9peHYUxKG0EvlTRDKUnnwOWV4VBba
+wpKKlpgpLOJ8lddKcMofmGb/D+tUJqCevzTB3vFx0rjJTzmCkL/7AS52WcApucBl
+9xqIeKkCgYEA72VsGLgRqt7flW6QEbKWSvmf5WBUsBXQcHea5YZkYGT4/DuOYP0E
+Hij+vLcBYgN8J21BOg/Ggvqztcn4VpAHmuUZrW5pBib+N/6WmFv4/vm2SzbO9Ztl
+rJTv3hDZrakH7EVzC8i8vmFCxvhpoooIWsppKy97m3fvDmIj1F1/z9cCgYEAxp6Z
+ltcrWIR868YwAqQix183mnxHicRz/8k1bdBVQD9aQvDXSjhDp1NGiYdyhMeTWBQ0
+REQkPDmngqQiUKquv5BmHvJhuLGWCN8jVVMAvBmo3VVK4uye9RkGa0UDKTYG2dQM
+tk85bhR/fzDMYd7WpZPW5z9e/iRAm7Yf2nkHh+kCgYBNoGKb5Vv9P0Xay741ruYj
+K6yYkVMEwh4TygTVNm3n//XovFsfwguKyBpKEUGGicDBfCDxddoV8LtDUFmRoCSH
+KpDX9vxhPVWjzI8Cmpgz/b8Jxpz3cUtX2fep12buc+gYyjBS+uWRCjLAGB8Q0JeC
+8S2HDl+TeyFuVY5ut17RgwKBgBOe0zlNZCDIZba8yz1XjX/4bfu6zy5S08quy7Jf
+ZCyGlZoLRJk2WaiL12n6kVuAg5Ot20PrH1E7uMp1AFbLpZuS3iOsee7OzC1wLYNe
+QbJTLpU+ubkU+tbnc/TgymElzyNxiRfxV5ECQV4FKgt5Aec1ZYNOhUnBtwgqw5bH
+YfERAoGBAK2XJDgoUCBfv29VnZqJW4EMSb+rysN2Jh/x10VK+Hl3GtvsWAYSw8/Z
+tzXc2TrncWOPIb4YuGKAtnUTbbBm/XCK3aC8zDmCoL/eA+wWsCHQYdRbNv0vnTco
+loEQk05v74w0jZ9sT60VoDcgq2b9rQ8QMn0+z8X4MHD2MERJoRYc
+-----END RSA PRIVATE KEY-----
+''',
+    "rsa_pkcs8": '''-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC5vMHUgd4YJuz4
+fT5jPeeDaMwj7qqx8WwCLsBRhTdu2xqwElsTpeWr3P0khY2TaIO2N6u/yLe48L3j
+GWkn4URR+UFz3BCpCb8iKaqlVX5M1s6keog8KnZv+RDXIsYc+yoENV6za+N4ZX73
+UVoIpW7sQFvkhKqA7E64XTnsxdqHmz4cJCVMpgyjsY0BuB2yYL2PYXJUQGDeCI1z
+BdmwTExM/P7ABQazqP0EyjUYbHxLSmjHa3cY1MhTGvXd7WTpnEaE/I7Z0AlygOo7
+Ha4kvzWhEoojF/M1TIMD3k+qaihJLDYY8Y29FNmxdS0KPcIJ2OrdIJtldBVIZzwT
+l2jNz4uvAgMBAAECggEALTmSQqGqh9v2iFzKk5SPqhYa2sbyxiggIfnrNw5GXJY6
+DdQyW/rhjPLeqoVgXxusMnKkvapsXbo0qjbWPXEi1wjnkIPthJNMeE+H7wD9o00M
+fM0fHfNC6mnNWWzsq0LWzLaIDA0Bkp+4BhVHZGKPuzPCjEZnU8P2OPruL0JPvwO5
+uRG1nnyUVZc/q9VbRfdx/3IgWVRdcZPPfhm9UFMfvA41CQdc2k1mnbWsiON314TA
+pxnIzH2l4dhTEobQS+VNEMpSefA5ZXhUFtrCkoqWmCks4nyV10pwyh+YZv8P61Qm
+oJ6/NMHe8XHSuMlPOYKQv/sBLnZZwCm5wGX3Goh4qQKBgQDvZWwYuBGq3t+VbpAR
+spZK+Z/lYFSwFdBwd5rlhmRgZPj8O45g/QQeKP68twFiA3wnbUE6D8aC+rO1yfhW
+kAea5RmtbmkGJv43/paYW/j++bZLNs71m2WslO/eENmtqQfsRXMLyLy+YULG+Gmi
+ighaymkrL3ubd+8OYiPUXX/P1wKBgQDGnpmW1ytYhHzrxjACpCLHXzeafEeJxHP/
+yTVt0FVAP1pC8NdKOEOnU0aJh3KEx5NYFDRERCQ8OaeCpCJQqq6/kGYe8mG4sZYI
+3yNVUwC8GajdVUri7J71GQZrRQMpNgbZ1Ay2TzluFH9/MMxh3talk9bnP17+JECb
+th/aeQeH6QKBgE2gYpvlW/0/RdrLvjWu5iMrrJiRUwTCHhPKBNU2bef/9ei8Wx/C
+C4rIGkoRQYaJwMF8IPF12hXwu0NQWZGgJIcqkNf2/GE9VaPMjwKamDP9vwnGnPdx
+S1fZ96nXZu5z6BjKMFL65ZEKMsAYHxDQl4LxLYcOX5N7IW5Vjm63XtGDAoGAE57T
+OU1kIMhltrzLPVeNf/ht+7rPLlLTyq7Lsl9kLIaVmgtEmTZZqIvXafqRW4CDk63b
+Q+sfUTu4ynUAVsulm5LeI6x57s7MLXAtg15BslMulT65uRT61udz9ODKYSXPI3GJ
+F/FXkQJBXgUqC3kB5zVlg06FScG3CCrDlsdh8RECgYEArZckOChQIF+/b1Wdmolb
+gQxJv6vKw3YmH/HXRUr4eXca2+xYBhLDz9m3NdzZOudxY48hvhi4YoC2dRNtsGb9
+cIrdoLzMOYKgv94D7BawIdBh1Fs2/S+dNyiWgRCTTm/vjDSNn2xPrRWgNyCrZv2t
+DxAyfT7PxfgwcPYwREmhFhw=
+-----END PRIVATE KEY-----
+''',
+    "ec_key": '''-----BEGIN EC PRIVATE KEY-----
+MHcCAQEEIEtCoCYYNjqnPhmq1V1o6GMwJQ7JLccO+jaHHyVaQ9uMoAoGCCqGSM49
+AwEHoUQDQgAEf9s49/bJ5ouINAdHR5uQhYtD8Lr591/iphS3H/vhnKlevGWEkfan
+Nya2eSAa/yp+Y2qtNkwrHYbnuvlQI+XJWA==
+-----END EC PRIVATE KEY-----
+''',
+    "ec_pkcs8": '''-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgS0KgJhg2Oqc+GarV
+XWjoYzAlDsktxw76NocfJVpD24yhRANCAAR/2zj39snmi4g0B0dHm5CFi0Pwuvn3
+X+KmFLcf++GcqV68ZYSR9qc3JrZ5IBr/Kn5jaq02TCsdhue6+VAj5clY
+-----END PRIVATE KEY-----
+''',
+    "ec384_key": '''-----BEGIN EC PRIVATE KEY-----
+MIGkAgEBBDB693HXqVDR5pH9TAs2cPelXUiLBO/cBD9AA9OFIft/1yLoCLUp0gY7
+f4kEfnfpnNCgBwYFK4EEACKhZANiAATshxoCBlm7/v99iwiP9BOZzc7nJdAFN56p
+RCDK/8myOEXfNTWs5T8m2Cd2+uXy3AT9RcpUXR4YsQumXUjy94p8faZmDC/cYGNe
+unacM6btg3FWgTxbkju374/4hYkHtDQ=
+-----END EC PRIVATE KEY-----
+''',
+    "ed_key": '''-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIHF05Vg0dnp2d49Piz5gLJJc0VXfxV5V0fbPWBCUsdKP
+-----END PRIVATE KEY-----
+''',
+    "dsa_key": '''-----BEGIN DSA PRIVATE KEY-----
+MIIBvQIBAAKBgQCr27RV75Ho69e5omT1d8uY9r0zl/59+7OnpaOBRvoIv2TEK2eW
+Ujw/aAvoVAsCA5vAMztIPmF0S4qaetK32jZxgqN2PXL+tDE51L16fy8DKz3owu2d
+eU8/zZ4bsJaeH17EvJEw94e+9tFCeuIEtjKmCQ3QRiC1uIFJZ0cz1FtF9QIVAMjk
+XOsrKuXdF2i7eZPuW2XRAprHAoGBAIp/039Wr9TjNWzAumcx6K/50707aa+sTcDw
+MNjdvRJevMOIT1D/oNOhqlRNy+jNHBJ0HiUna3W3YInoFkNGCdh7QKz+R7YsKXET
+mNuo2ctI6x2sv4n6VELJ1HcZfr+A2Kzu2/LVlMXCuvpRUGgPZA59LeZws8iAQJea
+nxyvseLsAoGBAJAr5i0AFsuISGu5kLPRpalyL2hZSVt1VcIlBn2So3JRDUittNC0
+WwOT3wipHkZRI280Wtg65TDQB3BHDN1sP/1wN5qHOYYZ3tFIVb/tZ1Z1C0PRApjk
+YvBsSD44eCg1N0VQFKu26MmVQzAT4tOquQWtWdbavkjIfldhrgYm3nRBAhUAhqFJ
+49EyGWtSuJK86gA/gaQm6FY=
+-----END DSA PRIVATE KEY-----
+''',
+    "ca_cert": '''-----BEGIN CERTIFICATE-----
+MIIC4zCCAcugAwIBAgIBBzANBgkqhkiG9w0BAQsFADATMREwDwYDVQQDEwhmaXhl
+ZC1jYTAeFw0yMzExMTQyMjEzMjBaFw0zMzA1MTgwMzMzMjBaMBMxETAPBgNVBAMT
+CGZpeGVkLWNhMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAubzB1IHe
+GCbs+H0+Yz3ng2jMI+6qsfFsAi7AUYU3btsasBJbE6Xlq9z9JIWNk2iDtjerv8i3
+uPC94xlpJ+FEUflBc9wQqQm/IimqpVV+TNbOpHqIPCp2b/kQ1yLGHPsqBDVes2vj
+eGV+91FaCKVu7EBb5ISqgOxOuF057MXah5s+HCQlTKYMo7GNAbgdsmC9j2FyVEBg
+3giNcwXZsExMTPz+wAUGs6j9BMo1GGx8S0pox2t3GNTIUxr13e1k6ZxGhPyO2dAJ
+coDqOx2uJL81oRKKIxfzNUyDA95PqmooSSw2GPGNvRTZsXUtCj3CCdjq3SCbZXQV
+SGc8E5dozc+LrwIDAQABo0IwQDAOBgNVHQ8BAf8EBAMCAoQwDwYDVR0TAQH/BAUw
+AwEB/zAdBgNVHQ4EFgQU9RNgtShLn3cFF+pI9vfrUWn6rPYwDQYJKoZIhvcNAQEL
+BQADggEBAGSHpsE0Xbl/d2GdFabs2lZhXL426UXwaN/TniThoFFZ91PXgH2omno7
+KTnXqkfew88dHBqWbdCGO7xdKFBzjIJZg7bohlhd2LiF5NbXOVDo0cxETjOL4nqR
+Aunj+T1HZCi8+fDlAU5KsR2ZwNUQB10lk5YkOyntNnEW4L7GmsYUQP5GENia7+i9
++gw29Yy8H7v9KFJAeVNr253PmB7fkKKdD2/X0AK8CCvkEMquQmGjntkY2EUIPKNH
+7xWRlrpOa9KI6Fz/BJz5eMxoc8fbPphnRWeonrj74ODT57ud8wphcziFk2/nXkyI
+VucNxL9AYOVy9uZ44nJztXejFqMwVFk=
+-----END CERTIFICATE-----
+''',
+}
+for _k, _v in fixtures.items():
+    inputs[_k] = _v.encode()
+
 unary = """upper lower title untitle trim nospace initials swapcase snakecase camelcase kebabcase
 sha1sum sha256sum sha512sum adler32sum b64enc b64dec b32enc b32dec base dir clean ext isAbs
 osBase osDir osClean osExt osIsAbs quote squote toString toJson toPrettyJson toRawJson
@@ -691,6 +811,34 @@ derive_cases = [
 ]
 for i, c in enumerate(derive_cases):
     add(f"crypto-derive-{i}", f"{{{{ derivePassword {c} }}}}")
+
+# keys and certificates: what Go re-encodes is byte-exact, certificates are random
+for k in ["rsa_key", "rsa_pkcs8", "ec_key", "ec_pkcs8", "ec384_key", "ed_key", "dsa_key", "s", "empty"]:
+    add(f"certs-ca-with-key-{k}", f'{{{{ $c := genCAWithKey "ca" 30 .{k} }}}}{{{{ $c.Key }}}}|{{{{ hasPrefix "-----BEGIN CERTIFICATE-----" $c.Cert }}}}')
+    add(f"certs-self-signed-with-key-{k}", f'{{{{ $c := genSelfSignedCertWithKey "h" (list "10.0.0.1" "::1") (list "a.example") 1 .{k} }}}}{{{{ $c.Key }}}}')
+    add(f"certs-signed-with-key-{k}", f'{{{{ $ca := buildCustomCert (b64enc .ca_cert) (b64enc .rsa_key) }}}}{{{{ $c := genSignedCertWithKey "leaf" nil (list "x") 1 $ca .{k} }}}}{{{{ $c.Key }}}}')
+    add(f"certs-build-custom-{k}", f'{{{{ $c := buildCustomCert (b64enc .ca_cert) (b64enc .{k}) }}}}{{{{ $c }}}}|{{{{ toJson $c }}}}|{{{{ typeOf $c }}}}|{{{{ kindOf $c }}}}')
+for i, src in enumerate([
+    '{{ genPrivateKey "nope" }}', '{{ genPrivateKey "RSA" }}', '{{ genPrivateKey "dsa" | hasPrefix "-----BEGIN DSA PRIVATE KEY-----" }}',
+    '{{ hasPrefix "-----BEGIN PRIVATE KEY-----" (genPrivateKey "ed25519") }} {{ len (genPrivateKey "ed25519") }}',
+    '{{ hasPrefix "-----BEGIN EC PRIVATE KEY-----" (genPrivateKey "ecdsa") }} {{ len (genPrivateKey "ecdsa") }}',
+    '{{ hasPrefix "-----BEGIN RSA PRIVATE KEY-----" (genPrivateKey "") }}',
+    '{{ $ca := genCA "ca" 1 }}{{ $k := genPrivateKey "ecdsa" }}{{ $c := genSignedCertWithKey "leaf" nil nil 1 $ca $k }}{{ eq $c.Key $k }}',
+    '{{ $k := genPrivateKey "ed25519" }}{{ $c := genCAWithKey "ca" 1 $k }}{{ eq $c.Key $k }} {{ typeOf $c }}',
+    '{{ genSelfSignedCert "h" (list 1) nil 1 }}', '{{ genSelfSignedCert "h" (list "300.1.1.1") nil 1 }}',
+    '{{ genSelfSignedCert "h" (splitList "," "1.1.1.1") nil 1 }}', '{{ genSelfSignedCert "h" nil (list 5) 1 }}',
+    '{{ genSelfSignedCert "h" "1.1.1.1" nil 1 }}', '{{ genSignedCert "l" nil nil 1 (dict "Cert" "x" "Key" "y") }}',
+    '{{ $ca := buildCustomCert (b64enc .ca_cert) (b64enc .ec_key) }}{{ genSignedCert "l" nil nil 1 $ca }}',
+    '{{ buildCustomCert "!!" (b64enc .rsa_key) }}', '{{ buildCustomCert (b64enc .ca_cert) "!!" }}',
+    '{{ buildCustomCert (b64enc .rsa_key) (b64enc .rsa_key) }}', '{{ buildCustomCert (b64enc "x") (b64enc .rsa_key) }}',
+    '{{ $c := buildCustomCert (b64enc .ca_cert) (b64enc .rsa_key) }}{{ $c.Cert }}{{ $c.Key }}{{ $c.Nope }}',
+    '{{ $c := buildCustomCert (b64enc .ca_cert) (b64enc .rsa_key) }}{{ eq $c $c }} {{ eq $c (buildCustomCert (b64enc .ca_cert) (b64enc .rsa_key)) }}',
+    '{{ genCAWithKey "ca" 1 "-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n" }}',
+    '{{ $c := genCA "" 1 }}{{ hasPrefix "-----BEGIN RSA PRIVATE KEY-----" $c.Key }}',
+    '{{ $c := genCA "ca" 4000000 }}{{ len $c.Key | lt 100 }}', '{{ $c := genCA "ca" -1 }}{{ len $c.Key | lt 100 }}',
+    '{{ $c := genSelfSignedCert "ü" (list "::ffff:1.2.3.4") (list "ü.example") 1 }}{{ len $c.Cert }}',
+]):
+    add(f"certs-case-{i}", src)
 
 names = [n for n, _ in cases]
 assert len(names) == len(set(names)), "duplicate case names"

@@ -575,9 +575,6 @@ impl<'a> Exec<'a> {
         };
         let call = match func.imp {
             Imp::Call(call) => call,
-            Imp::Unsupported => {
-                return Err(self.err(pos, ErrKind::FuncNotSupported(name.to_string())));
-            }
             Imp::ShortCircuit => {
                 if args.is_empty() && fin.is_none() {
                     return Err(self.err(
@@ -644,7 +641,7 @@ impl<'a> Exec<'a> {
         }
         self.step().map_err(|k| self.err(pos, k))?;
         call(self, name, argv).map_err(|k| match k {
-            ErrKind::Limit(_) | ErrKind::FuncNotSupported(_) => self.err(pos, k),
+            ErrKind::Limit(_) => self.err(pos, k),
             ErrKind::Exec(msg) => self.err(pos, ErrKind::Call(name.to_string(), msg)),
             other => self.err(pos, other),
         })

@@ -355,3 +355,149 @@ fn derive_password_is_limited_by_the_memory_budget() {
         "{err}"
     );
 }
+
+mod certificates {
+    use super::*;
+    use base64::Engine as _;
+    use der::{Decode as _, Encode as _};
+    use x509_cert::Certificate;
+
+    fn pem_der(pem: &str) -> Vec<u8> {
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .expect("base64")
+    }
+
+    fn parse(pem: &str) -> Certificate {
+        Certificate::from_der(&pem_der(pem)).expect("a certificate x509-cert parses")
+    }
+
+    fn common_name(name: &x509_cert::name::Name) -> String {
+        name.to_string()
+    }
+
+    /// Renders `src` and splits its output at `|`.
+    fn fields(src: &str) -> Vec<String> {
+        ok(src).split('|').map(str::to_owned).collect()
+    }
+
+    fn days(cert: &Certificate) -> u64 {
+        let v = cert.tbs_certificate().validity();
+        let (from, to) = (
+            v.not_before.to_unix_duration(),
+            v.not_after.to_unix_duration(),
+        );
+        (to - from).as_secs() / 86_400
+    }
+
+    fn verifies(cert: &Certificate, issuer: &Certificate) -> bool {
+        use aws_lc_rs::signature;
+        let tbs = cert.tbs_certificate().to_der().expect("tbs");
+        let sig = cert.signature().raw_bytes();
+        let spki = issuer.tbs_certificate().subject_public_key_info();
+        let key = spki.subject_public_key.raw_bytes();
+        let alg: &dyn signature::VerificationAlgorithm =
+            match spki.algorithm.oid.to_string().as_str() {
+                "1.2.840.113549.1.1.1" => &signature::RSA_PKCS1_2048_8192_SHA256,
+                "1.2.840.10045.2.1" => &signature::ECDSA_P256_SHA256_ASN1,
+                "1.3.101.112" => &signature::ED25519,
+                other => panic!("unexpected key algorithm {other}"),
+            };
+        signature::UnparsedPublicKey::new(alg, key)
+            .verify(&tbs, sig)
+            .is_ok()
+    }
+
+    #[test]
+    fn gen_ca_makes_a_self_signed_ca_with_the_asked_subject_and_lifetime() {
+        let out = fields(r#"{{ $ca := genCA "my-ca" 365 }}{{ $ca.Cert }}|{{ $ca.Key }}"#);
+        let ca = parse(&out[0]);
+        let tbs = ca.tbs_certificate();
+        assert_eq!(common_name(tbs.subject()), "CN=my-ca");
+        assert_eq!(tbs.subject(), tbs.issuer());
+        assert_eq!(days(&ca), 365);
+        assert!(verifies(&ca, &ca));
+        let exts = tbs.extensions().expect("extensions");
+        let basic = exts
+            .iter()
+            .find(|x| x.extn_id.to_string() == "2.5.29.19")
+            .expect("basic constraints");
+        assert!(basic.critical);
+        assert_eq!(basic.extn_value.as_bytes(), [0x30, 0x03, 0x01, 0x01, 0xff]);
+        assert!(
+            exts.iter().any(|x| x.extn_id.to_string() == "2.5.29.14"),
+            "a subject key id"
+        );
+        assert!(out[1].starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+    }
+
+    #[test]
+    fn gen_signed_cert_is_signed_by_the_ca_with_the_asked_sans() {
+        for key in ["rsa", "ecdsa", "ed25519"] {
+            let out = fields(&format!(
+                r#"{{{{ $ca := genCAWithKey "the-ca" 30 (genPrivateKey "{key}") }}}}{{{{ $c := genSignedCert "leaf" (list "10.0.0.1" "::1") (list "a.example" "b.example") 7 $ca }}}}{{{{ $ca.Cert }}}}|{{{{ $c.Cert }}}}"#
+            ));
+            let (ca, leaf) = (parse(&out[0]), parse(&out[1]));
+            let tbs = leaf.tbs_certificate();
+            assert_eq!(common_name(tbs.subject()), "CN=leaf");
+            assert_eq!(tbs.issuer(), ca.tbs_certificate().subject());
+            assert_eq!(days(&leaf), 7);
+            assert!(verifies(&leaf, &ca), "{key}: signed by the CA");
+            assert!(!verifies(&leaf, &leaf), "{key}: not self-signed");
+            let san = tbs
+                .extensions()
+                .expect("extensions")
+                .iter()
+                .find(|x| x.extn_id.to_string() == "2.5.29.17")
+                .expect("SANs")
+                .extn_value
+                .as_bytes()
+                .to_vec();
+            let contains = |needle: &[u8]| san.windows(needle.len()).any(|w| w == needle);
+            assert!(
+                contains(b"\x82\x09a.example") && contains(b"\x82\x09b.example"),
+                "{key}"
+            );
+            assert!(contains(&[0x87, 4, 10, 0, 0, 1]), "{key}: IPv4 SAN");
+            let mut v6 = vec![0x87, 16];
+            v6.extend(std::net::Ipv6Addr::LOCALHOST.octets());
+            assert!(contains(&v6), "{key}: IPv6 SAN");
+        }
+    }
+
+    #[test]
+    fn gen_self_signed_cert_with_key_keeps_the_key() {
+        let out = fields(
+            r#"{{ $k := genPrivateKey "ecdsa" }}{{ $c := genSelfSignedCertWithKey "host" nil (list "h.example") 1 $k }}{{ $c.Cert }}|{{ eq $c.Key $k }}"#,
+        );
+        let cert = parse(&out[0]);
+        assert!(verifies(&cert, &cert));
+        assert_eq!(out[1], "true");
+    }
+
+    #[test]
+    fn a_ca_key_that_does_not_match_its_certificate_is_refused() {
+        let err = render(
+            r#"{{ $a := genCA "a" 1 }}{{ $b := genCA "b" 1 }}{{ $mixed := buildCustomCert (b64enc $a.Cert) (b64enc $b.Key) }}{{ genSignedCert "l" nil nil 1 $mixed }}"#,
+        )
+        .expect_err("mismatched CA key");
+        assert!(matches!(err, TemplateError::Exec { .. }), "{err}");
+    }
+
+    #[test]
+    fn key_generation_cannot_loop_within_one_object() {
+        let err = render(r#"{{ range until 10000 }}{{ genPrivateKey "ed25519" }}{{ end }}"#)
+            .expect_err("the budget stops the loop");
+        assert!(
+            matches!(err, TemplateError::Limit { limit: Limit::Work }),
+            "{err}"
+        );
+        let err = render(r#"{{ range until 10 }}{{ genPrivateKey "rsa" }}{{ end }}"#)
+            .expect_err("the budget stops the loop");
+        assert!(
+            matches!(err, TemplateError::Limit { limit: Limit::Work }),
+            "{err}"
+        );
+    }
+}

@@ -18,6 +18,7 @@ use crate::value::{
 };
 
 mod builtins;
+mod certs;
 mod crypto;
 mod date;
 mod decimal;
@@ -84,8 +85,6 @@ const fn sg(fixed: &'static [PT], variadic: Option<PT>) -> Sig {
     Sig { fixed, variadic }
 }
 
-/// Functions present upstream that this implementation does not provide
-/// (random, time, network, crypto or otherwise non-deterministic). They
 /// How a function runs.
 #[derive(Clone, Copy)]
 pub(crate) enum Imp {
@@ -93,8 +92,6 @@ pub(crate) enum Imp {
     Call(fn(&mut Exec<'_>, &str, Vec<Value>) -> FR),
     /// `and` / `or`: the executor evaluates arguments lazily.
     ShortCircuit,
-    /// Defined upstream, parses, fails when run (see the README's differences table).
-    Unsupported,
 }
 
 /// One row of the function table: name, Go signature, implementation.
@@ -123,13 +120,6 @@ impl Func {
             imp: Imp::ShortCircuit,
         }
     }
-    const fn unsupported(name: &'static str) -> Func {
-        Func {
-            name,
-            sig: sg(&[], Some(PT::Any)),
-            imp: Imp::Unsupported,
-        }
-    }
 }
 
 /// Every family's rows; together they are the function table.
@@ -144,6 +134,7 @@ const FAMILIES: &[&[Func]] = &[
     reflect::FUNCS,
     numeric::FUNCS,
     crypto::FUNCS,
+    certs::FUNCS,
     regex::FUNCS,
     date::FUNCS,
     semver::FUNCS,
