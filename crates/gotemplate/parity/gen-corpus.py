@@ -626,6 +626,22 @@ a {{- /* c */ -}} b
 {{ bcrypt .bin | len }} {{ typeOf (bcrypt "") }}
 --- crypto-htpasswd-forms
 {{ htpasswd "a:b" "pw" }}|{{ htpasswd "" "pw" | len }}|{{ regexMatch "^é[$]2a[$]10[$]" (htpasswd "é" "") | not }}|{{ hasPrefix "é:$2a$10$" (htpasswd "é" "") }}
+--- objects-reflect-time
+{{ $t := toDate "2006" "2024" }}{{ deepEqual $t $t }} {{ kindIs "struct" $t }} {{ typeIs "time.Time" $t }} {{ typeIsLike "time.Time" $t }} {{ deepCopy $t }} {{ kindOf (deepCopy $t) }} {{ toString $t }} {{ list $t | first }} {{ empty $t }} {{ default "d" $t }} {{ coalesce $t }} {{ ternary $t 1 true }}
+--- objects-reflect-semver
+{{ $v := semver "1.2.3" }}{{ deepEqual $v (semver "1.2.3") }} {{ kindIs "ptr" $v }} {{ typeIsLike "semver.Version" $v }} {{ typeIsLike "*semver.Version" $v }} {{ deepEqual $v $v }} {{ get (dict "v" $v) "v" }} {{ has $v (list $v) }} {{ without (list $v 1) $v | len }}
+--- objects-deepcopy-semver
+{{ deepCopy (semver "1.2.3") }}
+--- objects-len
+{{ len (toDate "2006" "2024") }}
+--- objects-index
+{{ index (semver "1.2.3") 0 }}
+--- objects-range
+{{ range (toDate "2006" "2024") }}x{{ end }}
+--- objects-json-cert
+{{ $c := buildCustomCert (b64enc .ca_cert) (b64enc .ec_key) }}{{ toPrettyJson (dict "c" $c) | len }} {{ deepEqual $c $c }} {{ $c.Cert | len }}
+--- objects-compare
+{{ lt (semver "1.2.3") (semver "1.2.4") }}
 --- url-parse
 {{ $u := urlParse .url }}{{ $u.scheme }}|{{ $u.host }}|{{ $u.path }}|{{ $u.query }}|{{ $u.fragment }}|{{ $u.userinfo }}|{{ $u.hostname }}
 --- url-join

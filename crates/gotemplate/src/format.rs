@@ -853,7 +853,7 @@ pub(crate) fn to_json(
         Value::Invalid | Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i, t) => out.push_str(&t.widen(*i).to_string()),
-        Value::Object(o) => to_json(out, &o.json_value(), escape_html, indent, level + 1, cap)?,
+        Value::Object(o) => to_json(out, &o.json_value(), escape_html, indent, level, cap)?,
         Value::Float(f) => json_float(out, *f)?,
         Value::Str(s) => json_string(out, s.as_bytes(), escape_html),
         Value::List(l) => {

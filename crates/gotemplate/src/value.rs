@@ -105,6 +105,11 @@ pub(crate) trait GoObject {
     fn equals(&self, _other: &dyn GoObject) -> bool {
         false
     }
+    /// What Sprig's `deepCopy` (copystructure) makes of it, when not the same value:
+    /// copystructure copies exported fields only.
+    fn deep_copy(&self) -> Option<Value> {
+        None
+    }
     /// What `encoding/json` writes for it, as a value this crate serialises.
     fn json_value(&self) -> Value;
     /// The parameter types of the field (empty) or method `name`, if it has one.

@@ -439,6 +439,18 @@ impl GoObject for VersionObject {
     fn json_value(&self) -> Value {
         Value::str(&self.version.string())
     }
+    fn deep_copy(&self) -> Option<Value> {
+        // all of Version's fields are unexported: the copy is the zero version
+        let zero = Version {
+            major: 0,
+            minor: 0,
+            patch: 0,
+            pre: Vec::new(),
+            metadata: Vec::new(),
+            original: Vec::new(),
+        };
+        Some(VersionObject::value(zero, self.pointer))
+    }
     fn equals(&self, other: &dyn GoObject) -> bool {
         other
             .as_any()
