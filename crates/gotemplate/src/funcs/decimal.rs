@@ -73,22 +73,25 @@ fn mul_mag(a: &[u8], b: &[u8]) -> Vec<u8> {
     if a.is_empty() || b.is_empty() {
         return Vec::new();
     }
-    let mut acc = vec![0u32; a.len() + b.len()];
+    // Column sums stay below 81 × min(len) (the operands are at most a few million
+    // digits), then one carry pass: O(len(a) × len(b)).
+    let mut acc = vec![0u64; a.len() + b.len()];
     for (i, &x) in a.iter().enumerate() {
-        for (j, &y) in b.iter().enumerate() {
-            if let Some(slot) = acc.get_mut(i + j) {
-                *slot += u32::from(x) * u32::from(y);
-            }
-        }
-        // keep the accumulators small
-        let mut carry = 0u32;
-        for slot in acc.iter_mut().skip(i) {
-            let v = *slot + carry;
-            *slot = v % 10;
-            carry = v / 10;
+        for (slot, &y) in acc[i..].iter_mut().zip(b) {
+            *slot += u64::from(x) * u64::from(y);
         }
     }
-    let mut out: Vec<u8> = acc.into_iter().map(|d| d as u8).collect();
+    let mut out = Vec::with_capacity(acc.len() + 1);
+    let mut carry = 0u64;
+    for v in acc {
+        let v = v + carry;
+        out.push((v % 10) as u8);
+        carry = v / 10;
+    }
+    while carry > 0 {
+        out.push((carry % 10) as u8);
+        carry /= 10;
+    }
     trim(&mut out);
     out
 }
