@@ -216,7 +216,7 @@ fn rewrite_range(input: &[u8]) -> Vec<u8> {
         t.extend(b", <= ");
         t.extend(hi);
         t.push(b' ');
-        if let Some(at) = out.windows(whole.len().max(1)).position(|w| w == whole) {
+        if let Some(at) = memchr::memmem::find(&out, whole) {
             out.splice(at..at + whole.len(), t);
         }
     }
