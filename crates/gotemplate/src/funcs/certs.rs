@@ -53,8 +53,12 @@ const SIGN_WORK: u64 = 20_000;
 
 // ---- DER writing --------------------------------------------------------------------------
 
-fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
+/// DER bytes, wiped when dropped: some hold private keys.
+type Der = zeroize::Zeroizing<Vec<u8>>;
+
+fn tlv(tag: u8, body: &[u8]) -> Der {
+    let mut out = Der::new(Vec::with_capacity(body.len() + 6));
+    out.push(tag);
     let n = body.len();
     if n < 0x80 {
         out.push(n as u8);
@@ -71,12 +75,12 @@ fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
+fn seq(parts: &[&[u8]]) -> Der {
+    tlv(0x30, &Der::new(parts.concat()))
 }
 
 /// A non-negative INTEGER from big-endian magnitude bytes.
-fn uint(be: &[u8]) -> Vec<u8> {
+fn uint(be: &[u8]) -> Der {
     let trimmed: Vec<u8> = be.iter().copied().skip_while(|&b| b == 0).collect();
     let mut body = Vec::with_capacity(trimmed.len() + 1);
     if trimmed.first().is_none_or(|&b| b & 0x80 != 0) {
@@ -86,7 +90,7 @@ fn uint(be: &[u8]) -> Vec<u8> {
     tlv(0x02, &body)
 }
 
-fn oid(arcs: &[u64]) -> Vec<u8> {
+fn oid(arcs: &[u64]) -> Der {
     let mut body = Vec::new();
     let mut push = |mut v: u64| {
         let mut stack = vec![(v & 0x7f) as u8];
@@ -104,13 +108,13 @@ fn oid(arcs: &[u64]) -> Vec<u8> {
     tlv(0x06, &body)
 }
 
-fn bit_string(bytes: &[u8], unused: u8) -> Vec<u8> {
+fn bit_string(bytes: &[u8], unused: u8) -> Der {
     let mut body = vec![unused];
     body.extend_from_slice(bytes);
     tlv(0x03, &body)
 }
 
-fn octets(bytes: &[u8]) -> Vec<u8> {
+fn octets(bytes: &[u8]) -> Der {
     tlv(0x04, bytes)
 }
 
@@ -151,17 +155,17 @@ enum Curve {
 
 impl Curve {
     fn from_oid(der: &[u8]) -> Option<Curve> {
-        if der == oid(&[1, 2, 840, 10045, 3, 1, 7]) {
+        if der[..] == oid(&[1, 2, 840, 10045, 3, 1, 7])[..] {
             Some(Curve::P256)
-        } else if der == oid(&[1, 3, 132, 0, 34]) {
+        } else if der[..] == oid(&[1, 3, 132, 0, 34])[..] {
             Some(Curve::P384)
-        } else if der == oid(&[1, 3, 132, 0, 35]) {
+        } else if der[..] == oid(&[1, 3, 132, 0, 35])[..] {
             Some(Curve::P521)
         } else {
             None
         }
     }
-    fn oid(self) -> Vec<u8> {
+    fn oid(self) -> Der {
         match self {
             Curve::P256 => oid(&[1, 2, 840, 10045, 3, 1, 7]),
             Curve::P384 => oid(&[1, 3, 132, 0, 34]),
@@ -176,7 +180,7 @@ impl Curve {
         }
     }
     /// ecdsa-with-SHA256/384/512, as Go picks by curve.
-    fn signature_oid(self) -> Vec<u8> {
+    fn signature_oid(self) -> Der {
         match self {
             Curve::P256 => oid(&[1, 2, 840, 10045, 4, 3, 2]),
             Curve::P384 => oid(&[1, 2, 840, 10045, 4, 3, 3]),
@@ -250,20 +254,20 @@ impl Key {
                 let n = d.len().min(scalar.len());
                 let at = scalar.len() - n;
                 scalar[at..].copy_from_slice(&d[d.len() - n..]);
-                let body = zeroize::Zeroizing::new(seq(&[
+                let body = seq(&[
                     &uint(&[1]),
                     &octets(&scalar),
                     &tlv(0xa0, &curve.oid()),
                     &tlv(0xa1, &bit_string(k.public_key().as_ref(), 0)),
-                ]));
+                ]);
                 pem_encode("EC PRIVATE KEY", &body)
             }
             Key::Ed25519(_, seed) => {
-                let body = zeroize::Zeroizing::new(seq(&[
+                let body = seq(&[
                     &uint(&[0]),
                     &seq(&[&oid(&[1, 3, 101, 112])]),
                     &octets(&octets(&seed[..])),
-                ]));
+                ]);
                 pem_encode("PRIVATE KEY", &body)
             }
         })
@@ -295,16 +299,16 @@ impl Key {
         let (_, alg, rest) = read_tlv(rest).ok_or_else(|| fail("pkcs8"))?;
         let (alg_tag, alg_oid, params) = read_tlv(alg).ok_or_else(|| fail("pkcs8"))?;
         let alg_oid = tlv(alg_tag, alg_oid);
-        if alg_oid == oid(&[1, 2, 840, 113549, 1, 1, 1]) {
+        if alg_oid[..] == oid(&[1, 2, 840, 113549, 1, 1, 1])[..] {
             aws_lc_rs::rsa::KeyPair::from_pkcs8(der)
                 .map(Key::Rsa)
                 .map_err(bad)
-        } else if alg_oid == oid(&[1, 2, 840, 10045, 2, 1]) {
+        } else if alg_oid[..] == oid(&[1, 2, 840, 10045, 2, 1])[..] {
             let curve = Curve::from_oid(params).ok_or_else(|| fail("unknown elliptic curve"))?;
             sig::EcdsaKeyPair::from_pkcs8(curve.signing(), der)
                 .map(|k| Key::Ec(curve, k))
                 .map_err(bad)
-        } else if alg_oid == oid(&[1, 3, 101, 112]) {
+        } else if alg_oid[..] == oid(&[1, 3, 101, 112])[..] {
             let (_, inner, _) = read_tlv(rest).ok_or_else(|| fail("pkcs8"))?;
             let (_, seed, _) = read_tlv(inner).ok_or_else(|| fail("pkcs8"))?;
             let seed: [u8; 32] = seed.try_into().map_err(|_| fail("invalid ed25519 key"))?;
@@ -315,10 +319,10 @@ impl Key {
     }
 
     /// SubjectPublicKeyInfo, as Go's `marshalPublicKey` writes it.
-    fn spki(&self) -> Result<Vec<u8>, ErrKind> {
+    fn spki(&self) -> Result<Der, ErrKind> {
         let bad = |_| fail("public key");
         Ok(match self {
-            Key::Rsa(k) => k.public_key().as_der().map_err(bad)?.as_ref().to_vec(),
+            Key::Rsa(k) => Der::new(k.public_key().as_der().map_err(bad)?.as_ref().to_vec()),
             Key::Ec(curve, k) => seq(&[
                 &seq(&[&oid(&[1, 2, 840, 10045, 2, 1]), &curve.oid()]),
                 &bit_string(k.public_key().as_ref(), 0),
@@ -331,7 +335,7 @@ impl Key {
     }
 
     /// The signature AlgorithmIdentifier Go uses for this key.
-    fn signature_algorithm(&self) -> Vec<u8> {
+    fn signature_algorithm(&self) -> Der {
         match self {
             Key::Rsa(_) => seq(&[&oid(&[1, 2, 840, 113549, 1, 1, 11]), NULL]),
             Key::Ec(curve, _) => seq(&[&curve.signature_oid()]),
@@ -356,12 +360,12 @@ impl Key {
 }
 
 /// The privateKey OCTET STRING of a PKCS#8 PrivateKeyInfo (for RSA: the PKCS#1 key).
-fn pkcs8_private_key(der: &[u8]) -> Option<Vec<u8>> {
+fn pkcs8_private_key(der: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
     let (_, body, _) = read_tlv(der)?;
     let (_, _, rest) = read_tlv(body)?;
     let (_, _, rest) = read_tlv(rest)?;
     let (tag, key, _) = read_tlv(rest)?;
-    (tag == 0x04).then(|| key.to_vec())
+    (tag == 0x04).then(|| zeroize::Zeroizing::new(key.to_vec()))
 }
 
 /// The named curve of a SEC 1 ECPrivateKey (Go refuses one without it).
@@ -497,7 +501,7 @@ fn cert_value(cert: SecretBytes, key: SecretBytes) -> Value {
 
 /// A Name with just a common name (none when empty), as `pkix.Name{CommonName: cn}`
 /// marshals: PrintableString when it can be, else UTF8String.
-fn name_der(cn: &[u8]) -> Result<Vec<u8>, ErrKind> {
+fn name_der(cn: &[u8]) -> Result<Der, ErrKind> {
     if cn.is_empty() {
         return Ok(seq(&[]));
     }
@@ -516,7 +520,7 @@ fn name_der(cn: &[u8]) -> Result<Vec<u8>, ErrKind> {
 }
 
 /// UTCTime for 1950..2050, GeneralizedTime otherwise, as Go's asn1 writes times.
-fn time_der(unix: i64) -> Result<Vec<u8>, ErrKind> {
+fn time_der(unix: i64) -> Result<Der, ErrKind> {
     let (y, mo, d) = gotime::civil_from_days(unix.div_euclid(86_400));
     let s = unix.rem_euclid(86_400);
     let (h, mi, se) = (s / 3600, s / 60 % 60, s % 60);
@@ -531,7 +535,7 @@ fn time_der(unix: i64) -> Result<Vec<u8>, ErrKind> {
     }
 }
 
-fn extension(id: &[u64], critical: bool, value: &[u8]) -> Vec<u8> {
+fn extension(id: &[u64], critical: bool, value: &[u8]) -> Der {
     if critical {
         seq(&[&oid(id), &[0x01, 0x01, 0xff], &octets(value)])
     } else {
@@ -560,7 +564,7 @@ struct Template {
 /// the CA certificate's; for self-signed ones, the subject's own).
 struct Issuer<'k> {
     key: &'k Key,
-    name: Option<Vec<u8>>,
+    name: Option<Der>,
     key_id: Option<Vec<u8>>,
 }
 
@@ -619,14 +623,14 @@ fn create_certificate(
             if !d.is_ascii() {
                 return Err(fail("cannot be encoded as an IA5String"));
             }
-            names.extend(tlv(0x82, d));
+            names.extend_from_slice(&tlv(0x82, d));
         }
         for ip in &t.ips {
             match ip {
-                std::net::IpAddr::V4(v4) => names.extend(tlv(0x87, &v4.octets())),
+                std::net::IpAddr::V4(v4) => names.extend_from_slice(&tlv(0x87, &v4.octets())),
                 std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                    Some(v4) => names.extend(tlv(0x87, &v4.octets())),
-                    None => names.extend(tlv(0x87, &v6.octets())),
+                    Some(v4) => names.extend_from_slice(&tlv(0x87, &v4.octets())),
+                    None => names.extend_from_slice(&tlv(0x87, &v6.octets())),
                 },
             }
         }
@@ -647,7 +651,7 @@ fn create_certificate(
         &spki,
         &tlv(
             0xa3,
-            &seq(&exts.iter().map(Vec::as_slice).collect::<Vec<_>>()),
+            &seq(&exts.iter().map(|x| x.as_slice()).collect::<Vec<_>>()),
         ),
     ]);
     let signature = issuer.key.sign(&tbs)?;
@@ -807,7 +811,7 @@ fn gen_signed(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     let ca_name = der::Encode::to_der(tbs.subject()).map_err(|_| fail("certificate subject"))?;
     let ca_spki =
         der::Encode::to_der(tbs.subject_public_key_info()).map_err(|_| fail("certificate key"))?;
-    if ca_spki != signer.spki()? {
+    if ca_spki != *signer.spki()? {
         return Err(fail(
             "x509: provided PrivateKey doesn't match parent's PublicKey",
         ));
@@ -831,7 +835,7 @@ fn gen_signed(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     };
     let issuer = Issuer {
         key: &signer,
-        name: Some(ca_name),
+        name: Some(Der::new(ca_name)),
         key_id,
     };
     let cert = create_certificate(ex, &t, &key, &issuer)?;
