@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::format;
 use super::funcs::{self, Imp, PT};
 use super::parse::{Arg, Cmd, Control, List, Node, Number, Parsed, Pipe};
-use super::value::{ElemTy, IntTy, MapData, MapRef, SecretBytes, Value};
+use super::value::{ElemTy, GoObject, IntTy, MapData, MapRef, SecretBytes, Value};
 use super::{Budget, ErrKind, Limit, TemplateError};
 
 enum Flow {
@@ -465,20 +465,74 @@ impl<'a> Exec<'a> {
 
     fn eval_field_chain(
         &mut self,
-        _dot: &Value,
+        dot: &Value,
         mut recv: Value,
         pos: usize,
         idents: &[String],
         args: &[Arg],
-        fin: Option<Value>,
+        mut fin: Option<Value>,
     ) -> R<Value> {
         let n = idents.len();
         for (i, name) in idents.iter().enumerate() {
             let last = i + 1 == n;
+            if let Value::Object(o) = &recv {
+                let o = o.clone();
+                let call_args = if last {
+                    args.get(1..).unwrap_or(&[])
+                } else {
+                    &[]
+                };
+                let fin = if last { fin.take() } else { None };
+                recv = self.eval_method(dot, pos, &o, name, call_args, fin)?;
+                continue;
+            }
             let has_args = last && (args.len() > 1 || fin.is_some());
             recv = self.eval_field(pos, name, recv, has_args)?;
         }
         Ok(recv)
+    }
+
+    /// A field or method of a Go value that a Sprig function returned.
+    fn eval_method(
+        &mut self,
+        dot: &Value,
+        pos: usize,
+        o: &Rc<dyn GoObject>,
+        name: &str,
+        args: &[Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
+        let Some(params) = o.params(name) else {
+            return Err(self.err(
+                pos,
+                ErrKind::Exec(format!(
+                    "can't evaluate field {name} in type {}",
+                    o.type_name()
+                )),
+            ));
+        };
+        let num_in = args.len() + usize::from(fin.is_some());
+        if num_in != params.len() {
+            return Err(self.err(
+                pos,
+                ErrKind::Exec(format!(
+                    "wrong number of args for {name}: want {} got {num_in}",
+                    params.len()
+                )),
+            ));
+        }
+        let mut argv = Vec::with_capacity(num_in);
+        for (a, pt) in args.iter().zip(params) {
+            argv.push(self.eval_arg(dot, *pt, a)?);
+        }
+        if let (Some(f), Some(pt)) = (fin, params.last()) {
+            argv.push(self.validate(pos, f, *pt)?);
+        }
+        self.step().map_err(|k| self.err(pos, k))?;
+        o.call(self, name, argv).map_err(|k| match k {
+            ErrKind::Exec(msg) => self.err(pos, ErrKind::Call(name.to_string(), msg)),
+            other => self.err(pos, other),
+        })
     }
 
     fn eval_field(&mut self, pos: usize, name: &str, recv: Value, has_args: bool) -> R<Value> {
@@ -526,9 +580,6 @@ impl<'a> Exec<'a> {
         };
         let call = match func.imp {
             Imp::Call(call) => call,
-            Imp::Unsupported => {
-                return Err(self.err(pos, ErrKind::FuncNotSupported(name.to_string())));
-            }
             Imp::ShortCircuit => {
                 if args.is_empty() && fin.is_none() {
                     return Err(self.err(
@@ -595,7 +646,7 @@ impl<'a> Exec<'a> {
         }
         self.step().map_err(|k| self.err(pos, k))?;
         call(self, name, argv).map_err(|k| match k {
-            ErrKind::Limit(_) | ErrKind::FuncNotSupported(_) => self.err(pos, k),
+            ErrKind::Limit(_) => self.err(pos, k),
             ErrKind::Exec(msg) => self.err(pos, ErrKind::Call(name.to_string(), msg)),
             other => self.err(pos, other),
         })
@@ -660,6 +711,18 @@ impl<'a> Exec<'a> {
             (PT::Float, _) => Err(self.err(pos, ErrKind::Exec("expected float".into()))),
             (PT::Int, Arg::Number(_, n)) if n.is_int => Ok(Value::int(n.int)),
             (PT::Int, _) => Err(self.err(pos, ErrKind::Exec("expected integer".into()))),
+            // Go stores the constant with reflect's SetUint, which truncates to 32 bits
+            (PT::Uint32, Arg::Number(_, n)) if (n.is_int && n.int >= 0) || n.uint_only => {
+                let v = if n.uint_only {
+                    n.float as u64
+                } else {
+                    n.int as u64
+                };
+                Ok(Value::int(i64::from(v as u32)))
+            }
+            (PT::Uint32, _) => {
+                Err(self.err(pos, ErrKind::Exec("expected unsigned integer".into())))
+            }
             (PT::Str, Arg::Str(_, s)) => {
                 self.alloc(s.len()).map_err(|k| self.err(pos, k))?;
                 Ok(Value::str(s))

@@ -279,7 +279,7 @@ fn fmt_arg(
             _ => bad_verb(buf, v, verb, cap, depth),
         },
         Value::Int(i, t) => {
-            let unsigned = matches!(t, super::value::IntTy::Uint8);
+            let unsigned = t.unsigned();
             match verb {
                 'v' | 'd' => fmt_int(buf, *i, 10, false, verb, sp, unsigned),
                 'b' => fmt_int(buf, *i, 2, false, verb, sp, unsigned),
@@ -391,6 +391,26 @@ fn fmt_arg(
             buf.push(b']');
             Ok(())
         }
+        Value::Object(o) => {
+            // fmt's handleMethods: a Stringer prints its String() under the string verbs.
+            if let Some(s) = o.string()
+                && matches!(verb, 'v' | 's' | 'q' | 'x' | 'X')
+            {
+                return fmt_arg(buf, &Value::string(s), verb, sp, cap, depth + 1);
+            }
+            if o.kind_name() != "struct" {
+                return bad_verb(buf, v, verb, cap, depth);
+            }
+            buf.push(b'{');
+            for (k, field) in o.fields().iter().enumerate() {
+                if k > 0 {
+                    buf.push(b' ');
+                }
+                fmt_arg(buf, field, verb, sp, cap, depth + 1)?;
+            }
+            buf.push(b'}');
+            Ok(())
+        }
         Value::Map(m) => {
             let m = m
                 .try_borrow()
@@ -437,7 +457,7 @@ fn fmt_int(
     unsigned: bool,
 ) {
     let neg = i < 0 && !unsigned;
-    let mag: u64 = i.unsigned_abs();
+    let mag: u64 = if unsigned { i as u64 } else { i.unsigned_abs() };
     let mut digits = match base {
         2 => format!("{mag:b}"),
         8 => format!("{mag:o}"),
@@ -627,6 +647,10 @@ fn fmt_float(buf: &mut SecretBytes, f: f64, verb: char, sp: &Spec) {
         body.push(' ');
     }
     if f.is_infinite() {
+        // Go keeps the sign of an infinity even unasked: "+Inf".
+        if body.is_empty() {
+            body.push('+');
+        }
         body.push_str("Inf");
         pad(buf, body.as_bytes(), sp, false);
         return;
@@ -829,13 +853,8 @@ pub(crate) fn to_json(
     match v {
         Value::Invalid | Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i, t) => {
-            if matches!(t, super::value::IntTy::Uint8) {
-                out.push_str(&(*i as u8).to_string());
-            } else {
-                out.push_str(&i.to_string());
-            }
-        }
+        Value::Int(i, t) => out.push_str(&t.widen(*i).to_string()),
+        Value::Object(o) => to_json(out, &o.json_value(), escape_html, indent, level, cap)?,
         Value::Float(f) => json_float(out, *f)?,
         Value::Str(s) => json_string(out, s.as_bytes(), escape_html),
         Value::List(l) => {

@@ -71,12 +71,6 @@ pub enum TemplateError {
         /// The name, from the template source.
         name: String,
     },
-    /// The function exists in Sprig but this engine does not implement it.
-    #[error("function {name:?} is not supported")]
-    Unsupported {
-        /// The name, from the template source.
-        name: String,
-    },
     /// Execution failed: in a call of `function`, or evaluating a field, variable or
     /// action when `None`.
     #[error("{}", match function { Some(f) => format!("error calling {f}"), None => "execution failed".to_owned() })]
@@ -101,8 +95,6 @@ pub(crate) enum ErrKind {
     Unexpected(&'static str, &'static str),
     /// Unknown function (name from the template source).
     FuncNotDefined(String),
-    /// Function exists upstream but is not available here.
-    FuncNotSupported(String),
     /// A limit was hit.
     Limit(Limit),
     /// Execution error; the text is Go's wording, kept for reading the code, never shown.
@@ -118,7 +110,6 @@ impl TemplateError {
         match kind {
             ErrKind::Limit(limit) => return TemplateError::Limit { limit },
             ErrKind::FuncNotDefined(name) => return TemplateError::UnknownFunction { name },
-            ErrKind::FuncNotSupported(name) => return TemplateError::Unsupported { name },
             ErrKind::Call(name, _) if !parse => {
                 return TemplateError::Exec {
                     function: Some(name),

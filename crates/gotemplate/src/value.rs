@@ -17,6 +17,24 @@ pub(crate) enum IntTy {
     Int64,
     /// `uint8` (byte from indexing a string)
     Uint8,
+    /// `uint64` (a version's fields); the `i64` holds the bits.
+    Uint64,
+}
+
+impl IntTy {
+    /// Whether the `i64` holds an unsigned value's bits.
+    pub(crate) fn unsigned(self) -> bool {
+        matches!(self, IntTy::Uint8 | IntTy::Uint64)
+    }
+
+    /// The exact value, whatever the type.
+    pub(crate) fn widen(self, bits: i64) -> i128 {
+        if self == IntTy::Uint64 {
+            i128::from(bits as u64)
+        } else {
+            i128::from(bits)
+        }
+    }
 }
 
 /// Element type of a slice or map.
@@ -69,6 +87,45 @@ pub(crate) struct MapData {
 
 pub(crate) type MapRef = Rc<RefCell<MapData>>;
 
+/// A Go value of a named type that Sprig functions return (a version, a time, a
+/// certificate): its type, how it prints, and its fields and methods.
+pub(crate) trait GoObject {
+    /// Go's `%T`, e.g. `*semver.Version`.
+    fn type_name(&self) -> &'static str;
+    /// Go's `reflect.Kind` name: `ptr` or `struct`.
+    fn kind_name(&self) -> &'static str;
+    /// `fmt.Stringer`'s `String()`, when the type has one.
+    fn string(&self) -> Option<SecretBytes>;
+    /// The fields, in order, for printing `{a b}` when there is no `String()`.
+    fn fields(&self) -> Vec<Value> {
+        Vec::new()
+    }
+    /// Go's `==` between two values of this type (pointers compare by identity, which the
+    /// caller checks first).
+    fn equals(&self, _other: &dyn GoObject) -> bool {
+        false
+    }
+    /// What Sprig's `deepCopy` (copystructure) makes of it, when not the same value:
+    /// copystructure copies exported fields only.
+    fn deep_copy(&self) -> Option<Value> {
+        None
+    }
+    /// What `encoding/json` writes for it, as a value this crate serialises.
+    fn json_value(&self) -> Value;
+    /// The parameter types of the field (empty) or method `name`, if it has one.
+    fn params(&self, name: &str) -> Option<&'static [crate::funcs::PT]>;
+    /// Reads field `name` or calls method `name` with arguments checked against
+    /// [`GoObject::params`].
+    fn call(
+        &self,
+        ex: &mut crate::exec::Exec<'_>,
+        name: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, crate::ErrKind>;
+    /// For functions that take this type.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
 /// A template value.
 #[derive(Clone)]
 pub(crate) enum Value {
@@ -82,6 +139,7 @@ pub(crate) enum Value {
     Str(Rc<SecretBytes>),
     List(Rc<ListData>),
     Map(MapRef),
+    Object(Rc<dyn GoObject>),
 }
 
 impl fmt::Debug for Value {
@@ -94,6 +152,7 @@ impl fmt::Debug for Value {
             Value::Float(_) => f.write_str("Float([REDACTED])"),
             Value::Str(_) => f.write_str("Str([REDACTED])"),
             Value::List(l) => write!(f, "List({}, len={})", l.elem.name(), l.items.len()),
+            Value::Object(o) => write!(f, "Object({})", o.type_name()),
             Value::Map(m) => match m.try_borrow() {
                 Ok(m) => write!(f, "Map({}, len={})", m.elem.name(), m.entries.len()),
                 Err(_) => f.write_str("Map(..)"),
@@ -132,6 +191,8 @@ impl Value {
             Value::Int(_, IntTy::Int) => "int".into(),
             Value::Int(_, IntTy::Int64) => "int64".into(),
             Value::Int(_, IntTy::Uint8) => "uint8".into(),
+            Value::Int(_, IntTy::Uint64) => "uint64".into(),
+            Value::Object(o) => o.type_name().into(),
             Value::Float(_) => "float64".into(),
             Value::Str(_) => "string".into(),
             Value::List(l) => format!("[]{}", l.elem.name()),
@@ -150,6 +211,8 @@ impl Value {
             Value::Int(_, IntTy::Int) => "int",
             Value::Int(_, IntTy::Int64) => "int64",
             Value::Int(_, IntTy::Uint8) => "uint8",
+            Value::Int(_, IntTy::Uint64) => "uint64",
+            Value::Object(o) => o.kind_name(),
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::List(_) => "slice",
@@ -166,6 +229,8 @@ impl Value {
             Value::Float(f) => *f != 0.0,
             Value::Str(s) => !s.as_bytes().is_empty(),
             Value::List(l) => !l.items.is_empty(),
+            // a non-nil pointer, or a struct (always true in Go templates)
+            Value::Object(_) => true,
             Value::Map(m) => m
                 .try_borrow()
                 .map(|m| !m.entries.is_empty())

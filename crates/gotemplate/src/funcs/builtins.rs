@@ -201,7 +201,7 @@ pub(super) enum BK {
 pub(super) fn basic_kind(v: &Value) -> BK {
     match v {
         Value::Bool(_) => BK::Bool,
-        Value::Int(_, IntTy::Uint8) => BK::Uint,
+        Value::Int(_, t) if t.unsigned() => BK::Uint,
         Value::Int(..) => BK::Int,
         Value::Float(_) => BK::Float,
         Value::Str(_) => BK::Str,
@@ -222,8 +222,8 @@ pub(super) fn go_eq(a: &Value, rest: &[Value]) -> Result<bool, ErrKind> {
         let k2 = basic_kind(b);
         let truth = if k1 != k2 {
             match (a, b, k1, k2) {
-                (Value::Int(x, _), Value::Int(y, _), BK::Int | BK::Uint, BK::Int | BK::Uint) => {
-                    x == y
+                (Value::Int(x, tx), Value::Int(y, ty), BK::Int | BK::Uint, BK::Int | BK::Uint) => {
+                    tx.widen(*x) == ty.widen(*y)
                 }
                 _ => {
                     if valid(a) && valid(b) {
@@ -235,9 +235,12 @@ pub(super) fn go_eq(a: &Value, rest: &[Value]) -> Result<bool, ErrKind> {
         } else {
             match (a, b) {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
-                (Value::Int(x, _), Value::Int(y, _)) => x == y,
+                (Value::Int(x, tx), Value::Int(y, ty)) => tx.widen(*x) == ty.widen(*y),
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::Str(x), Value::Str(y)) => x.as_bytes() == y.as_bytes(),
+                (Value::Object(x), Value::Object(y)) if x.type_name() == y.type_name() => {
+                    Rc::ptr_eq(x, y) || (x.kind_name() == "struct" && x.equals(y.as_ref()))
+                }
                 _ => {
                     if !valid(a) || !valid(b) {
                         !valid(a) && !valid(b)
@@ -264,15 +267,15 @@ pub(super) fn go_lt(a: &Value, b: &Value) -> Result<bool, ErrKind> {
     }
     if k1 != k2 {
         return match (a, b, k1, k2) {
-            (Value::Int(x, _), Value::Int(y, _), BK::Int | BK::Uint, BK::Int | BK::Uint) => {
-                Ok(x < y)
+            (Value::Int(x, tx), Value::Int(y, ty), BK::Int | BK::Uint, BK::Int | BK::Uint) => {
+                Ok(tx.widen(*x) < ty.widen(*y))
             }
             _ => Err(e("incompatible types for comparison")),
         };
     }
     match (a, b) {
         (Value::Float(x), Value::Float(y)) => Ok(x < y),
-        (Value::Int(x, _), Value::Int(y, _)) => Ok(x < y),
+        (Value::Int(x, tx), Value::Int(y, ty)) => Ok(tx.widen(*x) < ty.widen(*y)),
         (Value::Str(x), Value::Str(y)) => Ok(x.as_bytes() < y.as_bytes()),
         _ => Err(e("invalid type for comparison")),
     }

@@ -165,6 +165,7 @@ pub(super) fn deep_copy(ex: &mut Exec<'_>, v: &Value, depth: usize) -> FR {
             }
             ex.new_map(elem, out)?
         }
+        Value::Object(o) => o.deep_copy().unwrap_or_else(|| v.clone()),
         other => other.clone(),
     })
 }

@@ -18,14 +18,18 @@ use crate::value::{
 };
 
 mod builtins;
+mod certs;
 mod crypto;
 mod date;
+mod decimal;
 mod defaults;
 mod dicts;
 mod encoding;
 mod functions;
+mod gotime;
 mod lists;
 mod numeric;
+mod random;
 mod reflect;
 mod regex;
 mod semver;
@@ -46,6 +50,8 @@ pub(crate) enum PT {
     Int,
     /// `float64`
     Float,
+    /// `uint32` (only constants can be passed: no template value has this type)
+    Uint32,
     /// `bool`
     Bool,
     /// `reflect.Value` (Go builtins)
@@ -61,6 +67,7 @@ impl PT {
             PT::Str => "string",
             PT::Int => "int",
             PT::Float => "float64",
+            PT::Uint32 => "uint32",
             PT::Bool => "bool",
             PT::Val => "reflect.Value",
             PT::Map => "map[string]interface {}",
@@ -78,8 +85,6 @@ const fn sg(fixed: &'static [PT], variadic: Option<PT>) -> Sig {
     Sig { fixed, variadic }
 }
 
-/// Functions present upstream that this implementation does not provide
-/// (random, time, network, crypto or otherwise non-deterministic). They
 /// How a function runs.
 #[derive(Clone, Copy)]
 pub(crate) enum Imp {
@@ -87,8 +92,6 @@ pub(crate) enum Imp {
     Call(fn(&mut Exec<'_>, &str, Vec<Value>) -> FR),
     /// `and` / `or`: the executor evaluates arguments lazily.
     ShortCircuit,
-    /// Defined upstream, parses, fails when run (see the README's differences table).
-    Unsupported,
 }
 
 /// One row of the function table: name, Go signature, implementation.
@@ -117,13 +120,6 @@ impl Func {
             imp: Imp::ShortCircuit,
         }
     }
-    const fn unsupported(name: &'static str) -> Func {
-        Func {
-            name,
-            sig: sg(&[], Some(PT::Any)),
-            imp: Imp::Unsupported,
-        }
-    }
 }
 
 /// Every family's rows; together they are the function table.
@@ -138,10 +134,12 @@ const FAMILIES: &[&[Func]] = &[
     reflect::FUNCS,
     numeric::FUNCS,
     crypto::FUNCS,
+    certs::FUNCS,
     regex::FUNCS,
     date::FUNCS,
     semver::FUNCS,
     url::FUNCS,
+    random::FUNCS,
 ];
 
 /// Every function of the table, by name.

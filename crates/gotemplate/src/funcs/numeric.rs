@@ -1,6 +1,7 @@
 //! Sprig `numeric.go`: integer and float arithmetic, conversions, sequences.
 
 use super::PT::{Any, Float, Int, Str};
+use super::decimal::{Decimal, DecimalError};
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
@@ -27,12 +28,11 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("ceil", sg(&[Any], None), ceil),
     Func::call("floor", sg(&[Any], None), floor),
     Func::call("round", sg(&[Any, Int], Some(Float)), round),
-    Func::unsupported("randInt"),
-    Func::unsupported("add1f"),
-    Func::unsupported("addf"),
-    Func::unsupported("subf"),
-    Func::unsupported("divf"),
-    Func::unsupported("mulf"),
+    Func::call("add1f", sg(&[Any], None), add1f),
+    Func::call("addf", sg(&[], Some(Any)), addf),
+    Func::call("subf", sg(&[Any], Some(Any)), decimal_fold),
+    Func::call("divf", sg(&[Any], Some(Any)), decimal_fold),
+    Func::call("mulf", sg(&[Any], Some(Any)), decimal_fold),
 ];
 
 fn atoi(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
@@ -132,6 +132,53 @@ fn mul(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
             acc.wrapping_mul(to_int64(v))
         }),
     ))
+}
+
+fn add1f(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+    exec_decimal_op(ex, arg(&a, 0)?, &[Value::int(1)], "addf")
+}
+
+fn addf(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+    exec_decimal_op(ex, &Value::Float(0.0), &a, "addf")
+}
+
+/// `subf`, `divf`, `mulf`: the first argument, then each further one applied in turn.
+fn decimal_fold(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+    let (first, rest) = a.split_first().ok_or_else(|| e("missing argument"))?;
+    exec_decimal_op(ex, first, rest, name)
+}
+
+/// Sprig's `execDecimalOp`: every operand through `toFloat64` and then shopspring/decimal,
+/// exact arithmetic, then the nearest float64.
+fn exec_decimal_op(ex: &mut Exec<'_>, first: &Value, rest: &[Value], op: &str) -> FR {
+    let fail = |err: DecimalError| {
+        e(match err {
+            DecimalError::NotFinite => "Cannot create a Decimal from a non-finite float",
+            DecimalError::DivByZero => "decimal division by 0",
+            DecimalError::Overflow => "decimal exponent overflows an int32",
+        })
+    };
+    let mut acc = Decimal::from_f64(to_float64(first)).map_err(fail)?;
+    for v in rest {
+        let x = Decimal::from_f64(to_float64(v)).map_err(fail)?;
+        // Digit-by-digit work: quadratic for products, linear otherwise (plus the
+        // exponent gap that aligning or scaling spans).
+        let span = acc.len() as u64 + x.len() as u64 + 700;
+        let cost = if op == "mulf" {
+            span.saturating_mul(x.len() as u64 + 1)
+        } else {
+            span.saturating_mul(if op == "divf" { 4 } else { 1 })
+        };
+        ex.charge(cost / 64 + 1)?;
+        ex.alloc(acc.len() + x.len() + 700)?;
+        acc = match op {
+            "addf" => acc.add(&x),
+            "subf" => acc.sub(&x),
+            "mulf" => acc.mul(&x).map_err(fail)?,
+            _ => acc.div(&x).map_err(fail)?,
+        };
+    }
+    Ok(Value::Float(acc.to_f64()))
 }
 
 fn biggest(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
@@ -266,7 +313,7 @@ pub(super) fn to_int64(v: &Value) -> i64 {
 /// spf13/cast `ToFloat64`.
 pub(super) fn to_float64(v: &Value) -> f64 {
     match v {
-        Value::Int(i, _) => *i as f64,
+        Value::Int(i, t) => t.widen(*i) as f64,
         Value::Float(f) => *f,
         Value::Str(s) => parse_float(s.as_bytes()).unwrap_or(0.0),
         Value::Bool(b) if *b => 1.0,

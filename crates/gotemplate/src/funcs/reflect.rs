@@ -119,6 +119,10 @@ fn deep_equal_in(
             }
             true
         }
+        // pointers: the same address or equal pointees; structs: equal fields
+        (Value::Object(x), Value::Object(y)) => {
+            x.type_name() == y.type_name() && (Rc::ptr_eq(x, y) || x.equals(y.as_ref()))
+        }
         _ => false,
     })
 }

@@ -46,11 +46,6 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("toStrings", sg(&[Any], None), to_strings),
     Func::call("join", sg(&[Str, Any], None), join),
     Func::call("sortAlpha", sg(&[Any], None), sort_alpha),
-    Func::unsupported("randAlphaNum"),
-    Func::unsupported("randAlpha"),
-    Func::unsupported("randAscii"),
-    Func::unsupported("randNumeric"),
-    Func::unsupported("shuffle"),
 ];
 
 fn abbrev(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
