@@ -184,3 +184,12 @@ fn a_zero_deadline_renders_nothing() {
         limit(Limit::Deadline)
     );
 }
+
+/// derivePassword's scrypt needs 32 MiB at once: more than an object of the controller may use
+/// (the README says so).
+#[test]
+fn derive_password_is_over_the_default_memory_budget() {
+    let mut budget = Budget::new(untimed());
+    let source = r#"{{ derivePassword 1 "long" "password" "user" "example.com" }}"#;
+    assert_eq!(budget.render(source, &no_values()), limit(Limit::Memory));
+}
