@@ -197,7 +197,7 @@ pub async fn client_config(cli: &Cli) -> Result<kube::Config> {
                 .map_err(|e| anyhow!("invalid kubeconfig: {e}"))?
         }
     };
-    if let Some(timeout) = request_timeout(cli)? {
+    if let Some(timeout) = request_timeout(cli) {
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
@@ -278,40 +278,10 @@ fn read_ca(path: &Path) -> Result<Vec<Vec<u8>>> {
     Ok(certs)
 }
 
-/// `--request-timeout`: `0` means none; a bare number is seconds; else a Go duration
-/// such as `1m30s`.
-pub fn request_timeout(cli: &Cli) -> Result<Option<Duration>> {
-    let d = parse_duration(&cli.request_timeout).ok_or_else(|| {
-        anyhow!(
-            "invalid argument {:?} for --request-timeout: expected e.g. 30s, 1m, 0",
-            cli.request_timeout
-        )
-    })?;
-    Ok((!d.is_zero()).then_some(d))
-}
-
-/// A bare number of seconds, or a Go duration.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    match text.parse::<u64>() {
-        Ok(seconds) => Some(Duration::from_secs(seconds)),
-        Err(_) => seal::duration::parse_go_duration(text),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
-        assert_eq!(parse_duration("5"), Some(Duration::from_secs(5)));
-        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_duration(""), None);
-    }
+/// `--request-timeout`: `0` means none.
+#[must_use]
+pub fn request_timeout(cli: &Cli) -> Option<Duration> {
+    (!cli.request_timeout.is_zero()).then_some(cli.request_timeout)
 }
 
 /// The proxy Go's `http.ProxyFromEnvironment` (and so upstream kubeseal) would use for

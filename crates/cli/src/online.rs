@@ -169,7 +169,7 @@ async fn direct_config(cli: &Cli, base: Uri) -> Result<kube::Config> {
     if let Some(ca) = &cli.certificate_authority {
         config.root_cert_file = Some(ca.clone());
     }
-    if let Some(timeout) = kubeconfig::request_timeout(cli)? {
+    if let Some(timeout) = kubeconfig::request_timeout(cli) {
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);

@@ -17,8 +17,8 @@
 #![deny(missing_docs)]
 
 mod backend;
-pub mod duration;
 pub mod format;
+pub mod go_flags;
 mod keyfile;
 pub mod keyring;
 pub mod keys;

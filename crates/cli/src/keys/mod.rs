@@ -39,7 +39,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
-use seal::{Certificate, Format, PrivateKey, write_documents};
+use seal::{Certificate, Format, PrivateKey, go_flags, write_documents};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -504,10 +504,13 @@ pub struct RotateArgs {
     pub source: SourceArgs,
 }
 
-fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
-    crate::kubeconfig::parse_duration(text)
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("invalid duration {text:?} (e.g. 90s, 2m)"))
+/// Whole seconds or a Go duration, as `--request-timeout`; zero would never wait.
+fn parse_timeout(text: &str) -> std::result::Result<Duration, go_flags::GoFlagError> {
+    let timeout = go_flags::parse_kubectl_timeout(text)?;
+    if timeout.is_zero() {
+        return Err(go_flags::GoFlagError::Zero(text.to_owned()));
+    }
+    Ok(timeout)
 }
 
 /// Annotation that asks the controller for a new key now (RFC 3339); the controller honours
