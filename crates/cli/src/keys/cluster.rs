@@ -5,14 +5,18 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::core::v1::Secret as K8sSecret;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
-use seal::{Certificate, PrivateKey, SEALING_KEY_LABEL, Secret};
+use seal::key_record::{KeyOrder, KeyRecord, KeySecretFields, KeyStatus};
+use seal::{ObjectMeta, SEALING_KEY_LABEL, Secret, SecretBytes};
+use zeroize::Zeroize as _;
 
-use super::store::{ACTIVE, KEY_PREFIX, Loaded, StoredKey, exportable, is_active};
+use super::store::{Loaded, StoredKey, exportable};
+
+const KEY_PREFIX: &str = seal::key_record::LEGACY_KEY_SECRET_NAME;
 
 /// How to reach the cluster.
 #[derive(Debug, Clone, clap::Args)]
@@ -31,6 +35,15 @@ pub struct ClusterArgs {
         value_name = "NAMESPACE"
     )]
     pub controller_namespace: String,
+    /// Which time orders the controller's keys (its own --key-order-priority): CertNotBefore
+    /// or SecretCreationTimestamp. Decides which key `keys list` shows as sealing.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_KEY_ORDER_PRIORITY",
+        default_value = "CertNotBefore",
+        value_name = "ORDER"
+    )]
+    pub key_order_priority: KeyOrder,
 }
 
 /// A connected client for the controller's namespace. Owns a current-thread runtime: callers
@@ -39,6 +52,7 @@ pub struct ClusterStore {
     runtime: tokio::runtime::Runtime,
     client: Client,
     namespace: String,
+    order: KeyOrder,
 }
 
 /// A one-line description of a client error (API status message and code when there is one).
@@ -99,6 +113,7 @@ impl ClusterStore {
             runtime,
             client,
             namespace: args.controller_namespace.clone(),
+            order: args.key_order_priority,
         })
     }
 
@@ -111,7 +126,8 @@ impl ClusterStore {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
-    /// Every key Secret, as stored keys; unusable ones become warnings.
+    /// Every key Secret, as stored keys, newest first by the controller's key order; unusable
+    /// ones become warnings.
     pub fn load(&self) -> Result<Loaded> {
         let api = self.api();
         let (list, legacy) = self.runtime.block_on(async {
@@ -152,6 +168,7 @@ impl ClusterStore {
                     .push(format!("Secret {}/{name}: {e:#}", self.namespace)),
             }
         }
+        loaded.sort(self.order);
         Ok(loaded)
     }
 
@@ -199,7 +216,7 @@ impl ClusterStore {
                         .labels
                         .get_or_insert_default()
                         .entry(SEALING_KEY_LABEL.into())
-                        .or_insert_with(|| ACTIVE.into());
+                        .or_insert_with(|| KeyStatus::Active.label().into());
                     api.create(&PostParams::default(), &k8s).await
                 }
                 other => other,
@@ -227,42 +244,38 @@ fn to_k8s(secret: &Secret) -> Result<K8sSecret> {
     Ok(k8s)
 }
 
-fn stored_key(k8s: K8sSecret) -> Result<StoredKey> {
-    let created = k8s
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map(|t| SystemTime::from(t.0));
-    let value = serde_json::to_value(&k8s).context("cannot read the Secret")?;
-    drop(k8s);
-    let secret: Secret =
-        serde_json::from_value(value).map_err(|_| anyhow!("cannot read the Secret"))?;
-    let key_pem = secret
-        .data
-        .get("tls.key")
-        .ok_or_else(|| anyhow!("no tls.key in data"))?;
-    let key = PrivateKey::from_pem(key_pem.expose()).map_err(|e| anyhow!("tls.key: {e}"))?;
-    let certificate = match secret.data.get("tls.crt") {
-        Some(crt) => {
-            let cert = Certificate::from_pem(crt.expose()).map_err(|e| anyhow!("tls.crt: {e}"))?;
-            if cert.public_key().fingerprint() != key.fingerprint() {
-                bail!("tls.crt does not belong to tls.key");
-            }
-            Some(cert)
-        }
-        None => None,
-    };
+/// Reads a listed key Secret with the one key-Secret model. Its values are copied once into
+/// wiping storage and the client's copies are wiped.
+fn stored_key(mut k8s: K8sSecret) -> Result<StoredKey> {
+    let mut data: std::collections::BTreeMap<String, SecretBytes> = Default::default();
+    for (name, value) in k8s.data.iter_mut().flatten() {
+        data.insert(name.clone(), SecretBytes::from_slice(&value.0));
+        value.0.zeroize();
+    }
+    let meta = k8s.metadata;
+    let name = meta.name.unwrap_or_default();
+    let labels = meta.labels.unwrap_or_default();
+    let annotations = meta.annotations.unwrap_or_default();
+    let record = KeyRecord::from_fields(KeySecretFields {
+        name: &name,
+        label: labels.get(SEALING_KEY_LABEL).map(String::as_str),
+        annotations: Some(&annotations),
+        created: meta.creation_timestamp.map(|t| SystemTime::from(t.0)),
+        tls_key: data.get("tls.key").map(SecretBytes::expose),
+        tls_crt: data.get("tls.crt").map(SecretBytes::expose),
+    })?;
+    let mut secret = Secret::new(ObjectMeta {
+        name: Some(name),
+        namespace: meta.namespace,
+        labels,
+        annotations,
+        ..ObjectMeta::default()
+    });
+    secret.type_ = k8s.type_;
+    secret.immutable = k8s.immutable;
+    secret.data = data;
     Ok(StoredKey {
-        id: secret.metadata.name().to_owned(),
-        compromised: !is_active(&secret.metadata.labels),
-        backed_up_at: secret
-            .metadata
-            .annotations
-            .get(super::store::BACKED_UP_ANNOTATION)
-            .cloned(),
-        created,
-        key,
-        certificate,
+        record,
         secret: exportable(secret),
     })
 }

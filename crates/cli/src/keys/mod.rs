@@ -51,7 +51,8 @@ pub use sources::{KeySources, load_keyring};
 use bundle::Protection;
 use cluster::{ClusterArgs, ClusterStore};
 use fsutil::{Overwrite, write_file};
-use store::{BACKED_UP_ANNOTATION, Loaded, Store, StoredKey, format_time};
+use seal::key_record::{RENEWAL_REQUESTED_AT_ANNOTATION, whole_seconds};
+use store::{BACKED_UP_AT_ANNOTATION, Loaded, Store, StoredKey, format_time};
 
 /// `kubeseal keys …`.
 #[derive(Debug, clap::Subcommand)]
@@ -158,21 +159,29 @@ fn rows(loaded: &Loaded) -> Vec<KeyRow> {
         .keys
         .iter()
         .map(|k| KeyRow {
-            name: k.id.clone(),
+            name: k.id().to_owned(),
             fingerprint: k.fingerprint().to_string(),
-            bits: k.key.public_key().bits(),
-            created: k.created.map(format_time),
-            not_before: k.certificate.as_ref().map(|c| format_time(c.not_before())),
-            not_after: k.certificate.as_ref().map(|c| format_time(c.not_after())),
-            expired: k.certificate.as_ref().is_some_and(|c| c.not_after() < now),
-            status: if k.compromised {
-                store::COMPROMISED.into()
-            } else {
-                store::ACTIVE.into()
-            },
+            bits: k.record.key.public_key().bits(),
+            created: k.record.created.map(format_time),
+            not_before: k
+                .record
+                .certificate
+                .as_ref()
+                .map(|c| format_time(c.not_before())),
+            not_after: k
+                .record
+                .certificate
+                .as_ref()
+                .map(|c| format_time(c.not_after())),
+            expired: k
+                .record
+                .certificate
+                .as_ref()
+                .is_some_and(|c| c.not_after() < now),
+            status: k.record.status.label().into(),
             sealing: sealing.as_ref() == Some(k.fingerprint()),
             backed_up: k.backed_up(),
-            backed_up_at: k.backed_up_at.clone(),
+            backed_up_at: k.record.backed_up_at.clone(),
         })
         .collect()
 }
@@ -346,7 +355,7 @@ fn backup(args: &BackupArgs) -> Result<()> {
             secret
                 .metadata
                 .annotations
-                .insert(BACKED_UP_ANNOTATION.into(), at.clone());
+                .insert(BACKED_UP_AT_ANNOTATION.into(), at.clone());
             secret
         })
         .collect();
@@ -448,7 +457,7 @@ fn restore(args: &RestoreArgs) -> Result<()> {
             println!(
                 "skip {} (already present as {})",
                 item.key.fingerprint(),
-                present.id
+                present.id()
             );
             skipped += 1;
             continue;
@@ -513,15 +522,10 @@ fn parse_timeout(text: &str) -> std::result::Result<Duration, go_flags::GoFlagEr
     Ok(timeout)
 }
 
-/// Annotation that asks the controller for a new key now (RFC 3339); the controller honours
-/// it on any of its key Secrets.
-pub const RENEWAL_REQUESTED_AT_ANNOTATION: &str = "sealedsecrets.bitnami.com/renewal-requested-at";
-
 /// Asks the controller for a new key through the renewal annotation and waits for it.
 fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certificate> {
     let namespace = store.namespace().to_owned();
-    let mut loaded = store.load()?;
-    loaded.sort();
+    let loaded = store.load()?;
     warn_all(&loaded);
     let current = loaded.sealing().with_context(|| {
         format!(
@@ -536,11 +540,12 @@ fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certific
     // The controller compares the request with its newest key at whole seconds: ask for a
     // time after the current key was made, or nothing would happen.
     let newest = current
+        .record
         .certificate
         .as_ref()
         .map(Certificate::not_before)
         .into_iter()
-        .chain(current.created)
+        .chain(current.record.created)
         .max()
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut at = whole_seconds(SystemTime::now());
@@ -553,22 +558,21 @@ fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certific
     }
     let at = format_time(at);
     store
-        .annotate(&current.id, RENEWAL_REQUESTED_AT_ANNOTATION, &at)
+        .annotate(current.id(), RENEWAL_REQUESTED_AT_ANNOTATION, &at)
         .map_err(|e| anyhow!("cannot request a new key: {e:#}"))?;
     eprintln!(
         "requested a new key at {at} on Secret {namespace}/{}; waiting for the controller…",
-        current.id
+        current.id()
     );
     let deadline = Instant::now() + timeout;
     loop {
         std::thread::sleep(Duration::from_millis(500));
-        let mut loaded = store.load()?;
-        loaded.sort();
+        let loaded = store.load()?;
         if let Some(cert) = loaded
             .keys
             .iter()
-            .filter(|k| !k.compromised && !before.contains(k.fingerprint()))
-            .find_map(|k| k.certificate.clone())
+            .filter(|k| k.record.can_seal() && !before.contains(k.fingerprint()))
+            .find_map(|k| k.record.certificate.clone())
         {
             return Ok(cert);
         }
@@ -576,16 +580,10 @@ fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certific
             bail!(
                 "no new key appeared in namespace {namespace} within {}s: is the controller running there? (the request stays recorded on Secret {namespace}/{}; the controller acts on it when it sees it)",
                 timeout.as_secs(),
-                current.id
+                current.id()
             );
         }
     }
-}
-
-fn whole_seconds(t: SystemTime) -> SystemTime {
-    t.duration_since(SystemTime::UNIX_EPOCH).map_or(t, |d| {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())
-    })
 }
 
 fn rotate(args: &RotateArgs) -> Result<()> {
@@ -641,7 +639,7 @@ fn compromise(args: &CompromiseArgs) -> Result<()> {
     let fingerprint = keys[0].fingerprint().clone();
     let mut changed = 0;
     for key in &keys {
-        if !key.compromised {
+        if !key.compromised() {
             store.mark_compromised(key)?;
             changed += 1;
         }
@@ -654,7 +652,7 @@ fn compromise(args: &CompromiseArgs) -> Result<()> {
     let next = loaded
         .keys
         .iter()
-        .find(|k| !k.compromised && k.certificate.is_some() && k.fingerprint() != &fingerprint);
+        .find(|k| k.record.can_seal() && k.fingerprint() != &fingerprint);
     match (next, &store) {
         (Some(next), _) => eprintln!("the sealing key is now {}", next.fingerprint()),
         (None, Store::Dir { dir, .. }) => eprintln!(
