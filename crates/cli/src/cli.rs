@@ -8,6 +8,8 @@ use clap_complete::Shell;
 use seal::Scope;
 use seal::go_flags;
 
+use crate::kubeconfig::KubeArgs;
+
 const IO: &str = "Input and output";
 const SEALING: &str = "Sealing";
 const CERT: &str = "Certificate and controller";
@@ -145,60 +147,12 @@ pub struct Cli {
     pub passphrase_file: Option<PathBuf>,
 
     // ---- kubernetes connection
-    /// Path to a kubeconfig. Default: $KUBECONFIG, ~/.kube/config, or in-cluster.
-    #[arg(long, env = "SEALED_SECRETS_KUBECONFIG", value_name = "FILE", help_heading = KUBE)]
-    pub kubeconfig: Option<PathBuf>,
     /// Namespace of the Secret when the input has none (default: the kubeconfig context's).
     #[arg(short = 'n', long, env = "SEALED_SECRETS_NAMESPACE", value_name = "NAMESPACE", help_heading = KUBE)]
     pub namespace: Option<String>,
-    /// The kubeconfig context to use.
-    #[arg(long, env = "SEALED_SECRETS_CONTEXT", value_name = "NAME", help_heading = KUBE)]
-    pub context: Option<String>,
-    /// The kubeconfig cluster to use.
-    #[arg(long, env = "SEALED_SECRETS_CLUSTER", value_name = "NAME", help_heading = KUBE)]
-    pub cluster: Option<String>,
-    /// The kubeconfig user to use.
-    #[arg(long, env = "SEALED_SECRETS_USER", value_name = "NAME", help_heading = KUBE)]
-    pub user: Option<String>,
-    /// The address and port of the Kubernetes API server.
-    #[arg(short = 's', long, env = "SEALED_SECRETS_SERVER", value_name = "URL", help_heading = KUBE)]
-    pub server: Option<String>,
-    /// Bearer token for authentication to the API server.
-    #[arg(long, env = "SEALED_SECRETS_TOKEN", value_name = "TOKEN", hide_env_values = true, help_heading = KUBE)]
-    pub token: Option<String>,
-    /// Username to impersonate for the operation.
-    #[arg(long = "as", env = "SEALED_SECRETS_AS", value_name = "USER", help_heading = KUBE)]
-    pub as_user: Option<String>,
-    /// Group to impersonate for the operation; repeat for several groups.
-    #[arg(long = "as-group", env = "SEALED_SECRETS_AS_GROUP", value_name = "GROUP", value_delimiter = ',', help_heading = KUBE)]
-    pub as_group: Vec<String>,
-    /// UID to impersonate for the operation.
-    #[arg(long = "as-uid", env = "SEALED_SECRETS_AS_UID", value_name = "UID", help_heading = KUBE)]
-    pub as_uid: Option<String>,
-    /// Path to a certificate file for the certificate authority.
-    #[arg(long = "certificate-authority", env = "SEALED_SECRETS_CERTIFICATE_AUTHORITY", value_name = "FILE", help_heading = KUBE)]
-    pub certificate_authority: Option<PathBuf>,
-    /// Path to a client certificate file for TLS.
-    #[arg(long = "client-certificate", env = "SEALED_SECRETS_CLIENT_CERTIFICATE", value_name = "FILE", help_heading = KUBE)]
-    pub client_certificate: Option<PathBuf>,
-    /// Path to a client key file for TLS.
-    #[arg(long = "client-key", env = "SEALED_SECRETS_CLIENT_KEY", value_name = "FILE", help_heading = KUBE)]
-    pub client_key: Option<PathBuf>,
-    /// Do not check the server's certificate (insecure).
-    #[arg(long = "insecure-skip-tls-verify", env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", help_heading = KUBE, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
-    pub insecure_skip_tls_verify: bool,
-    /// Server name to use for certificate validation.
-    #[arg(long = "tls-server-name", env = "SEALED_SECRETS_TLS_SERVER_NAME", value_name = "NAME", help_heading = KUBE)]
-    pub tls_server_name: Option<String>,
-    /// How long to wait for one server request (e.g. 1s, 2m, 3h; 0 = no limit).
-    #[arg(long = "request-timeout", env = "SEALED_SECRETS_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "0", value_parser = go_flags::parse_kubectl_timeout, help_heading = KUBE)]
-    pub request_timeout: std::time::Duration,
-    /// Username for basic authentication to the API server.
-    #[arg(long, env = "SEALED_SECRETS_USERNAME", value_name = "NAME", help_heading = KUBE)]
-    pub username: Option<String>,
-    /// Password for basic authentication to the API server.
-    #[arg(long, env = "SEALED_SECRETS_PASSWORD", value_name = "PASSWORD", hide_env_values = true, help_heading = KUBE)]
-    pub password: Option<String>,
+    /// How to reach the API server, as kubectl.
+    #[command(flatten)]
+    pub kube: KubeArgs,
 
     // ---- misc
     /// Print version information and exit.
@@ -222,7 +176,7 @@ pub enum Command {
     /// Back up, restore, list, rotate and retire sealing keys (in the cluster or a local
     /// keyring directory).
     #[command(subcommand)]
-    Keys(crate::keys::KeysCommand),
+    Keys(Box<crate::keys::KeysCommand>),
     /// Re-seal every SealedSecret file under the paths with the current certificate, offline.
     Reencrypt(crate::keys::ReencryptArgs),
 }

@@ -158,7 +158,7 @@ fn seal_all(
     let needs_default =
         namespace.is_none() && secrets.iter().any(|s| s.metadata.namespace().is_empty());
     let (default_namespace, kubeconfig_problem) = if needs_default {
-        match kubeconfig::namespace(cli) {
+        match kubeconfig::namespace(cli.namespace.as_deref(), &cli.kube) {
             Ok(ns) => (Some(ns), None),
             Err(e) => (None, Some(e)),
         }
@@ -215,7 +215,7 @@ fn raw(cli: &Cli, cert: &seal::Certificate) -> Result<()> {
     let mut namespace = String::new();
     let mut name = String::new();
     if scope != Scope::ClusterWide {
-        namespace = kubeconfig::namespace(cli).map_err(|e| {
+        namespace = kubeconfig::namespace(cli.namespace.as_deref(), &cli.kube).map_err(|e| {
             usage(format!(
                 "must provide the --namespace flag with --raw and --scope {scope} ({e:#})"
             ))

@@ -2,31 +2,27 @@
 //! labelled `sealedsecrets.bitnami.com/sealed-secrets-key` (plus the legacy unlabelled
 //! `sealed-secrets-key`), created, annotated and relabelled, never deleted.
 
-use std::path::PathBuf;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::core::v1::Secret as K8sSecret;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config};
+use kube::{Api, Client};
 use seal::key_record::{KeyOrder, KeyRecord, KeySecretFields, KeyStatus};
 use seal::{ObjectMeta, SEALING_KEY_LABEL, Secret, SecretBytes};
 use zeroize::Zeroize as _;
 
 use super::store::{Loaded, StoredKey, exportable};
+use crate::kubeconfig::{self, KubeArgs, describe};
 
 const KEY_PREFIX: &str = seal::key_record::LEGACY_KEY_SECRET_NAME;
 
 /// How to reach the cluster.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClusterArgs {
-    /// Path to a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use.
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    /// How to reach the API server: the same flags as the sealing modes.
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// Namespace of the controller and its key Secrets.
     #[arg(
         long,
@@ -55,59 +51,15 @@ pub struct ClusterStore {
     order: KeyOrder,
 }
 
-/// A one-line description of a client error (API status message and code when there is one).
-pub fn describe(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(status) => {
-            let message: String = status.message.chars().take(300).collect();
-            if status.code == 0 {
-                message
-            } else {
-                format!("{message} (HTTP {})", status.code)
-            }
-        }
-        other => other.to_string(),
-    }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
-async fn config(args: &ClusterArgs) -> Result<Config> {
-    let options = KubeConfigOptions {
-        context: args.context.clone(),
-        ..KubeConfigOptions::default()
-    };
-    let config = match &args.kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
-            Config::from_custom_kubeconfig(kubeconfig, &options)
-                .await
-                .with_context(|| format!("cannot use kubeconfig {}", path.display()))?
-        }
-        None if args.context.is_some() => Config::from_kubeconfig(&options)
-            .await
-            .context("cannot use the kubeconfig")?,
-        None => Config::infer()
-            .await
-            .context("cannot find a kubeconfig or in-cluster configuration (use --kubeconfig, or --keyring DIR for a local keyring)")?,
-    };
-    Ok(config)
-}
-
 impl ClusterStore {
     /// Connects with the kubeconfig.
     pub fn connect(args: &ClusterArgs) -> Result<Self> {
-        let runtime = runtime()?;
+        let runtime = kubeconfig::runtime()?;
         let client = runtime.block_on(async {
-            let config = config(args).await?;
-            Client::try_from(config)
-                .map_err(|e| anyhow!("cannot create a Kubernetes client: {}", describe(&e)))
+            let config = kubeconfig::client_config(&args.kube, None)
+                .await
+                .context("cannot reach the cluster (or use --keyring DIR for a local keyring)")?;
+            kubeconfig::client(config)
         })?;
         Ok(Self {
             runtime,
