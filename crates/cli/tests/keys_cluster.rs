@@ -264,10 +264,7 @@ fn errors_from_the_cluster_are_one_line() {
         "--kubeconfig",
         s(&tmp.path().join("missing")),
     ]);
-    assert!(
-        err.contains("missing: no such file or directory"),
-        "{err}"
-    );
+    assert!(err.contains("missing: no such file or directory"), "{err}");
 }
 
 /// `kubeseal keys …` built its client with `Config::infer()` and ignored the kubectl overrides

@@ -17,7 +17,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::secrets_input::{PassphraseArgs, identities};
-use super::store::exportable;
+use super::stored::exportable;
 
 /// scrypt work factor (log2 N) of passphrase bundles: fixed so they open on slow machines and
 /// with the reference `age` tool.

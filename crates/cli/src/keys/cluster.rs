@@ -12,7 +12,7 @@ use seal::key_record::{KeyOrder, KeyRecord, KeySecretFields, KeyStatus};
 use seal::{ObjectMeta, SEALING_KEY_LABEL, Secret, SecretBytes};
 use zeroize::Zeroize as _;
 
-use super::store::{Loaded, StoredKey, exportable};
+use super::stored::{Loaded, StoredKey, exportable};
 use crate::kubeconfig::{self, KubeArgs, describe};
 
 const KEY_PREFIX: &str = seal::key_record::LEGACY_KEY_SECRET_NAME;

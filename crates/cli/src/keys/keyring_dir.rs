@@ -22,7 +22,7 @@ use seal::{
 use zeroize::Zeroizing;
 
 use super::fsutil::{Overwrite, create_private_dir, write_file};
-use super::store::{BACKED_UP_AT_ANNOTATION, Loaded, StoredKey, format_time, secret_name_for};
+use super::stored::{BACKED_UP_AT_ANNOTATION, Loaded, StoredKey, format_time, secret_name_for};
 
 const KEY_EXT: &str = "key";
 /// Extension of the marker file that retires a key; named after the label value.

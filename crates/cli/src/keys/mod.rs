@@ -32,6 +32,7 @@ mod reencrypt;
 mod secrets_input;
 mod sources;
 mod store;
+mod stored;
 
 use std::fs;
 use std::io::{self, Write};
@@ -52,7 +53,8 @@ use bundle::Protection;
 use cluster::{ClusterArgs, ClusterStore};
 use fsutil::{Overwrite, write_file};
 use seal::key_record::{RENEWAL_REQUESTED_AT_ANNOTATION, whole_seconds};
-use store::{BACKED_UP_AT_ANNOTATION, Loaded, Store, StoredKey, format_time};
+use store::Store;
+use stored::{BACKED_UP_AT_ANNOTATION, Loaded, StoredKey, format_time};
 
 /// `kubeseal keys …`.
 #[derive(Debug, clap::Subcommand)]
