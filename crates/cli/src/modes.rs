@@ -329,7 +329,8 @@ fn merge_into(cli: &Cli, target: &Path, cert: &seal::Certificate) -> Result<()> 
     files::write_atomically(
         target,
         write_documents(std::slice::from_ref(&original), format).as_bytes(),
-        false,
+        files::FileMode::KeepExisting,
+        files::Overwrite::Replace,
     )
 }
 
@@ -490,7 +491,12 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
     }
     let text: Zeroizing<String> = write_documents(&out, format);
     let written = match target {
-        Some(path) => files::write_atomically(&path, text.as_bytes(), false),
+        Some(path) => files::write_atomically(
+            &path,
+            text.as_bytes(),
+            files::FileMode::KeepExisting,
+            files::Overwrite::Replace,
+        ),
         None => Sink::Stdout.write(text.as_bytes()),
     };
     match &resealed_with {

@@ -21,8 +21,8 @@ use seal::{
 };
 use zeroize::Zeroizing;
 
-use super::fsutil::{Overwrite, create_private_dir, write_file};
 use super::stored::{BACKED_UP_AT_ANNOTATION, Loaded, StoredKey, format_time, secret_name_for};
+use crate::files::{FileMode, Overwrite, create_private_dir, write_atomically};
 
 const KEY_EXT: &str = "key";
 /// Extension of the marker file that retires a key; named after the label value.
@@ -222,17 +222,17 @@ pub fn add(
     create_private_dir(dir)?;
     let stem = new_stem(dir, name_hint)?;
     let crt = file(dir, &stem, "crt");
-    write_file(
+    write_atomically(
         &crt,
         certificate.to_pem().as_bytes(),
-        0o644,
+        FileMode::Public,
         Overwrite::Refuse,
     )?;
     let pem = key.to_pkcs1_pem();
-    if let Err(e) = write_file(
+    if let Err(e) = write_atomically(
         &file(dir, &stem, KEY_EXT),
         pem.as_bytes(),
-        0o600,
+        FileMode::Private,
         Overwrite::Refuse,
     ) {
         let _ = fs::remove_file(&crt);
@@ -249,20 +249,20 @@ pub fn add(
 
 /// Writes `<stem>.backed-up`.
 pub fn mark_backed_up(dir: &Path, stem: &str, at: &str) -> Result<()> {
-    write_file(
+    write_atomically(
         &file(dir, stem, "backed-up"),
         format!("{at}\n").as_bytes(),
-        0o644,
+        FileMode::Public,
         Overwrite::Replace,
     )
 }
 
 /// Writes `<stem>.compromised`.
 pub fn mark_compromised(dir: &Path, stem: &str) -> Result<()> {
-    write_file(
+    write_atomically(
         &file(dir, stem, COMPROMISED),
         format!("{}\n", format_time(SystemTime::now())).as_bytes(),
-        0o644,
+        FileMode::Public,
         Overwrite::Replace,
     )
 }

@@ -26,7 +26,6 @@
 
 mod bundle;
 mod cluster;
-mod fsutil;
 mod keyring_dir;
 mod reencrypt;
 mod secrets_input;
@@ -49,9 +48,9 @@ pub use reencrypt::{ReencryptArgs, run_reencrypt};
 pub use secrets_input::PassphraseArgs;
 pub use sources::{KeySources, load_keyring};
 
+use crate::files::{FileMode, Overwrite, write_atomically};
 use bundle::Protection;
 use cluster::{ClusterArgs, ClusterStore};
-use fsutil::{Overwrite, write_file};
 use seal::key_record::{RENEWAL_REQUESTED_AT_ANNOTATION, whole_seconds};
 use store::Store;
 use stored::{BACKED_UP_AT_ANNOTATION, Loaded, StoredKey, format_time};
@@ -374,7 +373,7 @@ fn backup(args: &BackupArgs) -> Result<()> {
             Zeroizing::new(plaintext.as_bytes().to_vec())
         }
     };
-    write_file(&args.output, &bytes, 0o600, overwrite)?;
+    write_atomically(&args.output, &bytes, FileMode::Private, overwrite)?;
     let mut marked = 0;
     for key in &loaded.keys {
         match store.mark_backed_up(key, &at) {
@@ -604,7 +603,12 @@ fn rotate(args: &RotateArgs) -> Result<()> {
         rotate_in_cluster(&store, args.timeout)?
     };
     if let Some(path) = &args.cert_out {
-        write_file(path, cert.to_pem().as_bytes(), 0o644, Overwrite::Replace)?;
+        write_atomically(
+            path,
+            cert.to_pem().as_bytes(),
+            FileMode::Public,
+            Overwrite::Replace,
+        )?;
     }
     println!("{}", cert.public_key().fingerprint());
     eprintln!(

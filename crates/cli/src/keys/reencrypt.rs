@@ -18,8 +18,8 @@ use seal::{
 };
 
 use super::bundle::list_document;
-use super::fsutil::{Overwrite, mode_of, write_file};
 use super::sources::{KeySourceArgs, load_keyring};
+use crate::files::{FileMode, Overwrite, write_atomically};
 
 /// `kubeseal reencrypt`.
 #[derive(Debug, clap::Args)]
@@ -221,7 +221,12 @@ fn process(
     {
         rendered = rest.to_owned();
     }
-    write_file(path, rendered.as_bytes(), mode_of(path), Overwrite::Replace)?;
+    write_atomically(
+        path,
+        rendered.as_bytes(),
+        FileMode::KeepExisting,
+        Overwrite::Replace,
+    )?;
     Ok(Outcome::Changed(out.len()))
 }
 
