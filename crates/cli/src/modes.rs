@@ -471,11 +471,14 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
         let (keyring, keyring_cert) = keyring(cli)?;
         // The keyring's sealing certificate unless --cert says otherwise.
         let cert = match keyring_cert {
-            Some(cert) if cli.cert.is_none() => certs::parse(
-                cert.to_pem().as_bytes(),
-                "the keyring's sealing certificate",
-                cli.allow_expired_cert,
-            )?,
+            Some(cert) if cli.cert.is_none() => {
+                certs::check_expiry(
+                    &cert,
+                    "the keyring's sealing certificate",
+                    certs::Expired::from_flag(cli.allow_expired_cert),
+                )?;
+                cert
+            }
             _ => certs::certificate(cli)?,
         };
         for (i, s) in sealed.iter().enumerate() {

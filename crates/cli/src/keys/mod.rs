@@ -589,15 +589,13 @@ fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certific
 
 fn rotate(args: &RotateArgs) -> Result<()> {
     let cert = if let Some(dir) = &args.source.keyring {
-        let (fp, stem) = new_keyring_key(dir, args.key_size, &args.my_cn)?;
+        let (cert, stem) = new_keyring_key(dir, args.key_size, &args.my_cn)?;
         eprintln!(
-            "created key {fp} in {}",
+            "created key {} in {}",
+            cert.public_key().fingerprint(),
             dir.join(format!("{stem}.key")).display()
         );
-        fs::read(dir.join(format!("{stem}.crt")))
-            .ok()
-            .and_then(|b| Certificate::from_pem(&b).ok())
-            .context("cannot read the new certificate")?
+        cert
     } else {
         let store = ClusterStore::connect(&args.source.cluster)?;
         rotate_in_cluster(&store, args.timeout)?
@@ -618,11 +616,12 @@ fn rotate(args: &RotateArgs) -> Result<()> {
     Ok(())
 }
 
-fn new_keyring_key(dir: &std::path::Path, bits: usize, cn: &str) -> Result<(String, String)> {
+/// A new key in a keyring directory: its certificate and file stem.
+fn new_keyring_key(dir: &std::path::Path, bits: usize, cn: &str) -> Result<(Certificate, String)> {
     let key = PrivateKey::generate(bits)?;
     let cert = Certificate::self_signed(&key, cn, seal::keys::DEFAULT_CERT_VALIDITY)?;
     let stem = keyring_dir::add(dir, &key, &cert, None, false, None)?;
-    Ok((key.fingerprint().to_string(), stem))
+    Ok((cert, stem))
 }
 
 // ---------------------------------------------------------------------------- compromise
@@ -692,8 +691,8 @@ pub struct InitArgs {
 }
 
 fn init(args: &InitArgs) -> Result<()> {
-    let (fp, stem) = new_keyring_key(&args.keyring, args.key_size, &args.my_cn)?;
-    println!("{fp}");
+    let (cert, stem) = new_keyring_key(&args.keyring, args.key_size, &args.my_cn)?;
+    println!("{}", cert.public_key().fingerprint());
     eprintln!(
         "created {} (private key, mode 0600) and {}",
         args.keyring.join(format!("{stem}.key")).display(),

@@ -53,15 +53,19 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
         bail!("no private keys: give --keyring DIR or --key FILE (a key, a backup List or bundle)");
     }
     let cert = match &args.cert {
-        Some(path) => {
-            let pem = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            Certificate::from_pem(&pem).with_context(|| format!("{}", path.display()))?
+        Some(path) => crate::certs::certificate_file(path)?,
+        None => {
+            let cert = sealing.context(
+                "no certificate to seal with: give --cert FILE, or a --keyring with an active key",
+            )?;
+            crate::certs::check_expiry(
+                &cert,
+                "the keyring's sealing certificate",
+                crate::certs::Expired::Refuse,
+            )?;
+            cert
         }
-        None => sealing.context(
-            "no certificate to seal with: give --cert FILE, or a --keyring with an active key",
-        )?,
     };
-    cert.check_not_expired(SystemTime::now())?;
     let mut current = Keyring::new();
     if let Some(entry) = keyring.get(cert.public_key().fingerprint()) {
         let copy = PrivateKey::from_pem(entry.key().to_pkcs1_pem().as_bytes())?;
