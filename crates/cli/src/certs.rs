@@ -40,7 +40,40 @@ pub fn cert_bytes(cli: &Cli) -> Result<(Vec<u8>, String)> {
 /// unless `--allow-expired-cert`, which turns it into a warning.
 pub fn certificate(cli: &Cli) -> Result<Certificate> {
     let (bytes, source) = cert_bytes(cli)?;
-    parse(&bytes, &source, cli.allow_expired_cert)
+    let cert = parse(&bytes, &source)?;
+    check_expiry(&cert, &source, Expired::from_flag(cli.allow_expired_cert))?;
+    Ok(cert)
+}
+
+/// What to do with an expired certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    /// Refuse it (a command without `--allow-expired-cert`).
+    Refuse,
+    /// Refuse it, naming `--allow-expired-cert`.
+    RefuseUnlessAllowed,
+    /// Warn and seal with it (`--allow-expired-cert`).
+    Allow,
+}
+
+impl Expired {
+    /// The rule for a command with `--allow-expired-cert`.
+    #[must_use]
+    pub fn from_flag(allow_expired_cert: bool) -> Self {
+        if allow_expired_cert {
+            Self::Allow
+        } else {
+            Self::RefuseUnlessAllowed
+        }
+    }
+}
+
+/// Reads a certificate file (`--cert` of `kubeseal reencrypt`), refusing an expired one.
+pub fn certificate_file(path: &Path) -> Result<Certificate> {
+    let source = path.display().to_string();
+    let cert = parse(&read_file(path)?, &source)?;
+    check_expiry(&cert, &source, Expired::Refuse)?;
+    Ok(cert)
 }
 
 /// Fingerprint of the development key in the project's `keys/` folder, whose private key is
@@ -71,17 +104,26 @@ pub fn warn_after<T>(cert: &Certificate, result: Result<T>) -> Result<T> {
 }
 
 /// Parses certificate bytes read from `source`.
-pub fn parse(bytes: &[u8], source: &str, allow_expired: bool) -> Result<Certificate> {
-    let cert = Certificate::from_pem(bytes).map_err(|e| anyhow!("{source}: {e}"))?;
+pub fn parse(bytes: &[u8], source: &str) -> Result<Certificate> {
+    Certificate::from_pem(bytes).map_err(|e| anyhow!("{source}: {e}"))
+}
+
+/// Refuses an expired certificate with upstream's wording, or (`--allow-expired-cert`) warns
+/// and lets it seal.
+pub fn check_expiry(cert: &Certificate, source: &str, expired: Expired) -> Result<()> {
     if let Err(e) = cert.check_not_expired(SystemTime::now()) {
-        if !allow_expired {
-            return Err(anyhow!(
-                "{e} (pass --allow-expired-cert to seal with it anyway)"
-            ));
+        match expired {
+            Expired::Refuse => return Err(anyhow!("{source}: {e}")),
+            Expired::RefuseUnlessAllowed => {
+                return Err(anyhow!(
+                    "{e} (pass --allow-expired-cert to seal with it anyway)"
+                ));
+            }
+            Expired::Allow => {}
         }
         eprintln!("warning: {source}: {e}; sealing anyway because of --allow-expired-cert");
     }
-    Ok(cert)
+    Ok(())
 }
 
 enum Location<'a> {

@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 
-use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand};
 use clap_complete::Shell;
 use seal::Scope;
+use seal::go_flags;
+
+use crate::kubeconfig::KubeArgs;
 
 const IO: &str = "Input and output";
 const SEALING: &str = "Sealing";
@@ -73,10 +75,10 @@ pub struct Cli {
     #[arg(long, env = "SEALED_SECRETS_NAME", value_name = "NAME", help_heading = SEALING)]
     pub name: Option<String>,
     /// Allow a Secret with no data.
-    #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA", help_heading = SEALING, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "SEALED_SECRETS_ALLOW_EMPTY_DATA", help_heading = SEALING, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub allow_empty_data: bool,
     /// Encrypt one raw value (from --from-file or stdin) instead of a whole Secret; prints base64.
-    #[arg(long, env = "SEALED_SECRETS_RAW", help_heading = SEALING, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "SEALED_SECRETS_RAW", help_heading = SEALING, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub raw: bool,
     /// (only with --raw) File holding the value, [key=]path as kubectl; /dev/stdin reads a pipe.
     #[arg(long = "from-file", env = "SEALED_SECRETS_FROM_FILE", value_name = "[KEY=]PATH", value_delimiter = ',', help_heading = SEALING)]
@@ -91,10 +93,10 @@ pub struct Cli {
     #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE|URL", help_heading = CERT)]
     pub cert: Option<String>,
     /// Write the certificate to stdout (or -w), for later use with --cert.
-    #[arg(long = "fetch-cert", env = "SEALED_SECRETS_FETCH_CERT", help_heading = CERT, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    #[arg(long = "fetch-cert", env = "SEALED_SECRETS_FETCH_CERT", help_heading = CERT, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub fetch_cert: bool,
     /// Seal with an expired certificate (upstream refuses it with no override).
-    #[arg(long = "allow-expired-cert", env = "SEALED_SECRETS_ALLOW_EXPIRED_CERT", help_heading = CERT, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    #[arg(long = "allow-expired-cert", env = "SEALED_SECRETS_ALLOW_EXPIRED_CERT", help_heading = CERT, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub allow_expired_cert: bool,
     /// Name of the sealed-secrets controller Service.
     #[arg(long = "controller-name", env = "SEALED_SECRETS_CONTROLLER_NAME", value_name = "NAME", default_value = "sealed-secrets-controller", help_heading = CERT)]
@@ -110,18 +112,18 @@ pub struct Cli {
     // ---- other modes
     /// Check that the sealed secret(s) can be decrypted: by the controller, or offline with
     /// --recovery-private-key or --keyring.
-    #[arg(long, env = "SEALED_SECRETS_VALIDATE", help_heading = MODES, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "SEALED_SECRETS_VALIDATE", help_heading = MODES, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub validate: bool,
     /// Re-encrypt the sealed secret(s) with the latest key: by the controller, or offline with
     /// --recovery-private-key or --keyring (old keys) and --cert (new certificate; default: the
     /// keyring's). With -f and no -w the file is rewritten in place.
-    #[arg(long = "re-encrypt", visible_alias = "rotate", env = "SEALED_SECRETS_RE_ENCRYPT", help_heading = MODES, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    #[arg(long = "re-encrypt", visible_alias = "rotate", env = "SEALED_SECRETS_RE_ENCRYPT", help_heading = MODES, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub re_encrypt: bool,
 
     // ---- recovery
     /// Decrypt sealed secrets from the input with --recovery-private-key or --keyring, offline.
     /// For disaster recovery.
-    #[arg(long = "recovery-unseal", env = "SEALED_SECRETS_RECOVERY_UNSEAL", help_heading = RECOVERY, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    #[arg(long = "recovery-unseal", env = "SEALED_SECRETS_RECOVERY_UNSEAL", help_heading = RECOVERY, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub recovery_unseal: bool,
     /// Private key files: PEM keys, key Secrets (JSON/YAML), v1 Lists of them (a controller key
     /// backup), age backup bundles (`kubeseal keys backup`), or directories of such files.
@@ -145,64 +147,16 @@ pub struct Cli {
     pub passphrase_file: Option<PathBuf>,
 
     // ---- kubernetes connection
-    /// Path to a kubeconfig. Default: $KUBECONFIG, ~/.kube/config, or in-cluster.
-    #[arg(long, env = "SEALED_SECRETS_KUBECONFIG", value_name = "FILE", help_heading = KUBE)]
-    pub kubeconfig: Option<PathBuf>,
     /// Namespace of the Secret when the input has none (default: the kubeconfig context's).
     #[arg(short = 'n', long, env = "SEALED_SECRETS_NAMESPACE", value_name = "NAMESPACE", help_heading = KUBE)]
     pub namespace: Option<String>,
-    /// The kubeconfig context to use.
-    #[arg(long, env = "SEALED_SECRETS_CONTEXT", value_name = "NAME", help_heading = KUBE)]
-    pub context: Option<String>,
-    /// The kubeconfig cluster to use.
-    #[arg(long, env = "SEALED_SECRETS_CLUSTER", value_name = "NAME", help_heading = KUBE)]
-    pub cluster: Option<String>,
-    /// The kubeconfig user to use.
-    #[arg(long, env = "SEALED_SECRETS_USER", value_name = "NAME", help_heading = KUBE)]
-    pub user: Option<String>,
-    /// The address and port of the Kubernetes API server.
-    #[arg(short = 's', long, env = "SEALED_SECRETS_SERVER", value_name = "URL", help_heading = KUBE)]
-    pub server: Option<String>,
-    /// Bearer token for authentication to the API server.
-    #[arg(long, env = "SEALED_SECRETS_TOKEN", value_name = "TOKEN", hide_env_values = true, help_heading = KUBE)]
-    pub token: Option<String>,
-    /// Username to impersonate for the operation.
-    #[arg(long = "as", env = "SEALED_SECRETS_AS", value_name = "USER", help_heading = KUBE)]
-    pub as_user: Option<String>,
-    /// Group to impersonate for the operation; repeat for several groups.
-    #[arg(long = "as-group", env = "SEALED_SECRETS_AS_GROUP", value_name = "GROUP", value_delimiter = ',', help_heading = KUBE)]
-    pub as_group: Vec<String>,
-    /// UID to impersonate for the operation.
-    #[arg(long = "as-uid", env = "SEALED_SECRETS_AS_UID", value_name = "UID", help_heading = KUBE)]
-    pub as_uid: Option<String>,
-    /// Path to a certificate file for the certificate authority.
-    #[arg(long = "certificate-authority", env = "SEALED_SECRETS_CERTIFICATE_AUTHORITY", value_name = "FILE", help_heading = KUBE)]
-    pub certificate_authority: Option<PathBuf>,
-    /// Path to a client certificate file for TLS.
-    #[arg(long = "client-certificate", env = "SEALED_SECRETS_CLIENT_CERTIFICATE", value_name = "FILE", help_heading = KUBE)]
-    pub client_certificate: Option<PathBuf>,
-    /// Path to a client key file for TLS.
-    #[arg(long = "client-key", env = "SEALED_SECRETS_CLIENT_KEY", value_name = "FILE", help_heading = KUBE)]
-    pub client_key: Option<PathBuf>,
-    /// Do not check the server's certificate (insecure).
-    #[arg(long = "insecure-skip-tls-verify", env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", help_heading = KUBE, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
-    pub insecure_skip_tls_verify: bool,
-    /// Server name to use for certificate validation.
-    #[arg(long = "tls-server-name", env = "SEALED_SECRETS_TLS_SERVER_NAME", value_name = "NAME", help_heading = KUBE)]
-    pub tls_server_name: Option<String>,
-    /// How long to wait for one server request (e.g. 1s, 2m, 3h; 0 = no limit).
-    #[arg(long = "request-timeout", env = "SEALED_SECRETS_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "0", help_heading = KUBE)]
-    pub request_timeout: String,
-    /// Username for basic authentication to the API server.
-    #[arg(long, env = "SEALED_SECRETS_USERNAME", value_name = "NAME", help_heading = KUBE)]
-    pub username: Option<String>,
-    /// Password for basic authentication to the API server.
-    #[arg(long, env = "SEALED_SECRETS_PASSWORD", value_name = "PASSWORD", hide_env_values = true, help_heading = KUBE)]
-    pub password: Option<String>,
+    /// How to reach the API server, as kubectl.
+    #[command(flatten)]
+    pub kube: KubeArgs,
 
     // ---- misc
     /// Print version information and exit.
-    #[arg(long, env = "SEALED_SECRETS_VERSION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "SEALED_SECRETS_VERSION", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub version: bool,
     /// Log verbosity (accepted for compatibility with upstream's klog flag; ignored).
     #[arg(short = 'v', long = "v", value_name = "LEVEL", hide = true)]
@@ -222,7 +176,7 @@ pub enum Command {
     /// Back up, restore, list, rotate and retire sealing keys (in the cluster or a local
     /// keyring directory).
     #[command(subcommand)]
-    Keys(crate::keys::KeysCommand),
+    Keys(Box<crate::keys::KeysCommand>),
     /// Re-seal every SealedSecret file under the paths with the current certificate, offline.
     Reencrypt(crate::keys::ReencryptArgs),
 }

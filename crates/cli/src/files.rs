@@ -1,9 +1,11 @@
-//! Reading inputs and writing outputs: whole-input reads, and atomic file writes (a temp file
-//! in the target's directory, renamed over the target only when everything succeeded).
+//! Reading inputs and writing outputs, for every mode and `kubeseal keys` command: whole-input
+//! reads, and the one atomic file writer (a temp file in the target's directory, renamed or
+//! linked over the target only when everything succeeded).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow};
 use zeroize::Zeroizing;
@@ -104,16 +106,58 @@ impl Sink {
                     .and_then(|()| out.flush())
                     .context("cannot write to standard output")
             }
-            Self::File { path, private } => write_atomically(path, bytes, *private),
+            Self::File { path, private } => write_atomically(
+                path,
+                bytes,
+                if *private {
+                    FileMode::Private
+                } else {
+                    FileMode::KeepExisting
+                },
+                Overwrite::Replace,
+            ),
         }
     }
 }
 
-/// Writes `bytes` to a new temporary file beside `path`, syncs it, and renames it over `path`.
-/// The temporary file is removed on any failure, so `path` is either untouched or complete.
-/// A symlink at `path` is replaced, never followed. `private` output is always mode 0600; other
-/// output keeps the permissions of an existing regular file.
-pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+/// The permissions of a written file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileMode {
+    /// 0600, whatever was there: plaintext Secrets, private keys, backups.
+    Private,
+    /// 0644: certificates.
+    Public,
+    /// An existing regular file's permissions, else a plain create's (0666 less the umask):
+    /// sealed output rewritten in place.
+    KeepExisting,
+}
+
+/// How to treat an existing target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Fail if the target exists (checked atomically with a hard link where possible).
+    Refuse,
+    /// Replace the target.
+    Replace,
+}
+
+fn already_exists(path: &Path) -> anyhow::Error {
+    anyhow!(
+        "{} already exists: refusing to overwrite it (pass --force to replace it)",
+        path.display()
+    )
+}
+
+/// The one atomic writer: `bytes` go to a new temporary file beside `path`, synced, then
+/// renamed (or, with [`Overwrite::Refuse`], hard-linked) into place. The temporary file is
+/// removed on any failure, so `path` is either untouched or complete. A symlink at `path` is
+/// replaced, never followed.
+pub fn write_atomically(
+    path: &Path,
+    bytes: &[u8],
+    mode: FileMode,
+    overwrite: Overwrite,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -127,26 +171,57 @@ pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<()> 
     if existing.as_ref().is_some_and(fs::Metadata::is_dir) {
         return Err(anyhow!("{}: is a directory", path.display()));
     }
+    if overwrite == Overwrite::Refuse && existing.is_some() {
+        return Err(already_exists(path));
+    }
     // Plaintext never inherits a mode: an existing world-readable file (or whatever a symlink
     // there points to) must not make it world-readable.
     let keep_permissions = existing
-        .filter(|m| !private && m.file_type().is_file())
+        .filter(|m| mode == FileMode::KeepExisting && m.file_type().is_file())
         .map(|m| m.permissions());
-    let (tmp_path, mut file) = create_temp(dir, &name, private)?;
+    let (tmp_path, mut file) = create_temp(dir, &name, mode == FileMode::Private)?;
     let guard = TempGuard(Some(tmp_path.clone()));
     let result = (|| -> io::Result<()> {
         if let Some(permissions) = keep_permissions {
             file.set_permissions(permissions)?;
         }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            match mode {
+                FileMode::Private => file.set_permissions(fs::Permissions::from_mode(0o600))?,
+                FileMode::Public => file.set_permissions(fs::Permissions::from_mode(0o644))?,
+                FileMode::KeepExisting => {}
+            }
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
-        fs::rename(&tmp_path, path)
+        match overwrite {
+            Overwrite::Replace => fs::rename(&tmp_path, path),
+            Overwrite::Refuse => match fs::hard_link(&tmp_path, path) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                    // File systems without hard links: check-then-rename (racy, but still
+                    // never partial).
+                    if fs::symlink_metadata(path).is_ok() {
+                        return Err(io::ErrorKind::AlreadyExists.into());
+                    }
+                    fs::rename(&tmp_path, path)
+                }
+                other => other,
+            },
+        }
     })();
     match result {
         Ok(()) => {
-            guard.disarm();
+            // After a hard link the temporary name goes; after a rename it is already gone.
+            if overwrite == Overwrite::Replace {
+                guard.disarm();
+            }
             Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && overwrite == Overwrite::Refuse => {
+            Err(already_exists(path))
         }
         Err(e) => Err(anyhow!(
             "cannot write {}: {}",
@@ -156,15 +231,28 @@ pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<()> 
     }
 }
 
+/// Creates a directory (and parents) with mode 0700 for new directories.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create directory {}", dir.display()))
+}
+
 /// Creates a new file with the mode a plain create would give: 0666 (0600 when `private`)
 /// less the umask.
 fn create_temp(dir: &Path, name: &str, private: bool) -> Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let pid = std::process::id();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    for attempt in 0..100u32 {
-        let tmp = dir.join(format!(".{name}.{pid}.{nanos:x}{attempt}.tmp"));
+    for _ in 0..100u32 {
+        let attempt = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.{pid}.{attempt}.tmp"));
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -223,11 +311,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.yaml");
         fs::write(&target, "old").unwrap();
-        write_atomically(&target, b"new", false).unwrap();
+        write_atomically(&target, b"new", FileMode::KeepExisting, Overwrite::Replace).unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), "new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         // A target in a missing directory fails and leaves nothing behind.
-        assert!(write_atomically(&dir.path().join("no/such/x"), b"x", false).is_err());
+        let missing = dir.path().join("no/such/x");
+        assert!(
+            write_atomically(&missing, b"x", FileMode::KeepExisting, Overwrite::Replace).is_err()
+        );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn refuses_existing_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        write_atomically(&target, b"one", FileMode::Private, Overwrite::Refuse).unwrap();
+        let err =
+            write_atomically(&target, b"two", FileMode::Private, Overwrite::Refuse).unwrap_err();
+        assert!(err.to_string().contains("already exists"), "{err}");
+        assert_eq!(fs::read(&target).unwrap(), b"one");
+        write_atomically(&target, b"three", FileMode::Private, Overwrite::Replace).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"three");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
     }
 }

@@ -13,19 +13,78 @@ use kube::config::{
     NamedCluster, NamedContext,
 };
 
-use crate::cli::Cli;
+use seal::go_flags;
+
+const KUBE: &str = "Kubernetes connection (as kubectl)";
+
+/// The kubectl connection flags (with their `SEALED_SECRETS_<FLAG>` variables), shared by
+/// the sealing modes and `kubeseal keys`: one way to reach the cluster.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KubeArgs {
+    /// Path to a kubeconfig. Default: $KUBECONFIG, ~/.kube/config, or in-cluster.
+    #[arg(long, env = "SEALED_SECRETS_KUBECONFIG", value_name = "FILE", help_heading = KUBE)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, env = "SEALED_SECRETS_CONTEXT", value_name = "NAME", help_heading = KUBE)]
+    pub context: Option<String>,
+    /// The kubeconfig cluster to use.
+    #[arg(long, env = "SEALED_SECRETS_CLUSTER", value_name = "NAME", help_heading = KUBE)]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use.
+    #[arg(long, env = "SEALED_SECRETS_USER", value_name = "NAME", help_heading = KUBE)]
+    pub user: Option<String>,
+    /// The address and port of the Kubernetes API server.
+    #[arg(short = 's', long, env = "SEALED_SECRETS_SERVER", value_name = "URL", help_heading = KUBE)]
+    pub server: Option<String>,
+    /// Bearer token for authentication to the API server.
+    #[arg(long, env = "SEALED_SECRETS_TOKEN", value_name = "TOKEN", hide_env_values = true, help_heading = KUBE)]
+    pub token: Option<String>,
+    /// Username to impersonate for the operation.
+    #[arg(long = "as", env = "SEALED_SECRETS_AS", value_name = "USER", help_heading = KUBE)]
+    pub as_user: Option<String>,
+    /// Group to impersonate for the operation; repeat for several groups.
+    #[arg(long = "as-group", env = "SEALED_SECRETS_AS_GROUP", value_name = "GROUP", value_delimiter = ',', help_heading = KUBE)]
+    pub as_group: Vec<String>,
+    /// UID to impersonate for the operation.
+    #[arg(long = "as-uid", env = "SEALED_SECRETS_AS_UID", value_name = "UID", help_heading = KUBE)]
+    pub as_uid: Option<String>,
+    /// Path to a certificate file for the certificate authority.
+    #[arg(long = "certificate-authority", env = "SEALED_SECRETS_CERTIFICATE_AUTHORITY", value_name = "FILE", help_heading = KUBE)]
+    pub certificate_authority: Option<PathBuf>,
+    /// Path to a client certificate file for TLS.
+    #[arg(long = "client-certificate", env = "SEALED_SECRETS_CLIENT_CERTIFICATE", value_name = "FILE", help_heading = KUBE)]
+    pub client_certificate: Option<PathBuf>,
+    /// Path to a client key file for TLS.
+    #[arg(long = "client-key", env = "SEALED_SECRETS_CLIENT_KEY", value_name = "FILE", help_heading = KUBE)]
+    pub client_key: Option<PathBuf>,
+    /// Do not check the server's certificate (insecure).
+    #[arg(long = "insecure-skip-tls-verify", env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", help_heading = KUBE, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
+    pub insecure_skip_tls_verify: bool,
+    /// Server name to use for certificate validation.
+    #[arg(long = "tls-server-name", env = "SEALED_SECRETS_TLS_SERVER_NAME", value_name = "NAME", help_heading = KUBE)]
+    pub tls_server_name: Option<String>,
+    /// How long to wait for one server request (e.g. 1s, 2m, 3h; 0 = no limit).
+    #[arg(long = "request-timeout", env = "SEALED_SECRETS_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "0", value_parser = go_flags::parse_kubectl_timeout, help_heading = KUBE)]
+    pub request_timeout: std::time::Duration,
+    /// Username for basic authentication to the API server.
+    #[arg(long, env = "SEALED_SECRETS_USERNAME", value_name = "NAME", help_heading = KUBE)]
+    pub username: Option<String>,
+    /// Password for basic authentication to the API server.
+    #[arg(long, env = "SEALED_SECRETS_PASSWORD", value_name = "PASSWORD", hide_env_values = true, help_heading = KUBE)]
+    pub password: Option<String>,
+}
 
 const IN_CLUSTER_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /// The namespace kubectl would use: `-n`, else the chosen context's, else `default`
 /// (in a pod: the pod's namespace). `Err` when a kubeconfig exists but cannot be read.
-pub fn namespace(cli: &Cli) -> Result<String> {
-    if let Some(ns) = cli.namespace.as_deref().filter(|ns| !ns.is_empty()) {
+pub fn namespace(namespace: Option<&str>, kube: &KubeArgs) -> Result<String> {
+    if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
         return Ok(ns.to_owned());
     }
-    match load(cli)? {
+    match load(kube)? {
         Some(config) => {
-            let context = chosen_context(cli, &config);
+            let context = chosen_context(kube, &config);
             Ok(context
                 .and_then(|c| c.namespace.clone())
                 .filter(|ns| !ns.is_empty())
@@ -45,8 +104,8 @@ fn in_cluster() -> bool {
         && std::env::var_os("KUBERNETES_SERVICE_PORT").is_some()
 }
 
-fn kubeconfig_paths(cli: &Cli) -> Result<Vec<PathBuf>> {
-    if let Some(path) = &cli.kubeconfig {
+fn kubeconfig_paths(kube: &KubeArgs) -> Result<Vec<PathBuf>> {
+    if let Some(path) = &kube.kubeconfig {
         if !path.exists() {
             bail!("stat {}: no such file or directory", path.display());
         }
@@ -69,9 +128,9 @@ fn kubeconfig_paths(cli: &Cli) -> Result<Vec<PathBuf>> {
 }
 
 /// The merged kubeconfig, or `None` when there is no file at all.
-pub fn load(cli: &Cli) -> Result<Option<Kubeconfig>> {
+pub fn load(kube: &KubeArgs) -> Result<Option<Kubeconfig>> {
     let mut merged: Option<Kubeconfig> = None;
-    for path in kubeconfig_paths(cli)? {
+    for path in kubeconfig_paths(kube)? {
         let config = Kubeconfig::read_from(&path)
             .map_err(|e| anyhow!("cannot read kubeconfig {}: {e}", path.display()))?;
         merged = Some(match merged {
@@ -84,8 +143,8 @@ pub fn load(cli: &Cli) -> Result<Option<Kubeconfig>> {
     Ok(merged)
 }
 
-fn chosen_context<'a>(cli: &Cli, config: &'a Kubeconfig) -> Option<&'a KubeContext> {
-    let name = cli.context.as_ref().or(config.current_context.as_ref())?;
+fn chosen_context<'a>(kube: &KubeArgs, config: &'a Kubeconfig) -> Option<&'a KubeContext> {
+    let name = kube.context.as_ref().or(config.current_context.as_ref())?;
     config
         .contexts
         .iter()
@@ -94,34 +153,34 @@ fn chosen_context<'a>(cli: &Cli, config: &'a Kubeconfig) -> Option<&'a KubeConte
 }
 
 /// The client configuration for the API server, with every override flag applied.
-pub async fn client_config(cli: &Cli) -> Result<kube::Config> {
-    let file = load(cli)?;
+pub async fn client_config(kube: &KubeArgs, namespace: Option<&str>) -> Result<kube::Config> {
+    let file = load(kube)?;
     let mut explicit_proxy = false;
     let mut config = match file {
-        None if cli.server.is_none() && in_cluster() => {
+        None if kube.server.is_none() && in_cluster() => {
             let mut config = kube::Config::incluster().context("in-cluster configuration")?;
-            if let Some(ns) = &cli.namespace {
-                config.default_namespace.clone_from(ns);
+            if let Some(ns) = namespace {
+                ns.clone_into(&mut config.default_namespace);
             }
-            apply_auth_overrides(cli, &mut config.auth_info)?;
-            if let Some(ca) = &cli.certificate_authority {
+            apply_auth_overrides(kube, &mut config.auth_info)?;
+            if let Some(ca) = &kube.certificate_authority {
                 config.root_cert = Some(read_ca(ca)?);
             }
-            config.accept_invalid_certs |= cli.insecure_skip_tls_verify;
+            config.accept_invalid_certs |= kube.insecure_skip_tls_verify;
             config
         }
-        None if cli.server.is_none() => bail!(
+        None if kube.server.is_none() => bail!(
             "invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable (or use --kubeconfig, --server, --cert or --controller-url)"
         ),
         file => {
             let file = file.unwrap_or_default();
-            let context = match chosen_context(cli, &file) {
+            let context = match chosen_context(kube, &file) {
                 Some(c) => c.clone(),
                 None => {
-                    if let Some(name) = cli.context.as_ref() {
+                    if let Some(name) = kube.context.as_ref() {
                         bail!("context was not found for specified context: {name}");
                     }
-                    if cli.server.is_none() {
+                    if kube.server.is_none() {
                         bail!(
                             "invalid configuration: no configuration has been provided (the kubeconfig has no current context)"
                         );
@@ -129,7 +188,7 @@ pub async fn client_config(cli: &Cli) -> Result<kube::Config> {
                     KubeContext::default()
                 }
             };
-            let cluster_name = cli
+            let cluster_name = kube
                 .cluster
                 .clone()
                 .unwrap_or_else(|| context.cluster.clone());
@@ -138,34 +197,33 @@ pub async fn client_config(cli: &Cli) -> Result<kube::Config> {
                 .iter()
                 .find(|c| c.name == cluster_name)
                 .and_then(|c| c.cluster.clone());
-            if cluster.is_none() && cli.server.is_none() {
+            if cluster.is_none() && kube.server.is_none() {
                 bail!("invalid configuration: cluster {cluster_name:?} not found in kubeconfig");
             }
             let mut cluster: Cluster = cluster.take().unwrap_or_default();
             explicit_proxy = cluster.proxy_url.as_deref().is_some_and(|p| !p.is_empty());
-            let user_name = cli.user.clone().or_else(|| context.user.clone());
+            let user_name = kube.user.clone().or_else(|| context.user.clone());
             let mut user: AuthInfo = user_name
                 .as_ref()
                 .and_then(|u| file.auth_infos.iter().find(|a| &a.name == u))
                 .and_then(|a| a.auth_info.clone())
                 .unwrap_or_default();
-            if let Some(server) = &cli.server {
+            if let Some(server) = &kube.server {
                 cluster.server = Some(server.clone());
             }
-            if let Some(ca) = &cli.certificate_authority {
+            if let Some(ca) = &kube.certificate_authority {
                 cluster.certificate_authority = Some(path_string(ca)?);
                 cluster.certificate_authority_data = None;
             }
-            if cli.insecure_skip_tls_verify {
+            if kube.insecure_skip_tls_verify {
                 cluster.insecure_skip_tls_verify = Some(true);
             }
-            if let Some(name) = &cli.tls_server_name {
+            if let Some(name) = &kube.tls_server_name {
                 cluster.tls_server_name = Some(name.clone());
             }
-            apply_auth_overrides(cli, &mut user)?;
-            let namespace = cli
-                .namespace
-                .clone()
+            apply_auth_overrides(kube, &mut user)?;
+            let namespace = namespace
+                .map(str::to_owned)
                 .or_else(|| context.namespace.clone())
                 .filter(|ns| !ns.is_empty());
             let synthetic = Kubeconfig {
@@ -197,7 +255,7 @@ pub async fn client_config(cli: &Cli) -> Result<kube::Config> {
                 .map_err(|e| anyhow!("invalid kubeconfig: {e}"))?
         }
     };
-    if let Some(timeout) = request_timeout(cli)? {
+    if let Some(timeout) = request_timeout(kube) {
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
@@ -208,34 +266,34 @@ pub async fn client_config(cli: &Cli) -> Result<kube::Config> {
     Ok(config)
 }
 
-fn apply_auth_overrides(cli: &Cli, user: &mut AuthInfo) -> Result<()> {
-    if let Some(token) = &cli.token {
+fn apply_auth_overrides(kube: &KubeArgs, user: &mut AuthInfo) -> Result<()> {
+    if let Some(token) = &kube.token {
         user.token = Some(token.clone().into());
         user.token_file = None;
         user.exec = None;
         user.auth_provider = None;
     }
-    if let Some(path) = &cli.client_certificate {
+    if let Some(path) = &kube.client_certificate {
         user.client_certificate = Some(path_string(path)?);
         user.client_certificate_data = None;
     }
-    if let Some(path) = &cli.client_key {
+    if let Some(path) = &kube.client_key {
         user.client_key = Some(path_string(path)?);
         user.client_key_data = None;
     }
-    if let Some(name) = &cli.username {
+    if let Some(name) = &kube.username {
         user.username = Some(name.clone());
     }
-    if let Some(password) = &cli.password {
+    if let Some(password) = &kube.password {
         user.password = Some(password.clone().into());
     }
-    if let Some(name) = &cli.as_user {
+    if let Some(name) = &kube.as_user {
         user.impersonate = Some(name.clone());
     }
-    if !cli.as_group.is_empty() {
-        user.impersonate_groups = Some(cli.as_group.clone());
+    if !kube.as_group.is_empty() {
+        user.impersonate_groups = Some(kube.as_group.clone());
     }
-    if let Some(uid) = &cli.as_uid {
+    if let Some(uid) = &kube.as_uid {
         user.impersonate_uid = Some(uid.clone());
     }
     Ok(())
@@ -278,40 +336,40 @@ fn read_ca(path: &Path) -> Result<Vec<Vec<u8>>> {
     Ok(certs)
 }
 
-/// `--request-timeout`: `0` means none; a bare number is seconds; else a Go duration
-/// such as `1m30s`.
-pub fn request_timeout(cli: &Cli) -> Result<Option<Duration>> {
-    let d = parse_duration(&cli.request_timeout).ok_or_else(|| {
-        anyhow!(
-            "invalid argument {:?} for --request-timeout: expected e.g. 30s, 1m, 0",
-            cli.request_timeout
-        )
-    })?;
-    Ok((!d.is_zero()).then_some(d))
+/// The one runtime for talking to the cluster: current-thread, created only on the paths that
+/// need the network, so callers stay synchronous.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the network runtime")
 }
 
-/// A bare number of seconds, or a Go duration.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    match text.parse::<u64>() {
-        Ok(seconds) => Some(Duration::from_secs(seconds)),
-        Err(_) => seal::duration::parse_go_duration(text),
+/// A client for a configuration from [`client_config`] (call inside [`runtime`]).
+pub fn client(config: kube::Config) -> Result<kube::Client> {
+    kube::Client::try_from(config)
+        .map_err(|e| anyhow!("cannot create a Kubernetes client: {}", describe(&e)))
+}
+
+/// A one-line description of a client error (API status message and code when there is one).
+pub fn describe(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => {
+            let message: String = status.message.chars().take(300).collect();
+            if status.code == 0 {
+                message
+            } else {
+                format!("{message} (HTTP {})", status.code)
+            }
+        }
+        other => other.to_string(),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
-        assert_eq!(parse_duration("5"), Some(Duration::from_secs(5)));
-        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_duration(""), None);
-    }
+/// `--request-timeout`: `0` means none.
+#[must_use]
+pub fn request_timeout(kube: &KubeArgs) -> Option<Duration> {
+    (!kube.request_timeout.is_zero()).then_some(kube.request_timeout)
 }
 
 /// The proxy Go's `http.ProxyFromEnvironment` (and so upstream kubeseal) would use for

@@ -29,17 +29,17 @@ fn main() -> ExitCode {
 }
 
 /// `--rotate` is upstream's deprecated spelling of `--re-encrypt` (clap takes it as an
-/// alias); its own environment variable is honoured too.
+/// alias); its own environment variable is honoured too, read as upstream's environment layer
+/// reads it: a Go boolean, anything else ignored.
 fn apply_rotate_alias(cli: &mut Cli) {
     if std::env::args_os().any(|a| a == "--rotate" || a.to_string_lossy().starts_with("--rotate="))
     {
         eprintln!("Flag --rotate has been deprecated, please use --re-encrypt instead");
     }
-    if let Some(value) = std::env::var_os("SEALED_SECRETS_ROTATE") {
-        let value = value.to_string_lossy().to_ascii_lowercase();
-        if matches!(value.as_str(), "1" | "t" | "true" | "y" | "yes" | "on") {
-            cli.re_encrypt = true;
-        }
+    if let Some(value) = std::env::var_os("SEALED_SECRETS_ROTATE")
+        && seal::go_flags::parse_bool(&value.to_string_lossy()) == Ok(true)
+    {
+        cli.re_encrypt = true;
     }
 }
 

@@ -158,7 +158,7 @@ fn seal_all(
     let needs_default =
         namespace.is_none() && secrets.iter().any(|s| s.metadata.namespace().is_empty());
     let (default_namespace, kubeconfig_problem) = if needs_default {
-        match kubeconfig::namespace(cli) {
+        match kubeconfig::namespace(cli.namespace.as_deref(), &cli.kube) {
             Ok(ns) => (Some(ns), None),
             Err(e) => (None, Some(e)),
         }
@@ -215,7 +215,7 @@ fn raw(cli: &Cli, cert: &seal::Certificate) -> Result<()> {
     let mut namespace = String::new();
     let mut name = String::new();
     if scope != Scope::ClusterWide {
-        namespace = kubeconfig::namespace(cli).map_err(|e| {
+        namespace = kubeconfig::namespace(cli.namespace.as_deref(), &cli.kube).map_err(|e| {
             usage(format!(
                 "must provide the --namespace flag with --raw and --scope {scope} ({e:#})"
             ))
@@ -329,7 +329,8 @@ fn merge_into(cli: &Cli, target: &Path, cert: &seal::Certificate) -> Result<()> 
     files::write_atomically(
         target,
         write_documents(std::slice::from_ref(&original), format).as_bytes(),
-        false,
+        files::FileMode::KeepExisting,
+        files::Overwrite::Replace,
     )
 }
 
@@ -470,11 +471,14 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
         let (keyring, keyring_cert) = keyring(cli)?;
         // The keyring's sealing certificate unless --cert says otherwise.
         let cert = match keyring_cert {
-            Some(cert) if cli.cert.is_none() => certs::parse(
-                cert.to_pem().as_bytes(),
-                "the keyring's sealing certificate",
-                cli.allow_expired_cert,
-            )?,
+            Some(cert) if cli.cert.is_none() => {
+                certs::check_expiry(
+                    &cert,
+                    "the keyring's sealing certificate",
+                    certs::Expired::from_flag(cli.allow_expired_cert),
+                )?;
+                cert
+            }
             _ => certs::certificate(cli)?,
         };
         for (i, s) in sealed.iter().enumerate() {
@@ -490,7 +494,12 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
     }
     let text: Zeroizing<String> = write_documents(&out, format);
     let written = match target {
-        Some(path) => files::write_atomically(&path, text.as_bytes(), false),
+        Some(path) => files::write_atomically(
+            &path,
+            text.as_bytes(),
+            files::FileMode::KeepExisting,
+            files::Overwrite::Replace,
+        ),
         None => Sink::Stdout.write(text.as_bytes()),
     };
     match &resealed_with {

@@ -49,22 +49,11 @@ impl Reply {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the network runtime")
-}
-
-fn client_for(config: kube::Config) -> Result<kube::Client> {
-    kube::Client::try_from(config).map_err(|e| anyhow!("cannot create a client: {e}"))
-}
-
 impl Controller {
     /// Connects as the flags say: `--controller-url`, or the service proxy of
     /// `--controller-namespace`/`--controller-name` via the kubeconfig.
     pub fn connect(cli: &Cli) -> Result<Self> {
-        let runtime = runtime()?;
+        let runtime = kubeconfig::runtime()?;
         if let Some(url) = &cli.controller_url {
             let base: Uri = url
                 .trim_end_matches('/')
@@ -74,7 +63,7 @@ impl Controller {
                 bail!("invalid --controller-url {url:?}: expected an http:// or https:// URL");
             }
             let config = runtime.block_on(direct_config(cli, base))?;
-            let client = runtime.block_on(async { client_for(config) })?;
+            let client = runtime.block_on(async { kubeconfig::client(config) })?;
             return Ok(Self {
                 runtime,
                 client,
@@ -82,8 +71,11 @@ impl Controller {
                 what: format!("controller at {url}"),
             });
         }
-        let config = runtime.block_on(kubeconfig::client_config(cli))?;
-        let client = runtime.block_on(async { client_for(config) })?;
+        let config = runtime.block_on(kubeconfig::client_config(
+            &cli.kube,
+            cli.namespace.as_deref(),
+        ))?;
+        let client = runtime.block_on(async { kubeconfig::client(config) })?;
         let ns = &cli.controller_namespace;
         let name = &cli.controller_name;
         let service_path = format!("/api/v1/namespaces/{ns}/services/{name}");
@@ -163,13 +155,13 @@ async fn direct_config(cli: &Cli, base: Uri) -> Result<kube::Config> {
     let proxy = kubeconfig::env_proxy(&base)?;
     let mut config = kube::Config::new(base);
     config.proxy_url = proxy;
-    config.accept_invalid_certs = cli.insecure_skip_tls_verify;
-    config.tls_server_name.clone_from(&cli.tls_server_name);
+    config.accept_invalid_certs = cli.kube.insecure_skip_tls_verify;
+    config.tls_server_name.clone_from(&cli.kube.tls_server_name);
     config.default_retry = false;
-    if let Some(ca) = &cli.certificate_authority {
+    if let Some(ca) = &cli.kube.certificate_authority {
         config.root_cert_file = Some(ca.clone());
     }
-    if let Some(timeout) = kubeconfig::request_timeout(cli)? {
+    if let Some(timeout) = kubeconfig::request_timeout(&cli.kube) {
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
@@ -226,9 +218,9 @@ pub fn fetch_url(cli: &Cli, url: &str) -> Result<Vec<u8>> {
     let base: Uri = format!("{scheme}://{authority}")
         .parse()
         .map_err(|e| anyhow!("cannot fetch {url:?}: invalid URL: {e}"))?;
-    let runtime = runtime()?;
+    let runtime = kubeconfig::runtime()?;
     let config = runtime.block_on(direct_config(cli, base))?;
-    let client = runtime.block_on(async { client_for(config) })?;
+    let client = runtime.block_on(async { kubeconfig::client(config) })?;
     let reply = runtime
         .block_on(send(&client, Method::GET, &path, None, "*/*"))
         .map_err(|e| anyhow!("cannot fetch {url:?}: {e:#}"))?;

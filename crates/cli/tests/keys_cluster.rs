@@ -264,7 +264,55 @@ fn errors_from_the_cluster_are_one_line() {
         "--kubeconfig",
         s(&tmp.path().join("missing")),
     ]);
-    assert!(err.contains("kubeconfig"), "{err}");
+    assert!(err.contains("missing: no such file or directory"), "{err}");
+}
+
+/// `kubeseal keys …` built its client with `Config::infer()` and ignored the kubectl overrides
+/// (`--server`, `--token`, `--as`, `--request-timeout`, …) that the sealing modes honour; both
+/// now use one builder.
+#[test]
+fn keys_honour_the_kubeconfig_overrides_like_sealing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = cluster(tmp.path(), "overrides");
+    let key = PrivateKey::generate(2048).unwrap();
+    let cert = Certificate::self_signed(&key, "", seal::keys::DEFAULT_CERT_VALIDITY).unwrap();
+    c.fake.insert(
+        &Gvr::core("secrets"),
+        key_secret("sealed-secrets-keyabc", "active", &key, &cert),
+    );
+    let addr = c.fake.addr().unwrap();
+    // A kubeconfig whose server answers nothing: only --server reaches the fake.
+    let dead = tmp.path().join("dead.kubeconfig");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    fs::write(&dead, FakeApiServer::kubeconfig_yaml(closed, "default")).unwrap();
+    let server = format!("http://{addr}");
+    let out = ok(&[
+        "keys",
+        "list",
+        "-o",
+        "json",
+        "--kubeconfig",
+        s(&dead),
+        "--server",
+        &server,
+        "--request-timeout",
+        "5s",
+    ]);
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["fingerprint"], key.fingerprint().to_string());
+    let err = fails(&[
+        "keys",
+        "list",
+        "--kubeconfig",
+        s(&dead),
+        "--request-timeout",
+        "5s",
+    ]);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
 const RENEWAL: &str = "sealedsecrets.bitnami.com/renewal-requested-at";

@@ -379,6 +379,94 @@ fn migration_from_an_upstream_plaintext_backup() {
     assert_eq!(keyring_of(&pem_dst).len(), 1);
 }
 
+fn key_secret_item(name: &str, type_: &str, label: Option<&str>, crt_bits: &str) -> String {
+    let b64 = |bits: &str, f: &str| {
+        base64_helper::encode(&fs::read(compat(&format!("keys/rsa{bits}/{f}"))).unwrap())
+    };
+    let labels = label.map_or(String::new(), |l| {
+        format!("    labels:\n      sealedsecrets.bitnami.com/sealed-secrets-key: {l}\n")
+    });
+    format!(
+        "- apiVersion: v1\n  kind: Secret\n  type: {type_}\n  metadata:\n    name: {name}\n{labels}  data:\n    tls.crt: {}\n    tls.key: {}\n",
+        b64(crt_bits, "tls.crt"),
+        b64("2048", "tls.key")
+    )
+}
+
+/// `keys restore` took only `kubernetes.io/tls` Secrets while `--recovery-private-key` and
+/// the controller take a key Secret of any type: one rule now, any type.
+#[test]
+fn restore_accepts_a_key_secret_of_any_type_like_recovery() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("opaque.yaml");
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n{}",
+        key_secret_item("k", "Opaque", Some("active"), "2048")
+    );
+    fs::write(&file, list).unwrap();
+    let dst = tmp.path().join("keys");
+    ok(&["keys", "restore", s(&file), "--keyring", s(&dst)]);
+    let rows = list_json(&dst);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["status"], "active");
+    assert_eq!(rows[0]["sealing"], true);
+}
+
+/// An unlabelled key Secret (upstream's legacy `sealed-secrets-key`) was "active" when
+/// restored from a bundle and "compromised" when listed in the cluster; the controller only
+/// unseals with it, so it is compromised everywhere.
+#[test]
+fn unlabelled_legacy_key_in_a_bundle_is_compromised_like_the_controller() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("legacy.yaml");
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n{}",
+        key_secret_item("sealed-secrets-key", "kubernetes.io/tls", None, "2048")
+    );
+    fs::write(&file, list).unwrap();
+    let dst = tmp.path().join("keys");
+    ok(&["keys", "restore", s(&file), "--keyring", s(&dst)]);
+    let rows = list_json(&dst);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["status"], "compromised");
+    assert_eq!(rows[0]["sealing"], false);
+}
+
+/// A `tls.crt` of another key was dropped silently by `--recovery-private-key` (and the key
+/// kept) while `keys restore` and the controller refused the Secret: refused everywhere.
+#[test]
+fn a_foreign_certificate_in_a_key_secret_is_refused_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("mismatch.yaml");
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n{}",
+        key_secret_item("k", "kubernetes.io/tls", Some("active"), "4096")
+    );
+    fs::write(&file, list).unwrap();
+    let err = fails(&[
+        "keys",
+        "restore",
+        s(&file),
+        "--keyring",
+        s(&tmp.path().join("keys")),
+    ]);
+    assert!(err.contains("tls.crt does not belong to tls.key"), "{err}");
+    let sealed = tmp.path().join("sealed.yaml");
+    fs::write(
+        &sealed,
+        fs::read(compat("sealed/basic.cluster-wide.rsa2048.yaml")).unwrap(),
+    )
+    .unwrap();
+    let err = fails(&[
+        "--recovery-unseal",
+        "--recovery-private-key",
+        s(&file),
+        "-f",
+        s(&sealed),
+    ]);
+    assert!(err.contains("tls.crt does not belong to tls.key"), "{err}");
+}
+
 mod base64_helper {
     pub fn encode(data: &[u8]) -> String {
         const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -454,7 +542,7 @@ fn every_bad_input_fails_in_one_line_and_writes_nothing() {
     let not_age = file("random.bin", &[0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3, 0xff]);
     let opaque = file(
         "opaque.yaml",
-        b"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: x}\n  type: Opaque\n  data: {tls.key: AAAA}\n",
+        b"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: x}\n  type: Opaque\n  data:\n    tls.key: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpBQUFBCi0tLS0tRU5EIFJTQSBQUklWQVRFIEtFWS0tLS0tCg==\n",
     );
     let malformed = file(
         "malformed.yaml",
@@ -493,7 +581,7 @@ fn every_bad_input_fails_in_one_line_and_writes_nothing() {
             "truncated",
         ),
         (vec![p(&not_age)], "not an age bundle"),
-        (vec![p(&opaque)], "of type \"Opaque\""),
+        (vec![p(&opaque)], "Secret \"x\" has a malformed tls.key"),
         (vec![p(&malformed)], "malformed tls.key"),
         (vec![p(&bad_pem)], "malformed PEM private key"),
     ];

@@ -658,3 +658,95 @@ fn sealing_with_the_development_certificate_warns_whatever_its_file_is_called() 
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
 }
+
+/// Boolean flags and `SEALED_SECRETS_*` variables are Go's `strconv.ParseBool`, as upstream's
+/// pflag reads them: clap's "boolish" parser also took `y`, `yes` and `on`.
+#[test]
+fn yes_is_not_a_boolean() {
+    for args in [["--allow-empty-data=yes"], ["--raw=on"], ["--validate=y"]] {
+        let out = kubeseal()
+            .arg("--cert")
+            .arg(dev_cert())
+            .args(args)
+            .write_stdin(SECRET_YAML)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("strconv.ParseBool: parsing"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = kubeseal()
+        .arg("--cert")
+        .arg(dev_cert())
+        .env("SEALED_SECRETS_RAW", "yes")
+        .write_stdin(SECRET_YAML)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn go_booleans_in_flags_and_environment() {
+    // `T` and `1` turn --allow-empty-data on; `F`/`0` leave the empty Secret refused.
+    let empty = "apiVersion: v1\nkind: Secret\nmetadata: {name: e, namespace: n}\n";
+    let run = |flag: Option<&str>, env: Option<&str>| {
+        let mut cmd = kubeseal();
+        cmd.arg("--cert").arg(dev_cert()).write_stdin(empty);
+        if let Some(flag) = flag {
+            cmd.arg(flag);
+        }
+        if let Some(env) = env {
+            cmd.env("SEALED_SECRETS_ALLOW_EMPTY_DATA", env);
+        }
+        cmd.output().unwrap().status.success()
+    };
+    assert!(run(Some("--allow-empty-data=T"), None));
+    assert!(run(None, Some("1")));
+    assert!(run(None, Some("True")));
+    assert!(!run(None, Some("0")));
+    assert!(!run(Some("--allow-empty-data=F"), None));
+    assert!(!run(Some("--allow-empty-data=0"), Some("1")));
+}
+
+/// `SEALED_SECRETS_ROTATE` (upstream's deprecated `--rotate`) was read by a list of its own
+/// that took `yes`/`on`; upstream ignores a variable it cannot parse, so `yes` seals as usual.
+#[test]
+fn rotate_env_yes_is_not_a_boolean() {
+    let out = kubeseal()
+        .arg("--cert")
+        .arg(dev_cert())
+        .env("SEALED_SECRETS_ROTATE", "yes")
+        .write_stdin(SECRET_YAML)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("kind: SealedSecret"));
+}
+
+/// `--request-timeout` is client-go's: whole seconds or a Go duration, nothing negative.
+#[test]
+fn request_timeout_is_client_gos() {
+    for bad in ["-1s", "1d", "soon"] {
+        let out = kubeseal()
+            .arg("--cert")
+            .arg(dev_cert())
+            .arg(format!("--request-timeout={bad}"))
+            .write_stdin(SECRET_YAML)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+    }
+    for good in ["30", "1m30s", "0"] {
+        let out = kubeseal()
+            .arg("--cert")
+            .arg(dev_cert())
+            .arg(format!("--request-timeout={good}"))
+            .write_stdin(SECRET_YAML)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{good}: {}", stderr(&out));
+    }
+}

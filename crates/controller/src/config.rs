@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime};
 
 use clap::{ArgAction, Parser};
+use seal::go_flags;
 
 use crate::keys::KeyOrder;
 use crate::ratelimit::Cidr;
@@ -23,13 +24,13 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_KEY_SIZE", default_value_t = seal::keys::DEFAULT_KEY_BITS)]
     pub key_size: usize,
     /// Validity of new certificates (Go duration, e.g. 87600h).
-    #[arg(long, env = "SEALED_SECRETS_KEY_TTL", default_value = "87600h", value_parser = parse_go_duration)]
+    #[arg(long, env = "SEALED_SECRETS_KEY_TTL", default_value = "87600h", value_parser = go_flags::parse_duration)]
     pub key_ttl: Duration,
     /// Common name of new certificates.
     #[arg(long, env = "SEALED_SECRETS_MY_CN", default_value = "")]
     pub my_cn: String,
     /// New key generation period; 0 disables automatic renewal.
-    #[arg(long, alias = "rotate-period", env = "SEALED_SECRETS_KEY_RENEW_PERIOD", default_value = "720h", value_parser = parse_go_duration)]
+    #[arg(long, alias = "rotate-period", env = "SEALED_SECRETS_KEY_RENEW_PERIOD", default_value = "720h", value_parser = go_flags::parse_duration)]
     pub key_renew_period: Duration,
     /// Which time orders keys: CertNotBefore or SecretCreationTimestamp.
     #[arg(
@@ -42,10 +43,10 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_KEY_CUTOFF_TIME", value_parser = parse_rfc1123z)]
     pub key_cutoff_time: Option<SystemTime>,
     /// Accept the deprecated v1 `spec.data` format.
-    #[arg(long, env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = go_flags::parse_bool)]
     pub accept_deprecated_v1_data: bool,
     /// Watch SealedSecrets in all namespaces (false: only the controller's).
-    #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = go_flags::parse_bool)]
     pub all_namespaces: bool,
     /// Comma-separated namespaces to watch besides the controller's.
     #[arg(
@@ -78,7 +79,7 @@ pub struct Flags {
     pub max_connections: u32,
     /// Time a client has to send a request's headers, from connecting or from the previous
     /// response (so also how long an idle connection stays open).
-    #[arg(long, env = "SEALED_SECRETS_READ_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    #[arg(long, env = "SEALED_SECRETS_READ_HEADER_TIMEOUT", default_value = "10s", value_parser = go_flags::parse_positive_duration)]
     pub read_header_timeout: Duration,
     /// Comma-separated k=v annotations for new key Secrets.
     #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_ANNOTATIONS", default_value = "", value_parser = parse_key_values)]
@@ -87,19 +88,19 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_LABELS", default_value = "", value_parser = parse_key_values)]
     pub privatekey_labels: KeyValues,
     /// Delete the Secret when its SealedSecret is deleted, instead of relying on garbage collection.
-    #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = go_flags::parse_bool)]
     pub old_gc_behavior: bool,
     /// Write the status subresource.
-    #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = go_flags::parse_bool)]
     pub update_status: bool,
     /// Accepted for compatibility: key Secrets are always watched.
-    #[arg(long, env = "SEALED_SECRETS_WATCH_FOR_SECRETS", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_WATCH_FOR_SECRETS", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = go_flags::parse_bool)]
     pub watch_for_secrets: bool,
     /// Do not watch Secrets: deleted Secrets are not re-created.
-    #[arg(long, env = "SEALED_SECRETS_SKIP_RECREATE", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_SKIP_RECREATE", default_value_t = false, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = go_flags::parse_bool)]
     pub skip_recreate: bool,
     /// Log INFO to stdout and WARN/ERROR to stderr.
-    #[arg(long, env = "SEALED_SECRETS_LOG_INFO_STDOUT", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_LOG_INFO_STDOUT", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = go_flags::parse_bool)]
     pub log_info_stdout: bool,
     /// Log level: DEBUG, INFO, WARN or ERROR.
     #[arg(long, env = "SEALED_SECRETS_LOG_LEVEL", default_value = "INFO")]
@@ -124,13 +125,13 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_LISTEN_METRICS_ADDR", default_value = ":8081", value_parser = parse_listen_addr)]
     pub listen_metrics_addr: SocketAddr,
     /// HTTP read timeout.
-    #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m", value_parser = parse_go_duration)]
+    #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m", value_parser = go_flags::parse_duration)]
     pub read_timeout: Duration,
     /// HTTP write timeout.
-    #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m", value_parser = parse_go_duration)]
+    #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m", value_parser = go_flags::parse_duration)]
     pub write_timeout: Duration,
     /// Elect a leader through a Lease so that several replicas are safe.
-    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT", default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_parser = go_flags::parse_bool)]
     pub leader_elect: bool,
     /// Name of the leader-election Lease.
     #[arg(
@@ -140,17 +141,17 @@ pub struct Flags {
     )]
     pub leader_elect_lease_name: String,
     /// Lease duration.
-    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_LEASE_DURATION", default_value = "15s", value_parser = parse_go_duration)]
+    #[arg(long, env = "SEALED_SECRETS_LEADER_ELECT_LEASE_DURATION", default_value = "15s", value_parser = go_flags::parse_duration)]
     pub leader_elect_lease_duration: Duration,
     /// SealedSecrets reconciled at once.
     #[arg(long, env = "SEALED_SECRETS_WORKERS", default_value_t = 8)]
     pub workers: u16,
     /// Slow periodic resync of every SealedSecret (retries permanent failures); 0 disables.
-    #[arg(long, env = "SEALED_SECRETS_RESYNC_PERIOD", default_value = "1h", value_parser = parse_go_duration)]
+    #[arg(long, env = "SEALED_SECRETS_RESYNC_PERIOD", default_value = "1h", value_parser = go_flags::parse_duration)]
     pub resync_period: Duration,
     /// Wall-clock time allowed for rendering all `template.data` items of one SealedSecret
     /// (Go duration); past it the object fails with a status naming the limit.
-    #[arg(long, env = "SEALED_SECRETS_TEMPLATE_DEADLINE", default_value = "100ms", value_parser = parse_positive_duration)]
+    #[arg(long, env = "SEALED_SECRETS_TEMPLATE_DEADLINE", default_value = "100ms", value_parser = go_flags::parse_positive_duration)]
     pub template_deadline: Duration,
     /// Print version information and exit.
     #[arg(long)]
@@ -206,19 +207,6 @@ fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
     };
     full.parse()
         .map_err(|_| format!("{s:?} is not an address like :8080 or 127.0.0.1:8080"))
-}
-
-/// A Go duration flag value (`720h`, `2m`, `0`).
-pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    seal::duration::parse_go_duration(s)
-        .ok_or_else(|| format!("{s:?} is not a duration like 720h, 2m or 30s"))
-}
-
-/// A Go duration that is not zero.
-fn parse_positive_duration(s: &str) -> Result<Duration, String> {
-    Some(parse_go_duration(s)?)
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("{s:?} must be longer than zero"))
 }
 
 /// Parses RFC 1123 with a numeric zone, as `date -R` prints: `Mon, 02 Jan 2006 15:04:05 -0700`.
@@ -294,6 +282,50 @@ mod tests {
         assert!(flags.skip_recreate);
         assert_eq!(flags.key_renew_period, Duration::ZERO);
         assert_eq!(flags.key_order_priority, KeyOrder::SecretCreationTimestamp);
+    }
+
+    /// clap's own boolean took only `true`/`false`; upstream's pflag takes every
+    /// `strconv.ParseBool` spelling, so manifests written for upstream say `=1` or `=False`.
+    #[test]
+    fn update_status_accepts_1_like_pflag() {
+        for (value, expected) in [
+            ("1", true),
+            ("t", true),
+            ("True", true),
+            ("0", false),
+            ("F", false),
+            ("FALSE", false),
+        ] {
+            let flags =
+                Flags::try_parse_from(["controller", &format!("--update-status={value}")]).unwrap();
+            assert_eq!(flags.update_status, expected, "{value}");
+        }
+        assert!(Flags::try_parse_from(["controller", "--update-status=yes"]).is_err());
+    }
+
+    /// Upstream's durations are Go's: a sign, fractions and every unit, refused past 2^63 ns.
+    #[test]
+    fn durations_are_gos() {
+        let flags = Flags::try_parse_from([
+            "controller",
+            "--key-renew-period=+1.5h",
+            "--resync-period=90s",
+            "--leader-elect-lease-duration=1m0.5s",
+        ])
+        .unwrap();
+        assert_eq!(flags.key_renew_period, Duration::from_secs(5400));
+        assert_eq!(flags.resync_period, Duration::from_secs(90));
+        assert_eq!(
+            flags.leader_elect_lease_duration,
+            Duration::from_millis(60_500)
+        );
+        for args in [
+            ["controller", "--key-ttl=3000000h"],
+            ["controller", "--key-ttl=-1h"],
+            ["controller", "--key-ttl=10"],
+        ] {
+            assert!(Flags::try_parse_from(args).is_err(), "{args:?}");
+        }
     }
 
     #[test]

@@ -5,13 +5,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
+use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
-use seal::{Certificate, Fingerprint, ObjectMeta, PrivateKey, SEALING_KEY_LABEL};
+use seal::{Certificate, Fingerprint, KeyStatus, PrivateKey, SEALING_KEY_LABEL, TLS_SECRET_TYPE};
 use tokio::sync::Notify;
+use zeroize::Zeroize as _;
 
 use crate::config::KeyValues;
 use crate::events::{EventSink, EventType};
@@ -218,22 +220,39 @@ async fn create_key(api: &Api<Secret>, config: &KeyConfig) -> anyhow::Result<Fin
         Ok((key, cert))
     })
     .await??;
-    let metadata = ObjectMeta {
-        generate_name: Some(config.key_prefix.clone()),
-        namespace: Some(config.namespace.clone()),
-        labels: config.labels.clone(),
-        annotations: config.annotations.clone(),
-        ..ObjectMeta::default()
+    // The Secret is built in the client's type directly (no detour through an unwiped JSON
+    // value), and its copies of the key are wiped once it is sent.
+    let mut labels = config.labels.clone();
+    labels.insert(SEALING_KEY_LABEL.into(), KeyStatus::Active.label().into());
+    let mut secret = Secret {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            generate_name: Some(config.key_prefix.clone()),
+            namespace: Some(config.namespace.clone()),
+            labels: Some(labels),
+            annotations: Some(config.annotations.clone()).filter(|a| !a.is_empty()),
+            ..Default::default()
+        },
+        type_: Some(TLS_SECRET_TYPE.into()),
+        data: Some(
+            [
+                ("tls.crt", cert.to_pem().into_bytes()),
+                ("tls.key", key.to_pkcs1_pem().as_bytes().to_vec()),
+            ]
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), ByteString(value)))
+            .collect(),
+        ),
+        ..Secret::default()
     };
-    let secret = seal::tls_key_secret(&key, &cert, metadata);
-    let secret: Secret = serde_json::from_value(serde_json::to_value(&secret)?)?;
-    api.create(&PostParams::default(), &secret)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "create key Secret: {}",
-                crate::reconcile::run::Error::from_kube_public(&e)
-            )
-        })?;
+    let created = api.create(&PostParams::default(), &secret).await;
+    for value in secret.data.iter_mut().flat_map(|d| d.values_mut()) {
+        value.0.zeroize();
+    }
+    created.map_err(|e| {
+        anyhow::anyhow!(
+            "create key Secret: {}",
+            crate::reconcile::run::Error::from_kube_public(&e)
+        )
+    })?;
     Ok(key.fingerprint().clone())
 }

@@ -2,15 +2,14 @@
 //! Pure functions over key Secrets as the API server returns them ([`KeySecret`]); the watcher
 //! that feeds them and the writer that creates new keys live in the runtime shell.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use seal::{Certificate, Fingerprint, Keyring, PrivateKey, SEALING_KEY_LABEL, SecretBytes};
+use seal::key_record::{self, KeyRecord, KeySecretFields, whole_seconds};
+use seal::{Certificate, Fingerprint, Keyring, SEALING_KEY_LABEL, SecretBytes};
 use serde::{Deserialize, Deserializer};
 
 /// A key Secret as the key manager caches it: metadata, and values (private keys) held in
@@ -33,47 +32,9 @@ fn null_as_empty<'de, D: Deserializer<'de>>(
     Ok(Option::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// Which time orders keys, to pick the newest for sealing (`--key-order-priority`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KeyOrder {
-    /// The certificate's `notBefore` (upstream's default).
-    #[default]
-    CertNotBefore,
-    /// The key Secret's `metadata.creationTimestamp`.
-    SecretCreationTimestamp,
-}
-
-impl FromStr for KeyOrder {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "CertNotBefore" => Ok(Self::CertNotBefore),
-            "SecretCreationTimestamp" => Ok(Self::SecretCreationTimestamp),
-            other => Err(format!(
-                "invalid key order priority {other:?}: must be CertNotBefore or SecretCreationTimestamp"
-            )),
-        }
-    }
-}
-
-/// Whether a key may seal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyStatus {
-    /// Labelled `active`: seals (when newest) and unseals.
-    Active,
-    /// Labelled anything else (e.g. `compromised`), or the unlabelled legacy Secret: unseals only.
-    Retired,
-}
-
-impl fmt::Display for KeyStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Active => "active",
-            Self::Retired => "compromised",
-        })
-    }
-}
+pub use seal::key_record::{
+    BACKED_UP_AT_ANNOTATION, KeyOrder, KeyStatus, RENEWAL_REQUESTED_AT_ANNOTATION,
+};
 
 /// What is known of one loaded key (public facts only).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,18 +77,6 @@ pub struct KeySet {
     pub renewal_requested_at: Option<SystemTime>,
 }
 
-/// Annotation `kubeseal keys backup` puts on each key Secret it exported (RFC 3339).
-pub const BACKED_UP_AT_ANNOTATION: &str = "sealedsecrets.bitnami.com/backed-up-at";
-/// Annotation an operator (or `kubeseal keys rotate`) puts on a key Secret to ask for a new
-/// key now (RFC 3339). Authorization is the API server's: whoever may patch key Secrets.
-pub const RENEWAL_REQUESTED_AT_ANNOTATION: &str = "sealedsecrets.bitnami.com/renewal-requested-at";
-
-fn annotation_time(secret: &KeySecret, annotation: &str) -> Option<SystemTime> {
-    let text = secret.metadata.annotations.as_ref()?.get(annotation)?;
-    let timestamp: jiff::Timestamp = text.parse().ok()?;
-    Some(SystemTime::from(timestamp))
-}
-
 impl KeySet {
     /// Builds the key set from the labelled key Secrets and the legacy Secret named exactly
     /// `key_prefix` (loaded when present, labelled or not). Malformed Secrets are reported in
@@ -139,18 +88,9 @@ impl KeySet {
         order: KeyOrder,
     ) -> Self {
         let mut set = Self::default();
-        let mut loaded: Vec<KeyInfo> = Vec::new();
-        // Keys with the same ordering time (whole seconds) go newest Secret first, then by
-        // name, so every replica picks the same sealing key whatever order the cache lists.
-        let mut secrets: Vec<&KeySecret> = secrets.into_iter().collect();
-        secrets.sort_by(|a, b| {
-            let created = |s: &KeySecret| s.metadata.creation_timestamp.as_ref().map(|t| t.0);
-            created(b)
-                .cmp(&created(a))
-                .then_with(|| a.metadata.name.cmp(&b.metadata.name))
-        });
+        let mut records = Vec::new();
         for secret in secrets {
-            let name = secret.metadata.name.clone().unwrap_or_default();
+            let name = secret.metadata.name.as_deref().unwrap_or_default();
             let label = secret
                 .metadata
                 .labels
@@ -159,60 +99,71 @@ impl KeySet {
             if label.is_none() && name != key_prefix {
                 continue;
             }
-            if let Some(requested) = annotation_time(secret, RENEWAL_REQUESTED_AT_ANNOTATION) {
+            let annotations = secret.metadata.annotations.as_ref();
+            if let Some(requested) = annotations
+                .and_then(|a| a.get(RENEWAL_REQUESTED_AT_ANNOTATION))
+                .and_then(|text| key_record::parse_time(text))
+            {
                 set.renewal_requested_at = set.renewal_requested_at.max(Some(requested));
             }
-            let status = if label.is_some_and(|v| v == "active") {
-                KeyStatus::Active
-            } else {
-                KeyStatus::Retired
+            let fields = KeySecretFields {
+                name,
+                label: label.map(String::as_str),
+                annotations,
+                created: secret
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map(|t| SystemTime::from(t.0)),
+                tls_key: secret.data.get("tls.key").map(SecretBytes::expose),
+                tls_crt: secret.data.get("tls.crt").map(SecretBytes::expose),
             };
-            match load(secret, order) {
-                Ok((key, certificate, ordering_time)) => {
-                    let info = KeyInfo {
-                        secret_name: name,
-                        fingerprint: key.fingerprint().clone(),
-                        bits: key.public_key().bits(),
-                        ordering_time,
-                        not_after: certificate.as_ref().map(Certificate::not_after),
-                        status,
-                        backed_up_at: annotation_time(secret, BACKED_UP_AT_ANNOTATION),
-                    };
-                    if set.keyring.insert(key, certificate, ordering_time) {
-                        loaded.push(info);
-                    } else if status == KeyStatus::Retired {
-                        // The same key under two Secrets: a retired label wins.
-                        if let Some(other) = loaded
-                            .iter_mut()
-                            .find(|i| i.fingerprint == info.fingerprint)
-                        {
-                            other.status = KeyStatus::Retired;
-                        }
-                    }
-                }
-                Err(reason) => set.malformed.push(MalformedKey {
-                    secret_name: name,
-                    reason,
+            match KeyRecord::from_fields(fields) {
+                Ok(record) => records.push(record),
+                Err(error) => set.malformed.push(MalformedKey {
+                    secret_name: name.to_owned(),
+                    reason: error.to_string(),
                 }),
             }
         }
-        set.info = set
-            .keyring
-            .iter()
-            .filter_map(|entry| {
-                loaded
-                    .iter()
-                    .find(|i| &i.fingerprint == entry.key().fingerprint())
-                    .cloned()
-            })
-            .collect();
+        key_record::sort_newest_first(&mut records, |r| r, order);
+        for record in records {
+            let ordering_time = record.ordering_time(order);
+            let info = KeyInfo {
+                secret_name: record.name.clone(),
+                fingerprint: record.fingerprint().clone(),
+                bits: record.key.public_key().bits(),
+                ordering_time,
+                not_after: record.certificate.as_ref().map(Certificate::not_after),
+                status: record.status,
+                backed_up_at: record.backed_up_at_time(),
+            };
+            // Records come newest first, so the keyring keeps their order.
+            if set
+                .keyring
+                .insert(record.key, record.certificate, ordering_time)
+            {
+                set.info.push(info);
+            } else if info.status == KeyStatus::Compromised
+                && let Some(other) = set
+                    .info
+                    .iter_mut()
+                    .find(|i| i.fingerprint == info.fingerprint)
+            {
+                // The same key under two Secrets: a compromised label wins.
+                other.status = KeyStatus::Compromised;
+            }
+        }
         set
     }
 
-    /// The key that seals: the newest active one.
+    /// The key that seals: the newest active one with a certificate (the one rule,
+    /// [`key_record::sealing_key`], which `kubeseal keys` applies too).
     #[must_use]
     pub fn sealing_key(&self) -> Option<&KeyInfo> {
-        self.info.iter().find(|i| i.status == KeyStatus::Active)
+        self.info
+            .iter()
+            .find(|i| i.status == KeyStatus::Active && i.not_after.is_some())
     }
 
     /// Whether another key set holds the same keys in the same roles.
@@ -275,40 +226,6 @@ impl SharedKeys {
     }
 }
 
-fn load(
-    secret: &KeySecret,
-    order: KeyOrder,
-) -> Result<(PrivateKey, Option<Certificate>, SystemTime), String> {
-    let key_pem = secret
-        .data
-        .get("tls.key")
-        .ok_or_else(|| "no tls.key in data".to_owned())?;
-    let key = PrivateKey::from_pem(key_pem.expose()).map_err(|e| e.to_string())?;
-    let certificate = match secret.data.get("tls.crt") {
-        Some(crt) => {
-            Some(Certificate::from_pem(crt.expose()).map_err(|e| format!("tls.crt: {e}"))?)
-        }
-        None => None,
-    };
-    if let Some(cert) = &certificate
-        && cert.public_key().fingerprint() != key.fingerprint()
-    {
-        return Err("tls.crt does not belong to tls.key".into());
-    }
-    let created = secret
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map(|t| SystemTime::from(t.0));
-    let ordering_time = match (order, &certificate, created) {
-        (KeyOrder::CertNotBefore, Some(cert), _) => cert.not_before(),
-        (_, _, Some(created)) => created,
-        (_, Some(cert), None) => cert.not_before(),
-        (_, None, None) => SystemTime::UNIX_EPOCH,
-    };
-    Ok((key, certificate, ordering_time))
-}
-
 /// When to make the next key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Renewal {
@@ -324,12 +241,6 @@ pub enum Renewal {
     After(Duration),
     /// Never: renewal is disabled and a key exists.
     Never,
-}
-
-fn whole_seconds(t: SystemTime) -> SystemTime {
-    t.duration_since(SystemTime::UNIX_EPOCH).map_or(t, |d| {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())
-    })
 }
 
 /// Decides when to renew, from the newest sealing key's ordering time.
@@ -507,6 +418,24 @@ mod tests {
             let set = KeySet::from_secrets(secrets, "p", KeyOrder::CertNotBefore);
             assert_eq!(set.sealing_key().unwrap().secret_name, "b");
         }
+    }
+
+    /// `kubeseal keys list` and `keys rotate` never took a key without `tls.crt` for the
+    /// sealing key; the controller did, and then had no certificate to serve.
+    #[test]
+    fn regression_a_newest_key_without_certificate_does_not_seal() {
+        let secrets = [
+            key_secret("new", Some("active"), KEY, None, 100),
+            key_secret("old", Some("active"), KEY4096, Some(CERT4096), 1),
+        ];
+        let set = KeySet::from_secrets(
+            &secrets,
+            "sealed-secrets-key",
+            KeyOrder::SecretCreationTimestamp,
+        );
+        assert_eq!(set.keyring.len(), 2);
+        assert_eq!(set.sealing_key().unwrap().secret_name, "old");
+        assert!(set.sealing_certificate().is_some());
     }
 
     #[test]

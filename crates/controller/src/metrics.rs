@@ -209,7 +209,7 @@ impl Metrics {
 
     /// Records the key set's figures.
     pub fn observe_keys(&self, keys: &KeySet, renew_period: Option<Duration>, now: SystemTime) {
-        for status in [KeyStatus::Active, KeyStatus::Retired] {
+        for status in [KeyStatus::Active, KeyStatus::Compromised] {
             let count = keys.info.iter().filter(|i| i.status == status).count();
             self.keys
                 .get_or_create(&KeyStatusLabels {
@@ -337,7 +337,7 @@ mod tests {
             .clone(),
             bits: 2048,
             ordering_time: at(created),
-            not_after: None,
+            not_after: Some(at(10_000)),
             status: KeyStatus::Active,
             backed_up_at: backed_up.map(at),
         };

@@ -1,10 +1,10 @@
-//! The one place that calls RSA and AES primitives.
+//! The RSA-OAEP and AES-GCM operations on sealed values: the controller's hot path.
 //!
-//! RSA-OAEP runs on `aws-lc-rs`: its private-key operation is constant time and blinded,
-//! and measured here it decrypts RSA-2048 about 9x faster than the `rsa` crate (~3,550/s
-//! against ~400/s per core), which is the controller's hot path. `rsa` is still used, elsewhere,
-//! for key generation, PKCS#1/PKCS#8 encoding and certificate signing, which are rare.
-//! AES-256-GCM comes from `aes-gcm`. Swapping a backend means editing only this file.
+//! RSA-OAEP runs on `aws-lc-rs`, whose private-key operation is constant time, blinded and
+//! faster than the `rsa` crate's. The `rsa` crate does the rare work, in `keys.rs`: key
+//! generation, PKCS#1/PKCS#8 encoding and certificate signing.
+//! AES-256-GCM comes from `aes-gcm`. Swapping the backend that seals and opens values means
+//! editing only this file.
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};

@@ -3,14 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::key_record::{
+    KeyRecord, KeyRecordError, KeySecretFields, KeyStatus, SEALING_KEY_LABEL, TLS_SECRET_TYPE,
+};
 use crate::keys::{Certificate, KeyError, PrivateKey};
 use crate::manifest::{ManifestError, ObjectMeta, Secret, read_secrets};
 use crate::secret::SecretBytes;
-
-/// Label that marks a Secret as a sealing key.
-pub const SEALING_KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
-/// `type` of key Secrets.
-pub const TLS_SECRET_TYPE: &str = "kubernetes.io/tls";
 
 /// A key file that cannot be used. Never contains key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +23,14 @@ pub enum KeyFileError {
     /// A Secret without `tls.key`.
     #[error("secret {0:?} has no 'tls.key' in its data")]
     MissingTlsKey(String),
+    /// A key Secret whose `tls.key` or `tls.crt` cannot be used.
+    #[error("secret {name:?}: {error}")]
+    KeySecret {
+        /// The Secret's name.
+        name: String,
+        /// What is wrong with it.
+        error: KeyRecordError,
+    },
     /// Nothing that looks like a key.
     #[error("no private key found (expected PEM, a kubernetes.io/tls Secret, or a List of them)")]
     NoKeys,
@@ -54,23 +60,11 @@ pub fn read_private_keys(data: &[u8]) -> Result<Vec<LoadedKey>, KeyFileError> {
     } else {
         let mut keys = Vec::new();
         for secret in read_secrets(&text)? {
-            let key_pem = secret
-                .data
-                .get("tls.key")
-                .cloned()
-                .or_else(|| {
-                    secret
-                        .string_data
-                        .get("tls.key")
-                        .map(|s| SecretBytes::from_slice(s.expose().as_bytes()))
-                })
-                .ok_or_else(|| KeyFileError::MissingTlsKey(secret.metadata.name().to_owned()))?;
-            let key = PrivateKey::from_pem(key_pem.expose())?;
-            let certificate = secret
-                .data
-                .get("tls.crt")
-                .and_then(|crt| Certificate::from_pem(crt.expose()).ok());
-            keys.push(LoadedKey { key, certificate });
+            let record = key_record_of(&secret)?;
+            keys.push(LoadedKey {
+                key: record.key,
+                certificate: record.certificate,
+            });
         }
         keys
     };
@@ -78,6 +72,42 @@ pub fn read_private_keys(data: &[u8]) -> Result<Vec<LoadedKey>, KeyFileError> {
         return Err(KeyFileError::NoKeys);
     }
     Ok(keys)
+}
+
+/// A key Secret read from a manifest (`stringData` counts, as the API server would merge it),
+/// with the one validation every reader of key Secrets applies.
+///
+/// # Errors
+/// What [`KeyRecord::from_fields`] refuses, naming the Secret.
+pub fn key_record_of(secret: &Secret) -> Result<KeyRecord, KeyFileError> {
+    let name = secret.metadata.name();
+    let string_value = |field: &str| secret.string_data.get(field).map(|s| s.expose().as_bytes());
+    let value = |field: &str| {
+        secret
+            .data
+            .get(field)
+            .map(SecretBytes::expose)
+            .or_else(|| string_value(field))
+    };
+    KeyRecord::from_fields(KeySecretFields {
+        name,
+        label: secret
+            .metadata
+            .labels
+            .get(SEALING_KEY_LABEL)
+            .map(String::as_str),
+        annotations: Some(&secret.metadata.annotations),
+        created: None,
+        tls_key: value("tls.key"),
+        tls_crt: value("tls.crt"),
+    })
+    .map_err(|error| match error {
+        KeyRecordError::MissingTlsKey => KeyFileError::MissingTlsKey(name.to_owned()),
+        error => KeyFileError::KeySecret {
+            name: name.to_owned(),
+            error,
+        },
+    })
 }
 
 /// The `kubernetes.io/tls` Secret that holds a sealing key, labelled active, as upstream's
@@ -88,7 +118,7 @@ pub fn tls_key_secret(key: &PrivateKey, certificate: &Certificate, metadata: Obj
     secret
         .metadata
         .labels
-        .insert(SEALING_KEY_LABEL.into(), "active".into());
+        .insert(SEALING_KEY_LABEL.into(), KeyStatus::Active.label().into());
     secret.type_ = Some(TLS_SECRET_TYPE.into());
     secret.data = BTreeMap::from([
         (

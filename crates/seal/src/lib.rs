@@ -11,14 +11,16 @@
 //! | seal or open one raw value (`kubeseal --raw`) | [`Scope::label`] + [`seal_value`] / [`Keyring::open_value`] |
 //! | make, read and write keys and certificates | [`PrivateKey`], [`Certificate`] |
 //! | read keys from PEM files, key Secrets or backup Lists | [`read_private_keys`] |
+//! | read one key Secret, its status, the newest key | [`KeyRecord`], [`key_record::sort_newest_first`], [`key_record::sealing_key`] |
 //!
 //! Plaintext lives in [`SecretBytes`] / [`SecretString`] (wiped on drop, `[REDACTED]` in
 //! `Debug`); no error type carries a secret byte.
 #![deny(missing_docs)]
 
 mod backend;
-pub mod duration;
 pub mod format;
+pub mod go_flags;
+pub mod key_record;
 mod keyfile;
 pub mod keyring;
 pub mod keys;
@@ -32,9 +34,11 @@ mod yaml;
 pub(crate) mod test_keys;
 
 pub use format::{OpenError, open_value, seal_value};
-pub use keyfile::{
-    KeyFileError, LoadedKey, SEALING_KEY_LABEL, TLS_SECRET_TYPE, read_private_keys, tls_key_secret,
+pub use key_record::{
+    KeyOrder, KeyRecord, KeyRecordError, KeySecretFields, KeyStatus, SEALING_KEY_LABEL,
+    TLS_SECRET_TYPE,
 };
+pub use keyfile::{KeyFileError, LoadedKey, key_record_of, read_private_keys, tls_key_secret};
 pub use keyring::{KeyEntry, Keyring};
 pub use keys::{Certificate, Fingerprint, KeyError, PrivateKey, PublicKey};
 pub use manifest::{

@@ -10,14 +10,14 @@ use age::armor::{ArmoredReader, ArmoredWriter, Format as ArmorFormat};
 use age::secrecy::SecretString;
 use anyhow::{Context, Result, anyhow, bail};
 use seal::{
-    Certificate, Format, PrivateKey, SEALING_KEY_LABEL, Secret, TLS_SECRET_TYPE, read_secrets,
-    tls_key_secret, write_documents,
+    Certificate, Format, KeyFileError, KeyRecordError, KeyStatus, PrivateKey, SEALING_KEY_LABEL,
+    Secret, key_record_of, read_secrets, tls_key_secret, write_documents,
 };
 use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::secrets_input::{PassphraseArgs, identities};
-use super::store::{BACKED_UP_ANNOTATION, exportable, is_active};
+use super::stored::exportable;
 
 /// scrypt work factor (log2 N) of passphrase bundles: fixed so they open on slow machines and
 /// with the reference `age` tool.
@@ -258,6 +258,10 @@ fn new_certificate(key: &PrivateKey) -> Result<Certificate> {
         .map_err(|e| anyhow!("cannot make a certificate for a PEM key: {e}"))
 }
 
+/// One key Secret of a List, read with the one key-Secret model (any `type`, as the
+/// controller and `--recovery-private-key` take it; unlabelled is compromised, as the
+/// controller treats the legacy Secret). Its label is written out, so the Secret restored into
+/// a cluster is one the controller loads, with the same status.
 fn key_item(secret: Secret) -> Result<KeyItem> {
     let name = secret.metadata.name().to_owned();
     let shown = if name.is_empty() {
@@ -265,26 +269,19 @@ fn key_item(secret: Secret) -> Result<KeyItem> {
     } else {
         format!("Secret {name:?}")
     };
-    let type_ = secret.type_.as_deref().unwrap_or("Opaque");
-    if type_ != TLS_SECRET_TYPE {
-        bail!("{shown} is of type {type_:?}, not a {TLS_SECRET_TYPE} key Secret");
-    }
-    let key_pem = secret
-        .data
-        .get("tls.key")
-        .ok_or_else(|| anyhow!("{shown} has no tls.key"))?;
-    let key = PrivateKey::from_pem(key_pem.expose())
-        .map_err(|e| anyhow!("{shown} has a malformed tls.key: {e}"))?;
-    let (certificate, generated) = match secret.data.get("tls.crt") {
-        Some(crt) => {
-            let cert = Certificate::from_pem(crt.expose())
-                .map_err(|e| anyhow!("{shown} has a malformed tls.crt: {e}"))?;
-            if cert.public_key().fingerprint() != key.fingerprint() {
-                bail!("{shown}: tls.crt does not belong to tls.key");
-            }
-            (cert, false)
-        }
-        None => (new_certificate(&key)?, true),
+    let record = match key_record_of(&secret) {
+        Ok(record) => record,
+        Err(KeyFileError::KeySecret { error, .. }) => match error {
+            KeyRecordError::TlsKey(e) => bail!("{shown} has a malformed tls.key: {e}"),
+            KeyRecordError::TlsCrt(e) => bail!("{shown} has a malformed tls.crt: {e}"),
+            error => bail!("{shown}: {error}"),
+        },
+        Err(KeyFileError::MissingTlsKey(_)) => bail!("{shown} has no tls.key"),
+        Err(e) => bail!("{shown}: {e}"),
+    };
+    let (certificate, generated) = match record.certificate {
+        Some(certificate) => (certificate, false),
+        None => (new_certificate(&record.key)?, true),
     };
     let mut secret = exportable(secret);
     if generated {
@@ -293,16 +290,16 @@ fn key_item(secret: Secret) -> Result<KeyItem> {
             seal::SecretBytes::from_slice(certificate.to_pem().as_bytes()),
         );
     }
-    let legacy_unlabelled = !secret.metadata.labels.contains_key(SEALING_KEY_LABEL);
+    secret
+        .metadata
+        .labels
+        .entry(SEALING_KEY_LABEL.into())
+        .or_insert_with(|| record.status.label().into());
     Ok(KeyItem {
         name: (!name.is_empty()).then_some(name),
-        compromised: !legacy_unlabelled && !is_active(&secret.metadata.labels),
-        backed_up_at: secret
-            .metadata
-            .annotations
-            .get(BACKED_UP_ANNOTATION)
-            .cloned(),
-        key,
+        compromised: record.status == KeyStatus::Compromised,
+        backed_up_at: record.backed_up_at,
+        key: record.key,
         certificate,
         certificate_generated: generated,
         secret,

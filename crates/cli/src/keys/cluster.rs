@@ -2,27 +2,27 @@
 //! labelled `sealedsecrets.bitnami.com/sealed-secrets-key` (plus the legacy unlabelled
 //! `sealed-secrets-key`), created, annotated and relabelled, never deleted.
 
-use std::path::PathBuf;
 use std::time::SystemTime;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use k8s_openapi::api::core::v1::Secret as K8sSecret;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config};
-use seal::{Certificate, PrivateKey, SEALING_KEY_LABEL, Secret};
+use kube::{Api, Client};
+use seal::key_record::{KeyOrder, KeyRecord, KeySecretFields, KeyStatus};
+use seal::{ObjectMeta, SEALING_KEY_LABEL, Secret, SecretBytes};
+use zeroize::Zeroize as _;
 
-use super::store::{ACTIVE, KEY_PREFIX, Loaded, StoredKey, exportable, is_active};
+use super::stored::{Loaded, StoredKey, exportable};
+use crate::kubeconfig::{self, KubeArgs, describe};
+
+const KEY_PREFIX: &str = seal::key_record::LEGACY_KEY_SECRET_NAME;
 
 /// How to reach the cluster.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClusterArgs {
-    /// Path to a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use.
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    /// How to reach the API server: the same flags as the sealing modes.
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// Namespace of the controller and its key Secrets.
     #[arg(
         long,
@@ -31,6 +31,15 @@ pub struct ClusterArgs {
         value_name = "NAMESPACE"
     )]
     pub controller_namespace: String,
+    /// Which time orders the controller's keys (its own --key-order-priority): CertNotBefore
+    /// or SecretCreationTimestamp. Decides which key `keys list` shows as sealing.
+    #[arg(
+        long,
+        env = "SEALED_SECRETS_KEY_ORDER_PRIORITY",
+        default_value = "CertNotBefore",
+        value_name = "ORDER"
+    )]
+    pub key_order_priority: KeyOrder,
 }
 
 /// A connected client for the controller's namespace. Owns a current-thread runtime: callers
@@ -39,66 +48,24 @@ pub struct ClusterStore {
     runtime: tokio::runtime::Runtime,
     client: Client,
     namespace: String,
-}
-
-/// A one-line description of a client error (API status message and code when there is one).
-pub fn describe(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(status) => {
-            let message: String = status.message.chars().take(300).collect();
-            if status.code == 0 {
-                message
-            } else {
-                format!("{message} (HTTP {})", status.code)
-            }
-        }
-        other => other.to_string(),
-    }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
-async fn config(args: &ClusterArgs) -> Result<Config> {
-    let options = KubeConfigOptions {
-        context: args.context.clone(),
-        ..KubeConfigOptions::default()
-    };
-    let config = match &args.kubeconfig {
-        Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
-            Config::from_custom_kubeconfig(kubeconfig, &options)
-                .await
-                .with_context(|| format!("cannot use kubeconfig {}", path.display()))?
-        }
-        None if args.context.is_some() => Config::from_kubeconfig(&options)
-            .await
-            .context("cannot use the kubeconfig")?,
-        None => Config::infer()
-            .await
-            .context("cannot find a kubeconfig or in-cluster configuration (use --kubeconfig, or --keyring DIR for a local keyring)")?,
-    };
-    Ok(config)
+    order: KeyOrder,
 }
 
 impl ClusterStore {
     /// Connects with the kubeconfig.
     pub fn connect(args: &ClusterArgs) -> Result<Self> {
-        let runtime = runtime()?;
+        let runtime = kubeconfig::runtime()?;
         let client = runtime.block_on(async {
-            let config = config(args).await?;
-            Client::try_from(config)
-                .map_err(|e| anyhow!("cannot create a Kubernetes client: {}", describe(&e)))
+            let config = kubeconfig::client_config(&args.kube, None)
+                .await
+                .context("cannot reach the cluster (or use --keyring DIR for a local keyring)")?;
+            kubeconfig::client(config)
         })?;
         Ok(Self {
             runtime,
             client,
             namespace: args.controller_namespace.clone(),
+            order: args.key_order_priority,
         })
     }
 
@@ -111,7 +78,8 @@ impl ClusterStore {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
-    /// Every key Secret, as stored keys; unusable ones become warnings.
+    /// Every key Secret, as stored keys, newest first by the controller's key order; unusable
+    /// ones become warnings.
     pub fn load(&self) -> Result<Loaded> {
         let api = self.api();
         let (list, legacy) = self.runtime.block_on(async {
@@ -152,6 +120,7 @@ impl ClusterStore {
                     .push(format!("Secret {}/{name}: {e:#}", self.namespace)),
             }
         }
+        loaded.sort(self.order);
         Ok(loaded)
     }
 
@@ -199,7 +168,7 @@ impl ClusterStore {
                         .labels
                         .get_or_insert_default()
                         .entry(SEALING_KEY_LABEL.into())
-                        .or_insert_with(|| ACTIVE.into());
+                        .or_insert_with(|| KeyStatus::Active.label().into());
                     api.create(&PostParams::default(), &k8s).await
                 }
                 other => other,
@@ -227,42 +196,38 @@ fn to_k8s(secret: &Secret) -> Result<K8sSecret> {
     Ok(k8s)
 }
 
-fn stored_key(k8s: K8sSecret) -> Result<StoredKey> {
-    let created = k8s
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map(|t| SystemTime::from(t.0));
-    let value = serde_json::to_value(&k8s).context("cannot read the Secret")?;
-    drop(k8s);
-    let secret: Secret =
-        serde_json::from_value(value).map_err(|_| anyhow!("cannot read the Secret"))?;
-    let key_pem = secret
-        .data
-        .get("tls.key")
-        .ok_or_else(|| anyhow!("no tls.key in data"))?;
-    let key = PrivateKey::from_pem(key_pem.expose()).map_err(|e| anyhow!("tls.key: {e}"))?;
-    let certificate = match secret.data.get("tls.crt") {
-        Some(crt) => {
-            let cert = Certificate::from_pem(crt.expose()).map_err(|e| anyhow!("tls.crt: {e}"))?;
-            if cert.public_key().fingerprint() != key.fingerprint() {
-                bail!("tls.crt does not belong to tls.key");
-            }
-            Some(cert)
-        }
-        None => None,
-    };
+/// Reads a listed key Secret with the one key-Secret model. Its values are copied once into
+/// wiping storage and the client's copies are wiped.
+fn stored_key(mut k8s: K8sSecret) -> Result<StoredKey> {
+    let mut data: std::collections::BTreeMap<String, SecretBytes> = Default::default();
+    for (name, value) in k8s.data.iter_mut().flatten() {
+        data.insert(name.clone(), SecretBytes::from_slice(&value.0));
+        value.0.zeroize();
+    }
+    let meta = k8s.metadata;
+    let name = meta.name.unwrap_or_default();
+    let labels = meta.labels.unwrap_or_default();
+    let annotations = meta.annotations.unwrap_or_default();
+    let record = KeyRecord::from_fields(KeySecretFields {
+        name: &name,
+        label: labels.get(SEALING_KEY_LABEL).map(String::as_str),
+        annotations: Some(&annotations),
+        created: meta.creation_timestamp.map(|t| SystemTime::from(t.0)),
+        tls_key: data.get("tls.key").map(SecretBytes::expose),
+        tls_crt: data.get("tls.crt").map(SecretBytes::expose),
+    })?;
+    let mut secret = Secret::new(ObjectMeta {
+        name: Some(name),
+        namespace: meta.namespace,
+        labels,
+        annotations,
+        ..ObjectMeta::default()
+    });
+    secret.type_ = k8s.type_;
+    secret.immutable = k8s.immutable;
+    secret.data = data;
     Ok(StoredKey {
-        id: secret.metadata.name().to_owned(),
-        compromised: !is_active(&secret.metadata.labels),
-        backed_up_at: secret
-            .metadata
-            .annotations
-            .get(super::store::BACKED_UP_ANNOTATION)
-            .cloned(),
-        created,
-        key,
-        certificate,
+        record,
         secret: exportable(secret),
     })
 }

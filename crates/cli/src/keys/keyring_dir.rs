@@ -13,19 +13,20 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use seal::key_record::{KeyRecord, KeyRecordError, KeySecretFields, KeyStatus};
 use seal::{
     Certificate, ObjectMeta, PrivateKey, SEALING_KEY_LABEL, Secret, SecretBytes, TLS_SECRET_TYPE,
     tls_key_secret,
 };
 use zeroize::Zeroizing;
 
-use super::fsutil::{Overwrite, create_private_dir, write_file};
-use super::store::{
-    BACKED_UP_ANNOTATION, COMPROMISED, Loaded, StoredKey, format_time, secret_name_for,
-};
+use super::stored::{BACKED_UP_AT_ANNOTATION, Loaded, StoredKey, format_time, secret_name_for};
+use crate::files::{FileMode, Overwrite, create_private_dir, write_atomically};
 
 const KEY_EXT: &str = "key";
+/// Extension of the marker file that retires a key; named after the label value.
+const COMPROMISED: &str = "compromised";
 
 fn stems(dir: &Path) -> Result<Vec<String>> {
     let entries = fs::read_dir(dir).with_context(|| {
@@ -76,45 +77,54 @@ pub fn load(dir: &Path, namespace: &str) -> Result<Loaded> {
 fn load_one(dir: &Path, stem: &str, namespace: &str) -> Result<StoredKey> {
     let key_path = file(dir, stem, KEY_EXT);
     let pem = Zeroizing::new(fs::read(&key_path).context("cannot read")?);
-    let key = PrivateKey::from_pem(&pem)?;
     let crt_path = file(dir, stem, "crt");
-    let certificate = match fs::read(&crt_path) {
-        Ok(bytes) => {
-            let cert =
-                Certificate::from_pem(&bytes).with_context(|| format!("{}", crt_path.display()))?;
-            if cert.public_key().fingerprint() != key.fingerprint() {
-                bail!("{} does not belong to this key", crt_path.display());
-            }
-            Some(cert)
-        }
+    let crt = match fs::read(&crt_path) {
+        Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", crt_path.display())),
     };
-    let compromised = file(dir, stem, COMPROMISED).exists();
+    let status = if file(dir, stem, COMPROMISED).exists() {
+        KeyStatus::Compromised
+    } else {
+        KeyStatus::Active
+    };
     let backed_up_at = fs::read_to_string(file(dir, stem, "backed-up"))
         .ok()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty());
-    let created = certificate
+    let annotations = backed_up_at
+        .iter()
+        .map(|at| (BACKED_UP_AT_ANNOTATION.to_owned(), at.clone()))
+        .collect();
+    let mut record = KeyRecord::from_fields(KeySecretFields {
+        name: stem,
+        label: Some(status.label()),
+        annotations: Some(&annotations),
+        created: None,
+        tls_key: Some(&pem),
+        tls_crt: crt.as_deref(),
+    })
+    .map_err(|e| match e {
+        KeyRecordError::TlsCrt(_) | KeyRecordError::CertificateMismatch => {
+            anyhow::anyhow!("{}: {e}", crt_path.display())
+        }
+        KeyRecordError::TlsKey(e) => e.into(),
+        e => e.into(),
+    })?;
+    // A keyring directory has no creation time: the certificate's start, else the file's.
+    record.created = record
+        .certificate
         .as_ref()
         .map(Certificate::not_before)
         .or_else(|| fs::metadata(&key_path).and_then(|m| m.modified()).ok());
     let secret = key_secret(
-        &key,
-        certificate.as_ref(),
+        &record.key,
+        record.certificate.as_ref(),
         namespace,
-        compromised,
+        status == KeyStatus::Compromised,
         backed_up_at.as_deref(),
     );
-    Ok(StoredKey {
-        id: stem.to_owned(),
-        key,
-        certificate,
-        compromised,
-        created,
-        backed_up_at,
-        secret,
-    })
+    Ok(StoredKey { record, secret })
 }
 
 /// The key Secret for a keyring key, named after its fingerprint.
@@ -138,7 +148,7 @@ pub fn key_secret(
             secret
                 .metadata
                 .labels
-                .insert(SEALING_KEY_LABEL.into(), "active".into());
+                .insert(SEALING_KEY_LABEL.into(), KeyStatus::Active.label().into());
             secret.data = BTreeMap::from([(
                 "tls.key".to_owned(),
                 SecretBytes::from_slice(key.to_pkcs1_pem().as_bytes()),
@@ -147,16 +157,16 @@ pub fn key_secret(
         }
     };
     if compromised {
-        secret
-            .metadata
-            .labels
-            .insert(SEALING_KEY_LABEL.into(), COMPROMISED.into());
+        secret.metadata.labels.insert(
+            SEALING_KEY_LABEL.into(),
+            KeyStatus::Compromised.label().into(),
+        );
     }
     if let Some(at) = backed_up_at {
         secret
             .metadata
             .annotations
-            .insert(BACKED_UP_ANNOTATION.into(), at.to_owned());
+            .insert(BACKED_UP_AT_ANNOTATION.into(), at.to_owned());
     }
     secret
 }
@@ -212,17 +222,17 @@ pub fn add(
     create_private_dir(dir)?;
     let stem = new_stem(dir, name_hint)?;
     let crt = file(dir, &stem, "crt");
-    write_file(
+    write_atomically(
         &crt,
         certificate.to_pem().as_bytes(),
-        0o644,
+        FileMode::Public,
         Overwrite::Refuse,
     )?;
     let pem = key.to_pkcs1_pem();
-    if let Err(e) = write_file(
+    if let Err(e) = write_atomically(
         &file(dir, &stem, KEY_EXT),
         pem.as_bytes(),
-        0o600,
+        FileMode::Private,
         Overwrite::Refuse,
     ) {
         let _ = fs::remove_file(&crt);
@@ -239,20 +249,20 @@ pub fn add(
 
 /// Writes `<stem>.backed-up`.
 pub fn mark_backed_up(dir: &Path, stem: &str, at: &str) -> Result<()> {
-    write_file(
+    write_atomically(
         &file(dir, stem, "backed-up"),
         format!("{at}\n").as_bytes(),
-        0o644,
+        FileMode::Public,
         Overwrite::Replace,
     )
 }
 
 /// Writes `<stem>.compromised`.
 pub fn mark_compromised(dir: &Path, stem: &str) -> Result<()> {
-    write_file(
+    write_atomically(
         &file(dir, stem, COMPROMISED),
         format!("{}\n", format_time(SystemTime::now())).as_bytes(),
-        0o644,
+        FileMode::Public,
         Overwrite::Replace,
     )
 }

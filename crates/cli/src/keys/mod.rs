@@ -26,12 +26,12 @@
 
 mod bundle;
 mod cluster;
-mod fsutil;
 mod keyring_dir;
 mod reencrypt;
 mod secrets_input;
 mod sources;
 mod store;
+mod stored;
 
 use std::fs;
 use std::io::{self, Write};
@@ -39,7 +39,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
-use seal::{Certificate, Format, PrivateKey, write_documents};
+use seal::{Certificate, Format, PrivateKey, go_flags, write_documents};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -48,10 +48,12 @@ pub use reencrypt::{ReencryptArgs, run_reencrypt};
 pub use secrets_input::PassphraseArgs;
 pub use sources::{KeySources, load_keyring};
 
+use crate::files::{FileMode, Overwrite, write_atomically};
 use bundle::Protection;
 use cluster::{ClusterArgs, ClusterStore};
-use fsutil::{Overwrite, write_file};
-use store::{BACKED_UP_ANNOTATION, Loaded, Store, StoredKey, format_time};
+use seal::key_record::{RENEWAL_REQUESTED_AT_ANNOTATION, whole_seconds};
+use store::Store;
+use stored::{BACKED_UP_AT_ANNOTATION, Loaded, StoredKey, format_time};
 
 /// `kubeseal keys …`.
 #[derive(Debug, clap::Subcommand)]
@@ -158,21 +160,29 @@ fn rows(loaded: &Loaded) -> Vec<KeyRow> {
         .keys
         .iter()
         .map(|k| KeyRow {
-            name: k.id.clone(),
+            name: k.id().to_owned(),
             fingerprint: k.fingerprint().to_string(),
-            bits: k.key.public_key().bits(),
-            created: k.created.map(format_time),
-            not_before: k.certificate.as_ref().map(|c| format_time(c.not_before())),
-            not_after: k.certificate.as_ref().map(|c| format_time(c.not_after())),
-            expired: k.certificate.as_ref().is_some_and(|c| c.not_after() < now),
-            status: if k.compromised {
-                store::COMPROMISED.into()
-            } else {
-                store::ACTIVE.into()
-            },
+            bits: k.record.key.public_key().bits(),
+            created: k.record.created.map(format_time),
+            not_before: k
+                .record
+                .certificate
+                .as_ref()
+                .map(|c| format_time(c.not_before())),
+            not_after: k
+                .record
+                .certificate
+                .as_ref()
+                .map(|c| format_time(c.not_after())),
+            expired: k
+                .record
+                .certificate
+                .as_ref()
+                .is_some_and(|c| c.not_after() < now),
+            status: k.record.status.label().into(),
             sealing: sealing.as_ref() == Some(k.fingerprint()),
             backed_up: k.backed_up(),
-            backed_up_at: k.backed_up_at.clone(),
+            backed_up_at: k.record.backed_up_at.clone(),
         })
         .collect()
 }
@@ -346,7 +356,7 @@ fn backup(args: &BackupArgs) -> Result<()> {
             secret
                 .metadata
                 .annotations
-                .insert(BACKED_UP_ANNOTATION.into(), at.clone());
+                .insert(BACKED_UP_AT_ANNOTATION.into(), at.clone());
             secret
         })
         .collect();
@@ -363,7 +373,7 @@ fn backup(args: &BackupArgs) -> Result<()> {
             Zeroizing::new(plaintext.as_bytes().to_vec())
         }
     };
-    write_file(&args.output, &bytes, 0o600, overwrite)?;
+    write_atomically(&args.output, &bytes, FileMode::Private, overwrite)?;
     let mut marked = 0;
     for key in &loaded.keys {
         match store.mark_backed_up(key, &at) {
@@ -448,7 +458,7 @@ fn restore(args: &RestoreArgs) -> Result<()> {
             println!(
                 "skip {} (already present as {})",
                 item.key.fingerprint(),
-                present.id
+                present.id()
             );
             skipped += 1;
             continue;
@@ -504,21 +514,19 @@ pub struct RotateArgs {
     pub source: SourceArgs,
 }
 
-fn parse_timeout(text: &str) -> std::result::Result<Duration, String> {
-    crate::kubeconfig::parse_duration(text)
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("invalid duration {text:?} (e.g. 90s, 2m)"))
+/// Whole seconds or a Go duration, as `--request-timeout`; zero would never wait.
+fn parse_timeout(text: &str) -> std::result::Result<Duration, go_flags::GoFlagError> {
+    let timeout = go_flags::parse_kubectl_timeout(text)?;
+    if timeout.is_zero() {
+        return Err(go_flags::GoFlagError::Zero(text.to_owned()));
+    }
+    Ok(timeout)
 }
-
-/// Annotation that asks the controller for a new key now (RFC 3339); the controller honours
-/// it on any of its key Secrets.
-pub const RENEWAL_REQUESTED_AT_ANNOTATION: &str = "sealedsecrets.bitnami.com/renewal-requested-at";
 
 /// Asks the controller for a new key through the renewal annotation and waits for it.
 fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certificate> {
     let namespace = store.namespace().to_owned();
-    let mut loaded = store.load()?;
-    loaded.sort();
+    let loaded = store.load()?;
     warn_all(&loaded);
     let current = loaded.sealing().with_context(|| {
         format!(
@@ -533,11 +541,12 @@ fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certific
     // The controller compares the request with its newest key at whole seconds: ask for a
     // time after the current key was made, or nothing would happen.
     let newest = current
+        .record
         .certificate
         .as_ref()
         .map(Certificate::not_before)
         .into_iter()
-        .chain(current.created)
+        .chain(current.record.created)
         .max()
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut at = whole_seconds(SystemTime::now());
@@ -550,22 +559,21 @@ fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certific
     }
     let at = format_time(at);
     store
-        .annotate(&current.id, RENEWAL_REQUESTED_AT_ANNOTATION, &at)
+        .annotate(current.id(), RENEWAL_REQUESTED_AT_ANNOTATION, &at)
         .map_err(|e| anyhow!("cannot request a new key: {e:#}"))?;
     eprintln!(
         "requested a new key at {at} on Secret {namespace}/{}; waiting for the controller…",
-        current.id
+        current.id()
     );
     let deadline = Instant::now() + timeout;
     loop {
         std::thread::sleep(Duration::from_millis(500));
-        let mut loaded = store.load()?;
-        loaded.sort();
+        let loaded = store.load()?;
         if let Some(cert) = loaded
             .keys
             .iter()
-            .filter(|k| !k.compromised && !before.contains(k.fingerprint()))
-            .find_map(|k| k.certificate.clone())
+            .filter(|k| k.record.can_seal() && !before.contains(k.fingerprint()))
+            .find_map(|k| k.record.certificate.clone())
         {
             return Ok(cert);
         }
@@ -573,35 +581,32 @@ fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certific
             bail!(
                 "no new key appeared in namespace {namespace} within {}s: is the controller running there? (the request stays recorded on Secret {namespace}/{}; the controller acts on it when it sees it)",
                 timeout.as_secs(),
-                current.id
+                current.id()
             );
         }
     }
 }
 
-fn whole_seconds(t: SystemTime) -> SystemTime {
-    t.duration_since(SystemTime::UNIX_EPOCH).map_or(t, |d| {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())
-    })
-}
-
 fn rotate(args: &RotateArgs) -> Result<()> {
     let cert = if let Some(dir) = &args.source.keyring {
-        let (fp, stem) = new_keyring_key(dir, args.key_size, &args.my_cn)?;
+        let (cert, stem) = new_keyring_key(dir, args.key_size, &args.my_cn)?;
         eprintln!(
-            "created key {fp} in {}",
+            "created key {} in {}",
+            cert.public_key().fingerprint(),
             dir.join(format!("{stem}.key")).display()
         );
-        fs::read(dir.join(format!("{stem}.crt")))
-            .ok()
-            .and_then(|b| Certificate::from_pem(&b).ok())
-            .context("cannot read the new certificate")?
+        cert
     } else {
         let store = ClusterStore::connect(&args.source.cluster)?;
         rotate_in_cluster(&store, args.timeout)?
     };
     if let Some(path) = &args.cert_out {
-        write_file(path, cert.to_pem().as_bytes(), 0o644, Overwrite::Replace)?;
+        write_atomically(
+            path,
+            cert.to_pem().as_bytes(),
+            FileMode::Public,
+            Overwrite::Replace,
+        )?;
     }
     println!("{}", cert.public_key().fingerprint());
     eprintln!(
@@ -611,11 +616,12 @@ fn rotate(args: &RotateArgs) -> Result<()> {
     Ok(())
 }
 
-fn new_keyring_key(dir: &std::path::Path, bits: usize, cn: &str) -> Result<(String, String)> {
+/// A new key in a keyring directory: its certificate and file stem.
+fn new_keyring_key(dir: &std::path::Path, bits: usize, cn: &str) -> Result<(Certificate, String)> {
     let key = PrivateKey::generate(bits)?;
     let cert = Certificate::self_signed(&key, cn, seal::keys::DEFAULT_CERT_VALIDITY)?;
     let stem = keyring_dir::add(dir, &key, &cert, None, false, None)?;
-    Ok((key.fingerprint().to_string(), stem))
+    Ok((cert, stem))
 }
 
 // ---------------------------------------------------------------------------- compromise
@@ -638,7 +644,7 @@ fn compromise(args: &CompromiseArgs) -> Result<()> {
     let fingerprint = keys[0].fingerprint().clone();
     let mut changed = 0;
     for key in &keys {
-        if !key.compromised {
+        if !key.compromised() {
             store.mark_compromised(key)?;
             changed += 1;
         }
@@ -651,7 +657,7 @@ fn compromise(args: &CompromiseArgs) -> Result<()> {
     let next = loaded
         .keys
         .iter()
-        .find(|k| !k.compromised && k.certificate.is_some() && k.fingerprint() != &fingerprint);
+        .find(|k| k.record.can_seal() && k.fingerprint() != &fingerprint);
     match (next, &store) {
         (Some(next), _) => eprintln!("the sealing key is now {}", next.fingerprint()),
         (None, Store::Dir { dir, .. }) => eprintln!(
@@ -685,8 +691,8 @@ pub struct InitArgs {
 }
 
 fn init(args: &InitArgs) -> Result<()> {
-    let (fp, stem) = new_keyring_key(&args.keyring, args.key_size, &args.my_cn)?;
-    println!("{fp}");
+    let (cert, stem) = new_keyring_key(&args.keyring, args.key_size, &args.my_cn)?;
+    println!("{}", cert.public_key().fingerprint());
     eprintln!(
         "created {} (private key, mode 0600) and {}",
         args.keyring.join(format!("{stem}.key")).display(),

@@ -18,8 +18,8 @@ use seal::{
 };
 
 use super::bundle::list_document;
-use super::fsutil::{Overwrite, mode_of, write_file};
 use super::sources::{KeySourceArgs, load_keyring};
+use crate::files::{FileMode, Overwrite, write_atomically};
 
 /// `kubeseal reencrypt`.
 #[derive(Debug, clap::Args)]
@@ -53,15 +53,19 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
         bail!("no private keys: give --keyring DIR or --key FILE (a key, a backup List or bundle)");
     }
     let cert = match &args.cert {
-        Some(path) => {
-            let pem = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            Certificate::from_pem(&pem).with_context(|| format!("{}", path.display()))?
+        Some(path) => crate::certs::certificate_file(path)?,
+        None => {
+            let cert = sealing.context(
+                "no certificate to seal with: give --cert FILE, or a --keyring with an active key",
+            )?;
+            crate::certs::check_expiry(
+                &cert,
+                "the keyring's sealing certificate",
+                crate::certs::Expired::Refuse,
+            )?;
+            cert
         }
-        None => sealing.context(
-            "no certificate to seal with: give --cert FILE, or a --keyring with an active key",
-        )?,
     };
-    cert.check_not_expired(SystemTime::now())?;
     let mut current = Keyring::new();
     if let Some(entry) = keyring.get(cert.public_key().fingerprint()) {
         let copy = PrivateKey::from_pem(entry.key().to_pkcs1_pem().as_bytes())?;
@@ -221,7 +225,12 @@ fn process(
     {
         rendered = rest.to_owned();
     }
-    write_file(path, rendered.as_bytes(), mode_of(path), Overwrite::Replace)?;
+    write_atomically(
+        path,
+        rendered.as_bytes(),
+        FileMode::KeepExisting,
+        Overwrite::Replace,
+    )?;
     Ok(Outcome::Changed(out.len()))
 }
 

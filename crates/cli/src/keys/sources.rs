@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Result, anyhow, bail};
+use seal::key_record::KeyOrder;
 use seal::{Certificate, Keyring, read_private_keys};
 
 use super::bundle::{self, Unlock};
@@ -81,7 +82,7 @@ pub fn load_keyring(sources: &KeySources) -> Result<(Keyring, Option<Certificate
     let mut sealing: Option<Certificate> = None;
     for dir in &sources.keyrings {
         let mut loaded = keyring_dir::load(dir, "")?;
-        loaded.sort();
+        loaded.sort(KeyOrder::default());
         for w in &loaded.warnings {
             eprintln!("warning: skipped unreadable key: {w}");
         }
@@ -91,7 +92,7 @@ pub fn load_keyring(sources: &KeySources) -> Result<(Keyring, Option<Certificate
                 dir.display()
             );
         }
-        if let Some(cert) = loaded.sealing().and_then(|k| k.certificate.clone())
+        if let Some(cert) = loaded.sealing().and_then(|k| k.record.certificate.clone())
             && sealing
                 .as_ref()
                 .is_none_or(|s| s.not_before() < cert.not_before())
@@ -99,8 +100,8 @@ pub fn load_keyring(sources: &KeySources) -> Result<(Keyring, Option<Certificate
             sealing = Some(cert);
         }
         for key in loaded.keys {
-            let time = key.ordering_time();
-            keyring.insert(key.key, key.certificate, time);
+            let time = key.record.ordering_time(KeyOrder::default());
+            keyring.insert(key.record.key, key.record.certificate, time);
         }
     }
     for path in &sources.files {
@@ -136,10 +137,8 @@ fn load_file(path: &Path, unlock: &Unlock, keyring: &mut Keyring) -> Result<usiz
     let loaded = read_private_keys(text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let count = loaded.len();
     for key in loaded {
-        // A certificate of another key must not decide this key's place in the order.
-        let certificate = key
-            .certificate
-            .filter(|c| c.public_key().fingerprint() == key.key.fingerprint());
+        // Every reader refuses a certificate of another key (`seal::KeyRecord`).
+        let certificate = key.certificate;
         let time = certificate
             .as_ref()
             .map_or(SystemTime::UNIX_EPOCH, Certificate::not_before);
