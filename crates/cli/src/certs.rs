@@ -84,7 +84,7 @@ pub fn parse(bytes: &[u8], source: &str, allow_expired: bool) -> Result<Certific
     Ok(cert)
 }
 
-enum Location<'a> {
+pub(crate) enum Location<'a> {
     File(&'a str),
     Http,
     Other(String),
@@ -92,7 +92,7 @@ enum Location<'a> {
 
 /// Like upstream: no scheme, or a one-letter (Windows drive) scheme, is a file;
 /// `file://` is a file path; http and https are fetched.
-fn classify(location: &str) -> Location<'_> {
+pub(crate) fn classify(location: &str) -> Location<'_> {
     if let Some(path) = location.strip_prefix("file://") {
         return Location::File(path);
     }
