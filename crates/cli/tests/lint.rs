@@ -523,3 +523,52 @@ fn keys_list_usage_counts_sealed_secrets_per_key() {
         )
     );
 }
+
+#[test]
+fn controller_mode_asks_v1_verify_about_each_sealed_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.yaml"), seal_with("rsa2048", SECRET, &[])).unwrap();
+    let sealed_dev = kubeseal()
+        .args(["--cert", &dev_cert().display().to_string(), "-o", "yaml"])
+        .write_stdin(SECRET.replace("name: db", "name: dev"))
+        .output()
+        .unwrap();
+    fs::write(dir.path().join("b.yaml"), stdout(&sealed_dev)).unwrap();
+    // The fake controller holds the development key only.
+    let server = Server::start(Controller::dev());
+    let output = kubeseal()
+        .current_dir(dir.path())
+        .args(["--controller-url", &server.url, "lint", "--controller"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "a.yaml:2: error: the controller cannot open its values (/v1/verify) [does-not-open]\n"
+    );
+    let verified = server
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.path == "/v1/verify")
+        .count();
+    assert_eq!(verified, 2);
+    // No controller to ask: the checks cannot run.
+    let output = kubeseal()
+        .current_dir(dir.path())
+        .args([
+            "--controller-url",
+            "http://127.0.0.1:1",
+            "lint",
+            "--controller",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("error: cannot verify with the controller: "),
+        "{}",
+        stderr(&output)
+    );
+}

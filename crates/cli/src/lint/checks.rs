@@ -81,10 +81,13 @@ pub struct Context {
     pub certs: Option<BTreeMap<String, KnownCert>>,
     /// Private keys (`--recovery-private-key`, `--keyring`): values must open with them.
     pub keyring: Option<Keyring>,
+    /// Keep each SealedSecret's identity and values in [`Identity::object`] (for asking the
+    /// controller afterwards).
+    pub keep_objects: bool,
 }
 
 /// What a SealedSecret contributes to the checks across files.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
     /// `metadata.namespace`.
     pub namespace: String,
@@ -94,6 +97,8 @@ pub struct Identity {
     pub line: usize,
     /// Fingerprints of its sealed-with annotation, if any.
     pub sealed_with: Option<BTreeSet<String>>,
+    /// Name, namespace, annotations and values, with [`Context::keep_objects`].
+    pub object: Option<SealedSecret>,
 }
 
 /// The findings of one document and, for a SealedSecret, its identity.
@@ -309,7 +314,8 @@ pub fn check_sealed_secret(doc: &Node, context: &Context) -> (Vec<Finding>, Iden
     if let Some(certs) = &context.certs {
         findings.extend(cert_findings(sealed_with.as_ref(), certs, meta_line));
     }
-    if let Some(keyring) = &context.keyring {
+    let mut object = None;
+    if context.keyring.is_some() || context.keep_objects {
         let mut sealed = SealedSecret::new(ObjectMeta {
             name: Some(name.clone()),
             namespace: Some(namespace.clone()),
@@ -318,18 +324,22 @@ pub fn check_sealed_secret(doc: &Node, context: &Context) -> (Vec<Finding>, Iden
         });
         sealed.spec.encrypted_data = values;
         sealed.spec.data = legacy.and_then(|l| l.value.as_str()).map(str::to_owned);
-        findings.extend(open_findings(
-            &sealed,
-            keyring,
-            doc,
-            encrypted.map(|e| &e.value),
-        ));
+        if let Some(keyring) = &context.keyring {
+            findings.extend(open_findings(
+                &sealed,
+                keyring,
+                doc,
+                encrypted.map(|e| &e.value),
+            ));
+        }
+        object = context.keep_objects.then_some(sealed);
     }
     let identity = Identity {
         namespace,
         name,
         line: doc.line,
         sealed_with,
+        object,
     };
     (findings, identity)
 }
@@ -571,7 +581,7 @@ mod tests {
         )]);
         let context = Context {
             certs: Some(certs),
-            keyring: None,
+            ..Context::default()
         };
         let found = value_findings("k", &ok, 1, &context);
         assert_eq!(rules(&found), [(1, "key-size")]);
@@ -599,6 +609,7 @@ mod tests {
             name: name.into(),
             line: 1,
             sealed_with: None,
+            object: None,
         };
         let (a, b, c, d) = (
             id("ns", "a"),

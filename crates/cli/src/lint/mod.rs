@@ -19,11 +19,13 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
+use seal::SealedSecret;
 use zeroize::Zeroizing;
 
 use crate::cli::Cli;
 use crate::keys::{KeySources, PassphraseArgs, Unlock, load_keyring};
+use crate::online::Controller;
 use checks::{Context, Finding, Identity, Level};
 use report::{Located, OutputFormat, Summary};
 
@@ -73,6 +75,11 @@ pub struct LintArgs {
     /// Read the backup bundles' passphrase from the first line of FILE.
     #[arg(long = "passphrase-file", value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// Also ask the controller whether each SealedSecret opens (`/v1/verify`), connecting as
+    /// bare kubeseal does: give --controller-url, --kubeconfig etc. before `lint`, or as
+    /// SEALED_SECRETS_* variables.
+    #[arg(long)]
+    pub controller: bool,
     /// Files checked in parallel (default: number of CPUs).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -98,13 +105,25 @@ fn run(cli: &Cli, args: &LintArgs) -> Result<ExitCode> {
             Some(cert_set::load(cli, &args.certs)?)
         },
         keyring: keyring(args)?,
+        keep_objects: args.controller,
+    };
+    let controller = if args.controller {
+        Some(Controller::connect(cli)?)
+    } else {
+        None
     };
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths.clone()
     };
-    let (findings, summary) = lint(&paths, &context, args.jobs);
+    let mut ask = |sealed: &SealedSecret| verify_with(controller.as_ref(), sealed);
+    let verify: Option<&mut Verifier<'_>> = if controller.is_some() {
+        Some(&mut ask)
+    } else {
+        None
+    };
+    let (findings, summary) = lint(&paths, &context, args.jobs, verify)?;
     let text = report::render(&findings, summary, args.format);
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -163,11 +182,56 @@ pub(crate) fn display(path: &Path) -> String {
     }
 }
 
-/// Lints `paths`: every finding in file order and line order, and the totals.
-#[must_use]
-pub fn lint(paths: &[PathBuf], context: &Context, jobs: Option<usize>) -> (Vec<Located>, Summary) {
+/// Asks about one SealedSecret: `Ok(None)` when it opens, `Ok(Some(finding))` when not.
+pub type Verifier<'a> = dyn FnMut(&SealedSecret) -> Result<Option<String>> + 'a;
+
+fn verify_with(controller: Option<&Controller>, sealed: &SealedSecret) -> Result<Option<String>> {
+    let Some(controller) = controller else {
+        return Ok(None);
+    };
+    let body = serde_json::to_vec(sealed)?;
+    let reply = controller
+        .post("verify", body)
+        .map_err(|e| anyhow!("cannot verify with the controller: {e:#}"))?;
+    match reply.status.as_u16() {
+        200..=299 => Ok(None),
+        409 => Ok(Some(
+            "the controller cannot open its values (/v1/verify)".to_owned(),
+        )),
+        _ => bail!("cannot verify with the controller: {}", reply.message()),
+    }
+}
+
+/// Lints `paths`: every finding in file order and line order, and the totals. With
+/// `verify`, each SealedSecret is also asked about, one after another.
+///
+/// # Errors
+/// Only what `verify` returns (the controller cannot be asked).
+pub fn lint(
+    paths: &[PathBuf],
+    context: &Context,
+    jobs: Option<usize>,
+    mut verify: Option<&mut Verifier<'_>>,
+) -> Result<(Vec<Located>, Summary)> {
     let (files, walk_errors) = walk::files(paths);
-    let results = check_files(&files, context, jobs);
+    let mut results = check_files(&files, context, jobs);
+    if let Some(verify) = verify.as_mut() {
+        for result in &mut results {
+            for identity in &result.sealed {
+                let Some(object) = &identity.object else {
+                    continue;
+                };
+                if let Some(message) = verify(object)? {
+                    result.findings.push(Finding {
+                        line: identity.line,
+                        level: Level::Error,
+                        rule: "does-not-open",
+                        message,
+                    });
+                }
+            }
+        }
+    }
     let mut located: Vec<Located> = walk_errors
         .into_iter()
         .map(|e| Located {
@@ -221,7 +285,7 @@ pub fn lint(paths: &[PathBuf], context: &Context, jobs: Option<usize>) -> (Vec<L
             Level::Warning => summary.warnings += 1,
         }
     }
-    (located, summary)
+    Ok((located, summary))
 }
 
 /// Checks `files` on `jobs` threads; results in the order of `files`.
