@@ -126,7 +126,7 @@ pub fn check_expiry(cert: &Certificate, source: &str, expired: Expired) -> Resul
     Ok(())
 }
 
-enum Location<'a> {
+pub(crate) enum Location<'a> {
     File(&'a str),
     Http,
     Other(String),
@@ -134,7 +134,7 @@ enum Location<'a> {
 
 /// Like upstream: no scheme, or a one-letter (Windows drive) scheme, is a file;
 /// `file://` is a file path; http and https are fetched.
-fn classify(location: &str) -> Location<'_> {
+pub(crate) fn classify(location: &str) -> Location<'_> {
     if let Some(path) = location.strip_prefix("file://") {
         return Location::File(path);
     }

@@ -87,6 +87,10 @@ pub struct Cli {
     /// keeping the file's format, name, namespace and scope.
     #[arg(long = "merge-into", env = "SEALED_SECRETS_MERGE_INTO", value_name = "FILE", help_heading = SEALING)]
     pub merge_into: Option<PathBuf>,
+    /// Do not record the sealing key's fingerprint in the sealed-with annotation
+    /// (sealed-secrets-rs/sealed-with), for byte-for-byte upstream output.
+    #[arg(long = "no-sealed-with", env = "SEALED_SECRETS_NO_SEALED_WITH", help_heading = SEALING, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
+    pub no_sealed_with: bool,
 
     // ---- certificate and controller
     /// Certificate file or URL (http, https, file://) to seal with. Overrides --controller-*.
@@ -179,6 +183,9 @@ pub enum Command {
     Keys(Box<crate::keys::KeysCommand>),
     /// Re-seal every SealedSecret file under the paths with the current certificate, offline.
     Reencrypt(crate::keys::ReencryptArgs),
+    /// Check SealedSecret and Secret files offline: plaintext Secrets, broken SealedSecrets,
+    /// duplicates, unknown or expired sealing certificates, values that do not open.
+    Lint(crate::lint::LintArgs),
 }
 
 /// The clap command, for completions and the man page.

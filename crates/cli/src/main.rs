@@ -8,8 +8,10 @@ mod cli;
 mod files;
 mod keys;
 mod kubeconfig;
+mod lint;
 mod modes;
 mod online;
+mod sealed_with;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -22,6 +24,9 @@ use crate::cli::{Cli, Command};
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
     apply_rotate_alias(&mut cli);
+    if let Some(Command::Lint(args)) = &cli.command {
+        return lint::main(&cli, args);
+    }
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(&e),
@@ -62,6 +67,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Some(Command::Keys(command)) => keys::run(command),
         Some(Command::Reencrypt(args)) => keys::run_reencrypt(args),
+        Some(Command::Lint(_)) => unreachable!("lint runs before"),
         None => modes::run(cli),
     }
 }

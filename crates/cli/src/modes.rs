@@ -17,6 +17,7 @@ use crate::files::{self, Input, Sink};
 use crate::keys::{KeySources, PassphraseArgs, Unlock, load_keyring};
 use crate::kubeconfig;
 use crate::online::Controller;
+use crate::sealed_with;
 
 const TTY_MANIFEST_HINT: &str = "(tty detected: expecting json/yaml k8s resource in stdin)";
 const TTY_RAW_HINT: &str = "(tty detected: expecting a secret to encrypt in stdin)";
@@ -177,7 +178,7 @@ fn seal_all(
         .iter()
         .enumerate()
         .map(|(i, secret)| {
-            seal_secret(secret, cert.public_key(), &options).map_err(|e| {
+            let mut sealed = seal_secret(secret, cert.public_key(), &options).map_err(|e| {
                 let at = locate(source, i, total, secret.metadata.name());
                 match (&e, &kubeconfig_problem) {
                     (seal::SealError::MissingNamespace, Some(problem)) => {
@@ -185,7 +186,14 @@ fn seal_all(
                     }
                     _ => anyhow!("{at}: {e}"),
                 }
-            })
+            })?;
+            let fingerprint = cert.public_key().fingerprint().as_str();
+            sealed_with::set(
+                &mut sealed.metadata.annotations,
+                fingerprint,
+                !cli.no_sealed_with,
+            );
+            Ok(sealed)
         })
         .collect()
 }
@@ -310,6 +318,18 @@ fn merge_into(cli: &Cli, target: &Path, cert: &seal::Certificate) -> Result<()> 
         original.metadata.name.clone(),
     )?;
     drop(secrets);
+    let every_old_item_replaced = original.spec.data.is_none()
+        && original.spec.encrypted_data.keys().all(|key| {
+            updates
+                .iter()
+                .any(|u| u.spec.encrypted_data.contains_key(key))
+        });
+    sealed_with::merge(
+        &mut original.metadata.annotations,
+        cert.public_key().fingerprint().as_str(),
+        every_old_item_replaced,
+        !cli.no_sealed_with,
+    );
     let spec = &mut original.spec;
     for update in updates {
         spec.encrypted_data.extend(update.spec.encrypted_data);
@@ -467,6 +487,19 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
             rotated.status = None;
             out.push(rotated);
         }
+        // The controller rotates with its newest key, the one its certificate endpoint serves.
+        let fingerprint = controller
+            .cert()
+            .ok()
+            .and_then(|pem| seal::Certificate::from_pem(&pem).ok())
+            .map(|cert| cert.public_key().fingerprint().to_string());
+        for rotated in &mut out {
+            let annotations = &mut rotated.metadata.annotations;
+            match &fingerprint {
+                Some(fp) => sealed_with::set(annotations, fp, !cli.no_sealed_with),
+                None => sealed_with::set(annotations, "", false),
+            }
+        }
     } else {
         let (keyring, keyring_cert) = keyring(cli)?;
         // The keyring's sealing certificate unless --cert says otherwise.
@@ -482,12 +515,17 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
             _ => certs::certificate(cli)?,
         };
         for (i, s) in sealed.iter().enumerate() {
-            let rotated = reencrypt(s, &keyring, cert.public_key()).map_err(|e| {
+            let mut rotated = reencrypt(s, &keyring, cert.public_key()).map_err(|e| {
                 anyhow!(
                     "unable to rotate secret: {}: {e}",
                     locate(&input.source, i, total, s.metadata.name())
                 )
             })?;
+            sealed_with::set(
+                &mut rotated.metadata.annotations,
+                cert.public_key().fingerprint().as_str(),
+                !cli.no_sealed_with,
+            );
             out.push(rotated);
         }
         resealed_with = Some(cert);

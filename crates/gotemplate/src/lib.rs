@@ -15,6 +15,7 @@
 //! | render the `template.data` items of one object | [`Budget::new`] once, then [`Budget::render`] per item |
 //! | set the per-object allowance (output, items, work, memory, deadline) | [`Limits`] |
 //! | render one template on its own (tests, tools) | [`render`] |
+//! | check a template offline, without values (`kubeseal lint`) | [`check`] |
 //! | hold plaintext bytes (wiped on drop and on growth, `[REDACTED]` in `Debug`) | [`SecretBytes`] |
 //! | tell a parse error from an execution error or a limit | [`TemplateError`], [`Limit`] |
 //!
@@ -32,6 +33,7 @@
 use std::collections::BTreeMap;
 
 mod budget;
+mod check;
 mod exec;
 mod format;
 mod funcs;
@@ -44,6 +46,7 @@ mod value;
 mod tests;
 
 pub use budget::{Budget, DEFAULT_DEADLINE, Limit, Limits, WORK_UNIT_BYTES};
+pub use check::check;
 pub use secret::SecretBytes;
 
 /// Why a template did not render.

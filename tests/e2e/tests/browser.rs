@@ -363,7 +363,19 @@ fn masked(yaml: &str) -> String {
 }
 
 fn kubeseal_output(env: &Env, cert: &str, manifest: &str, scope: &str) -> String {
-    let output = env.kubeseal(&["--cert", cert, "--scope", scope, "-o", "yaml"], manifest);
+    // The page writes what upstream's kubeseal writes: no sealed-with annotation.
+    let output = env.kubeseal(
+        &[
+            "--cert",
+            cert,
+            "--scope",
+            scope,
+            "-o",
+            "yaml",
+            "--no-sealed-with",
+        ],
+        manifest,
+    );
     assert!(
         output.status.success(),
         "kubeseal: {}",
@@ -684,7 +696,10 @@ mod bodies {
             "the manifest's annotation chose the scope, as kubeseal does"
         );
         // kubeseal without --scope: the annotations decide.
-        let output = env.kubeseal(&["--cert", &cert, "-o", "yaml"], &manifest);
+        let output = env.kubeseal(
+            &["--cert", &cert, "-o", "yaml", "--no-sealed-with"],
+            &manifest,
+        );
         assert!(
             output.status.success(),
             "{}",

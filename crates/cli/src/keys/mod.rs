@@ -121,6 +121,10 @@ pub struct ListArgs {
     /// Output format: table, json or yaml.
     #[arg(short = 'o', long = "output", default_value = "table", value_parser = ["table", "json", "yaml"])]
     pub output: String,
+    /// Also count, per key, the SealedSecrets under these files or directories that its
+    /// certificate sealed (from their sealed-with annotations).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub usage: Vec<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
 }
@@ -151,6 +155,9 @@ pub struct KeyRow {
     pub backed_up: bool,
     /// When, as recorded.
     pub backed_up_at: Option<String>,
+    /// With `--usage`: `file:line` of each SealedSecret this key sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<Vec<String>>,
 }
 
 fn rows(loaded: &Loaded) -> Vec<KeyRow> {
@@ -183,6 +190,7 @@ fn rows(loaded: &Loaded) -> Vec<KeyRow> {
             sealing: sealing.as_ref() == Some(k.fingerprint()),
             backed_up: k.backed_up(),
             backed_up_at: k.record.backed_up_at.clone(),
+            used_by: None,
         })
         .collect()
 }
@@ -191,7 +199,19 @@ fn list(args: &ListArgs) -> Result<()> {
     let store = args.source.store()?;
     let loaded = store.load()?;
     warn_all(&loaded);
-    let rows = rows(&loaded);
+    let mut rows = rows(&loaded);
+    let usage = (!args.usage.is_empty()).then(|| crate::lint::usage::scan(&args.usage));
+    if let Some(usage) = &usage {
+        for row in &mut rows {
+            row.used_by = Some(
+                usage
+                    .by_fingerprint
+                    .get(&row.fingerprint)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+        }
+    }
     let text = match args.output.as_str() {
         "json" => serde_json::to_string_pretty(&rows).expect("rows serialize") + "\n",
         "yaml" => {
@@ -203,7 +223,17 @@ fn list(args: &ListArgs) -> Result<()> {
             }
             text
         }
-        _ => table(&rows, &store.describe()),
+        _ => {
+            let mut text = table(&rows, &store.describe());
+            if let Some(usage) = &usage {
+                let keys: Vec<_> = rows
+                    .iter()
+                    .map(|r| (r.name.clone(), r.fingerprint.clone(), r.sealing))
+                    .collect();
+                text.push_str(&crate::lint::usage::render(&keys, usage));
+            }
+            text
+        }
     };
     io::stdout()
         .write_all(text.as_bytes())

@@ -35,6 +35,9 @@ pub struct ReencryptArgs {
     /// Files processed in parallel (default: number of CPUs).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Do not record the new key's fingerprint in the sealed-with annotation.
+    #[arg(long = "no-sealed-with")]
+    pub no_sealed_with: bool,
 }
 
 /// What happened to one file.
@@ -91,7 +94,7 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let outcome = process(path, &keyring, &current, &cert)
+                    let outcome = process(path, &keyring, &current, &cert, !args.no_sealed_with)
                         .unwrap_or_else(|e| Outcome::Failed(format!("{e:#}")));
                     outcomes
                         .lock()
@@ -181,6 +184,7 @@ fn process(
     keyring: &Keyring,
     current: &Keyring,
     cert: &Certificate,
+    record_sealed_with: bool,
 ) -> Result<Outcome> {
     let bytes = fs::read(path).context("cannot read")?;
     let Ok(text) = std::str::from_utf8(&bytes) else {
@@ -210,6 +214,11 @@ fn process(
             .map_err(|e| anyhow!("{}/{}: {e}", s.metadata.namespace(), s.metadata.name()))?;
         // Only the ciphertexts change: keep the file's metadata and status as they were.
         resealed.metadata = s.metadata.clone();
+        crate::sealed_with::set(
+            &mut resealed.metadata.annotations,
+            cert.public_key().fingerprint().as_str(),
+            record_sealed_with,
+        );
         resealed.status = s.status.clone();
         out.push(resealed);
     }

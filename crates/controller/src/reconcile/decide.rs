@@ -588,6 +588,49 @@ mod tests {
         assert_eq!(owners(&next), 1);
     }
 
+    /// kubeseal records the sealing key on the SealedSecret's own metadata
+    /// (`sealed-secrets-rs/sealed-with`); the Secret is built from the template, so neither a
+    /// created, a replaced nor a patched Secret carries it.
+    #[test]
+    fn sealed_with_annotation_never_reaches_the_secret() {
+        const SEALED_WITH: &str = "sealed-secrets-rs/sealed-with";
+        let mut sealed = sealed();
+        sealed
+            .metadata
+            .annotations
+            .insert(SEALED_WITH.into(), "SHA256:abc".into());
+        let has_it = |secret: &Secret| {
+            secret
+                .metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(SEALED_WITH))
+        };
+        let Ok(SecretAction::Create(created)) = run(&sealed, None) else {
+            panic!("expected a Secret to create")
+        };
+        assert!(!has_it(&created));
+        assert!(
+            created
+                .metadata
+                .annotations
+                .as_ref()
+                .is_none_or(BTreeMap::is_empty),
+            "the template has no annotations, so neither has the Secret"
+        );
+        for annotations in [
+            &[(MANAGED_ANNOTATION, "true")][..],
+            &[(MANAGED_ANNOTATION, "true"), (PATCH_ANNOTATION, "true")],
+            &[(PATCH_ANNOTATION, "true")],
+        ] {
+            let current = existing(annotations, None, &[("old", "x")], &[]);
+            let Ok(SecretAction::Update(next)) = run(&sealed, Some(&current)) else {
+                panic!("expected an update for {annotations:?}")
+            };
+            assert!(!has_it(&next), "{annotations:?}");
+        }
+    }
+
     #[test]
     fn patch_only_merges_without_owning() {
         let current = existing(
