@@ -13,7 +13,12 @@ use crate::online::{self, Controller};
 
 /// The certificate bytes, verbatim (what `--fetch-cert` prints), and where they came from.
 pub fn cert_bytes(cli: &Cli) -> Result<(Vec<u8>, String)> {
-    match &cli.cert {
+    cert_bytes_at(cli, cli.cert())
+}
+
+/// The certificate bytes at `location` (a `--cert` value), else the controller's.
+fn cert_bytes_at(cli: &Cli, location: Option<&str>) -> Result<(Vec<u8>, String)> {
+    match location {
         Some(location) => {
             let bytes = match classify(location) {
                 Location::File(path) => read_file(Path::new(path))?.to_vec(),
@@ -24,7 +29,7 @@ pub fn cert_bytes(cli: &Cli) -> Result<(Vec<u8>, String)> {
                     ));
                 }
             };
-            Ok((bytes, location.clone()))
+            Ok((bytes, location.to_owned()))
         }
         None => {
             let controller = Controller::connect(cli)?;
@@ -39,7 +44,12 @@ pub fn cert_bytes(cli: &Cli) -> Result<(Vec<u8>, String)> {
 /// Reads and checks the certificate. An expired one is refused with upstream's wording
 /// unless `--allow-expired-cert`, which turns it into a warning.
 pub fn certificate(cli: &Cli) -> Result<Certificate> {
-    let (bytes, source) = cert_bytes(cli)?;
+    certificate_at(cli, cli.cert())
+}
+
+/// [`certificate`] from `location` (a `--cert` value), else the controller's.
+pub fn certificate_at(cli: &Cli, location: Option<&str>) -> Result<Certificate> {
+    let (bytes, source) = cert_bytes_at(cli, location)?;
     let cert = parse(&bytes, &source)?;
     check_expiry(&cert, &source, Expired::from_flag(cli.allow_expired_cert))?;
     Ok(cert)

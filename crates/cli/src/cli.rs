@@ -10,6 +10,14 @@ use seal::go_flags;
 
 use crate::kubeconfig::KubeArgs;
 
+impl Cli {
+    /// The one `--cert` of the modes that seal for one cluster (the last, as pflag keeps it).
+    #[must_use]
+    pub fn cert(&self) -> Option<&str> {
+        self.certs.last().map(String::as_str)
+    }
+}
+
 const IO: &str = "Input and output";
 const SEALING: &str = "Sealing";
 const CERT: &str = "Certificate and controller";
@@ -94,8 +102,10 @@ pub struct Cli {
 
     // ---- certificate and controller
     /// Certificate file or URL (http, https, file://) to seal with. Overrides --controller-*.
-    #[arg(long, env = "SEALED_SECRETS_CERT", value_name = "FILE|URL", help_heading = CERT)]
-    pub cert: Option<String>,
+    /// Repeat as NAME=FILE|URL to seal the input once for each of several clusters: -w and
+    /// --merge-into then take a path with {cluster} in it.
+    #[arg(long = "cert", env = "SEALED_SECRETS_CERT", value_name = "[NAME=]FILE|URL", help_heading = CERT, action = clap::ArgAction::Append)]
+    pub certs: Vec<String>,
     /// Write the certificate to stdout (or -w), for later use with --cert.
     #[arg(long = "fetch-cert", env = "SEALED_SECRETS_FETCH_CERT", help_heading = CERT, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub fetch_cert: bool,

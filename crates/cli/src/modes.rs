@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::certs;
 use crate::cli::Cli;
+use crate::clusters;
 use crate::files::{self, Input, Sink};
 use crate::keys::{KeySources, PassphraseArgs, Unlock, load_keyring};
 use crate::kubeconfig;
@@ -34,7 +35,7 @@ impl fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
-fn usage(message: impl Into<String>) -> anyhow::Error {
+pub(crate) fn usage(message: impl Into<String>) -> anyhow::Error {
     Usage(message.into()).into()
 }
 
@@ -43,6 +44,14 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
 pub fn run(cli: &Cli) -> Result<()> {
     if !cli.from_file.is_empty() && !cli.raw {
         return Err(usage("--from-file requires --raw"));
+    }
+    let clusters = clusters::named(cli)?;
+    if !clusters.is_empty()
+        && (cli.recovery_unseal || cli.validate || cli.re_encrypt || cli.fetch_cert)
+    {
+        return Err(usage(
+            "--cert NAME=FILE|URL (several clusters) is for sealing, --raw and --merge-into only",
+        ));
     }
     let offline_keys = !key_sources(cli).is_empty();
     if cli.recovery_unseal {
@@ -67,6 +76,9 @@ pub fn run(cli: &Cli) -> Result<()> {
     if !cli.raw {
         output_format(cli, None, Format::Json)?;
     }
+    if !clusters.is_empty() {
+        return clusters::seal(cli, &clusters);
+    }
     let cert = certs::certificate(cli)?;
     let sealed = if let Some(target) = &cli.merge_into {
         merge_into(cli, target, &cert)
@@ -78,7 +90,7 @@ pub fn run(cli: &Cli) -> Result<()> {
     certs::warn_after(&cert, sealed)
 }
 
-fn output_sink(cli: &Cli) -> Sink {
+pub(crate) fn output_sink(cli: &Cli) -> Sink {
     match &cli.sealed_secret_file {
         Some(path) => Sink::File {
             path: path.clone(),
@@ -90,7 +102,7 @@ fn output_sink(cli: &Cli) -> Sink {
 
 /// `-o` if given (either case); else by the extension of `target` (`-w`, or the file being
 /// rewritten): `.yaml`/`.yml` → YAML, `.json` → JSON; else `fallback` (the input's format).
-fn output_format(cli: &Cli, target: Option<&Path>, fallback: Format) -> Result<Format> {
+pub(crate) fn output_format(cli: &Cli, target: Option<&Path>, fallback: Format) -> Result<Format> {
     if let Some(name) = &cli.format {
         return match name.to_ascii_lowercase().as_str() {
             "json" => Ok(Format::Json),
@@ -120,7 +132,7 @@ fn locate(source: &str, index: usize, total: usize, name: &str) -> String {
     }
 }
 
-fn read_secret_input(cli: &Cli) -> Result<(Input, Vec<Secret>)> {
+pub(crate) fn read_secret_input(cli: &Cli) -> Result<(Input, Vec<Secret>)> {
     let input = files::read_input(cli.secret_file.as_deref(), TTY_MANIFEST_HINT)?;
     let secrets = read_secrets(&input.text).map_err(|e| anyhow!("{}: {e}", input.source))?;
     if secrets.is_empty() {
@@ -146,7 +158,7 @@ fn explicit_namespace(cli: &Cli) -> Option<String> {
 }
 
 /// Seals each Secret of `secrets`, rewriting scope annotations to `scope` and names to `name`.
-fn seal_all(
+pub(crate) fn seal_all(
     cli: &Cli,
     source: &str,
     secrets: &[Secret],
@@ -198,7 +210,7 @@ fn seal_all(
         .collect()
 }
 
-fn default_scope(cli: &Cli) -> Option<Scope> {
+pub(crate) fn default_scope(cli: &Cli) -> Option<Scope> {
     // Like upstream, only a non-default --scope rewrites the input's annotations.
     cli.scope.filter(|s| *s != Scope::Strict)
 }
@@ -219,6 +231,20 @@ fn seal_mode(cli: &Cli, cert: &seal::Certificate) -> Result<()> {
 }
 
 fn raw(cli: &Cli, cert: &seal::Certificate) -> Result<()> {
+    let (label, value) = raw_input(cli)?;
+    let encoded = seal_raw(cert, &label, &value);
+    drop(value);
+    output_sink(cli).write(encoded.as_bytes())
+}
+
+/// One sealed value of `--raw`, base64.
+pub(crate) fn seal_raw(cert: &seal::Certificate, label: &[u8], value: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(seal_value(cert.public_key(), label, value))
+}
+
+/// The scope label and the value `--raw` seals, checked and read once.
+pub(crate) fn raw_input(cli: &Cli) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>)> {
     let scope = cli.scope.unwrap_or_default();
     let mut namespace = String::new();
     let mut name = String::new();
@@ -262,15 +288,23 @@ fn raw(cli: &Cli, cert: &seal::Certificate) -> Result<()> {
             "warning: the value ends with a newline, which is sealed too; use printf '%s' or echo -n to leave it out"
         );
     }
-    let label = scope.label(&namespace, &name);
-    let sealed = seal_value(cert.public_key(), &label, &value);
-    drop(value);
-    use base64::Engine as _;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(sealed);
-    output_sink(cli).write(encoded.as_bytes())
+    Ok((scope.label(&namespace, &name), value))
 }
 
 fn merge_into(cli: &Cli, target: &Path, cert: &seal::Certificate) -> Result<()> {
+    let (input, secrets) = read_secret_input(cli)?;
+    merge_secrets_into(cli, target, cert, &input.source, secrets)
+}
+
+/// Seals `secrets` (read from `source`) as items of the SealedSecret file `target`, rewritten
+/// in place.
+pub(crate) fn merge_secrets_into(
+    cli: &Cli,
+    target: &Path,
+    cert: &seal::Certificate,
+    source: &str,
+    mut secrets: Vec<Secret>,
+) -> Result<()> {
     let original_text = files::read_file(target)?;
     let original_text = std::str::from_utf8(&original_text)
         .map_err(|_| anyhow!("{}: not valid UTF-8", target.display()))?;
@@ -299,7 +333,6 @@ fn merge_into(cli: &Cli, target: &Path, cert: &seal::Certificate) -> Result<()> 
             target.display()
         );
     }
-    let (input, mut secrets) = read_secret_input(cli)?;
     // Items must open under the file's identity: its name, namespace and scope.
     for secret in &mut secrets {
         secret.metadata.name.clone_from(&original.metadata.name);
@@ -311,7 +344,7 @@ fn merge_into(cli: &Cli, target: &Path, cert: &seal::Certificate) -> Result<()> 
     let format = output_format(cli, Some(target), Format::detect(original_text))?;
     let updates = seal_all(
         cli,
-        &input.source,
+        source,
         &secrets,
         cert,
         Some(file_scope),
@@ -504,7 +537,7 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
         let (keyring, keyring_cert) = keyring(cli)?;
         // The keyring's sealing certificate unless --cert says otherwise.
         let cert = match keyring_cert {
-            Some(cert) if cli.cert.is_none() => {
+            Some(cert) if cli.cert().is_none() => {
                 certs::check_expiry(
                     &cert,
                     "the keyring's sealing certificate",
