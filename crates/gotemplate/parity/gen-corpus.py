@@ -580,6 +580,8 @@ a {{- /* c */ -}} b
 {{ toDate "x" "y" }}|{{ toDate "x" "y" | unixEpoch }}|{{ typeOf (toDate "x" "y") }}|{{ kindOf (toDate "x" "y") }}|{{ toJson (toDate "2006" "2024") }}|{{ (toDate "x" "y").IsZero }}
 --- date-time-methods
 {{ $t := toDate "2006-01-02T15:04:05.999999999Z07:00" "2024-02-29T13:04:05.123456789+05:30" }}{{ $t.Unix }} {{ $t.UnixMilli }} {{ $t.UnixMicro }} {{ $t.UnixNano }} {{ $t.Year }} {{ $t.Day }} {{ $t.Hour }} {{ $t.Minute }} {{ $t.Second }} {{ $t.Nanosecond }} {{ $t.YearDay }} {{ $t.UTC }} {{ $t.Local }} {{ $t.String }} {{ $t.IsZero }} {{ $t.Format "Jan 2" }} {{ typeOf $t.Unix }} {{ typeOf $t.Year }}
+--- date-time-month-weekday
+{{ $t := toDate "2006-01-02" "2024-02-29" }}{{ $t.Month }} {{ $t.Weekday }} {{ typeOf $t.Month }} {{ kindOf $t.Weekday }} {{ printf "%v %d %s %q %x" $t.Month $t.Month $t.Month $t.Month $t.Month }} {{ eq $t.Month 2 }} {{ lt $t.Weekday 5 }} {{ add1 $t.Month }} {{ toString $t.Weekday }} {{ toJson (list $t.Month $t.Weekday) }} {{ list $t.Month }} {{ deepEqual $t.Month 2 }} {{ int $t.Month }} {{ (toDate "2006" "x").Weekday }} {{ (toDate "2006-01-02" "2023-12-31").Month }}
 --- date-time-compare
 {{ $a := toDate "2006-01-02" "2024-01-01" }}{{ $b := toDate "2006-01-02" "2024-06-01" }}{{ $a.Before $b }} {{ $a.After $b }} {{ $a.Equal $a }} {{ eq $a $a }} {{ eq $a $b }} {{ eq $a (toDate "2006-01-02" "2024-01-01") }} {{ $a.UTC.Equal $a }} {{ eq $a.UTC $a }}
 --- date-print-forms

@@ -279,6 +279,12 @@ fn fmt_arg(
             _ => bad_verb(buf, v, verb, cap, depth),
         },
         Value::Int(i, t) => {
+            // fmt's handleMethods: a Stringer prints its String() under the string verbs
+            if let Some(name) = t.name_of(*i)
+                && matches!(verb, 'v' | 's' | 'q' | 'x' | 'X')
+            {
+                return fmt_arg(buf, &Value::str(name.as_bytes()), verb, sp, cap, depth + 1);
+            }
             let unsigned = t.unsigned();
             match verb {
                 'v' | 'd' => fmt_int(buf, *i, 10, false, verb, sp, unsigned),

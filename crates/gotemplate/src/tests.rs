@@ -467,10 +467,25 @@ fn get_host_by_name_is_undefined() {
 
 #[test]
 fn functions_run_only_when_reached() {
-    assert_eq!(ok("{{ if false }}{{ now }}{{ end }}ok", STD), "ok");
-    assert_eq!(
-        ok("{{ if false }}{{ genPrivateKey \"rsa\" }}{{ end }}ok", STD),
-        "ok"
+    // key generation is charged far more work than this budget has: it must not run
+    let limits = Limits {
+        max_work: 10_000,
+        ..untimed()
+    };
+    let data = BTreeMap::new();
+    let out = Budget::new(limits.clone())
+        .render(
+            "{{ if false }}{{ genPrivateKey \"rsa\" }}{{ end }}ok",
+            &data,
+        )
+        .expect("not reached, not run");
+    assert_eq!(out.expose(), b"ok");
+    let err = Budget::new(limits)
+        .render("{{ if true }}{{ genPrivateKey \"rsa\" }}{{ end }}ok", &data)
+        .expect_err("reached: charged");
+    assert!(
+        matches!(err, TemplateError::Limit { limit: Limit::Work }),
+        "{err}"
     );
 }
 

@@ -19,12 +19,54 @@ pub(crate) enum IntTy {
     Uint8,
     /// `uint64` (a version's fields); the `i64` holds the bits.
     Uint64,
+    /// `time.Month` (an `int` that prints its name)
+    Month,
+    /// `time.Weekday` (an `int` that prints its name)
+    Weekday,
 }
 
 impl IntTy {
     /// Whether the `i64` holds an unsigned value's bits.
     pub(crate) fn unsigned(self) -> bool {
         matches!(self, IntTy::Uint8 | IntTy::Uint64)
+    }
+
+    /// The name a `fmt.Stringer` integer prints (`time.Month`, `time.Weekday`).
+    pub(crate) fn name_of(self, v: i64) -> Option<String> {
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        const DAYS: [&str; 7] = [
+            "Sunday",
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+        ];
+        let name = |table: &[&str], i: i64, ty: &str| {
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| table.get(i))
+                .map_or_else(|| format!("%!{ty}({v})"), |n| (*n).to_string())
+        };
+        match self {
+            IntTy::Month => Some(name(&MONTHS, v - 1, "Month")),
+            IntTy::Weekday => Some(name(&DAYS, v, "Weekday")),
+            _ => None,
+        }
     }
 
     /// The exact value, whatever the type.
@@ -192,6 +234,8 @@ impl Value {
             Value::Int(_, IntTy::Int64) => "int64".into(),
             Value::Int(_, IntTy::Uint8) => "uint8".into(),
             Value::Int(_, IntTy::Uint64) => "uint64".into(),
+            Value::Int(_, IntTy::Month) => "time.Month".into(),
+            Value::Int(_, IntTy::Weekday) => "time.Weekday".into(),
             Value::Object(o) => o.type_name().into(),
             Value::Float(_) => "float64".into(),
             Value::Str(_) => "string".into(),
@@ -212,6 +256,7 @@ impl Value {
             Value::Int(_, IntTy::Int64) => "int64",
             Value::Int(_, IntTy::Uint8) => "uint8",
             Value::Int(_, IntTy::Uint64) => "uint64",
+            Value::Int(_, IntTy::Month | IntTy::Weekday) => "int",
             Value::Object(o) => o.kind_name(),
             Value::Float(_) => "float64",
             Value::Str(_) => "string",

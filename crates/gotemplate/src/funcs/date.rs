@@ -85,9 +85,9 @@ impl GoObject for TimeObject {
     }
     fn params(&self, name: &str) -> Option<&'static [PT]> {
         match name {
-            "Unix" | "UnixMilli" | "UnixMicro" | "UnixNano" | "Year" | "Day" | "Hour"
-            | "Minute" | "Second" | "Nanosecond" | "YearDay" | "UTC" | "Local" | "String"
-            | "IsZero" => Some(&[]),
+            "Unix" | "UnixMilli" | "UnixMicro" | "UnixNano" | "Year" | "Month" | "Weekday"
+            | "Day" | "Hour" | "Minute" | "Second" | "Nanosecond" | "YearDay" | "UTC" | "Local"
+            | "String" | "IsZero" => Some(&[]),
             "Format" => Some(&[Str]),
             "Before" | "After" | "Equal" => Some(&[Any]),
             _ => None,
@@ -109,6 +109,8 @@ impl GoObject for TimeObject {
             "UnixMicro" => scaled(1_000_000),
             "UnixNano" => scaled(1_000_000_000),
             "Year" => Value::int(c().year),
+            "Month" => Value::Int(i64::from(c().month), IntTy::Month),
+            "Weekday" => Value::Int(c().weekday as i64, IntTy::Weekday),
             "Day" => Value::int(i64::from(c().day)),
             "Hour" => Value::int(c().hour),
             "Minute" => Value::int(c().min),
