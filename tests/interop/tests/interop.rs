@@ -150,6 +150,36 @@ async fn sealed_by_opened_by(sealer: Flavor, opener: Flavor) {
             opener.name()
         );
     }
+    if sealer == Flavor::Ours {
+        // What our kubeseal adds to a SealedSecret's own metadata is ours alone: either
+        // controller unseals the object and copies none of it into the Secret.
+        let sealed: Api<SealedSecret> = Api::namespaced(client.clone(), &ns);
+        let object = sealed.get("strict").await.expect("SealedSecret strict");
+        assert!(
+            object
+                .metadata
+                .annotations
+                .unwrap_or_default()
+                .contains_key("sealed-secrets-rs/sealed-with"),
+            "our kubeseal records the sealing certificate"
+        );
+        for (namespace, name) in [(&ns, "strict"), (&ns, "merged"), (&ns2, "cluster-moved")] {
+            let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+            let secret = secrets.get(name).await.expect("Secret");
+            let ours: Vec<String> = secret
+                .metadata
+                .annotations
+                .unwrap_or_default()
+                .into_keys()
+                .filter(|k| k.starts_with("sealed-secrets-rs/"))
+                .collect();
+            assert!(
+                ours.is_empty(),
+                "{}'s controller copied {ours:?} into Secret {namespace}/{name}",
+                opener.name()
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -168,6 +198,17 @@ async fn upstream_kubeseal_seals_for_our_controller() {
 )]
 async fn our_kubeseal_seals_for_upstream_controller() {
     sealed_by_opened_by(Flavor::Ours, Flavor::Upstream).await;
+}
+
+/// The same steps with ours on both sides: our controller, too, leaves what our kubeseal adds to
+/// a SealedSecret's own metadata out of the Secret.
+#[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(control_plane),
+    ignore = "needs the control plane and Go for upstream's binaries: see tests/README.md"
+)]
+async fn our_kubeseal_seals_for_our_controller() {
+    sealed_by_opened_by(Flavor::Ours, Flavor::Ours).await;
 }
 
 /// Seals one Secret per name with `sealer`'s kubeseal and creates the SealedSecrets.
