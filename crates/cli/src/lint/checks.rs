@@ -221,7 +221,21 @@ pub fn check_sealed_secret(doc: &Node, context: &Context) -> (Vec<Finding>, Iden
     let name = metadata.map_or("", |m| m.str_at("name")).to_owned();
     let namespace = metadata.map_or("", |m| m.str_at("namespace")).to_owned();
     let annotations = string_map(metadata.and_then(|m| m.get("annotations")));
+    // An annotation's finding points at the annotation; else at `metadata:`.
+    let annotation_line = |key: &str| {
+        metadata
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.entry(key))
+            .map_or(meta_line, |e| e.line)
+    };
     findings.extend(scope_findings(&annotations, &name, &namespace, meta_line));
+    if let Some(both) = findings
+        .iter_mut()
+        .find(|f| f.rule == "scope" && f.level == Level::Error)
+    {
+        both.line = annotation_line(NAMESPACE_WIDE_ANNOTATION)
+            .max(annotation_line(CLUSTER_WIDE_ANNOTATION));
+    }
 
     let spec = doc.get("spec");
     let template_meta = spec
@@ -312,7 +326,11 @@ pub fn check_sealed_secret(doc: &Node, context: &Context) -> (Vec<Finding>, Iden
 
     let sealed_with = sealed_with::fingerprints(&annotations);
     if let Some(certs) = &context.certs {
-        findings.extend(cert_findings(sealed_with.as_ref(), certs, meta_line));
+        findings.extend(cert_findings(
+            sealed_with.as_ref(),
+            certs,
+            annotation_line(sealed_with::ANNOTATION),
+        ));
     }
     let mut object = None;
     if context.keyring.is_some() || context.keep_objects {
