@@ -572,3 +572,30 @@ fn controller_mode_asks_v1_verify_about_each_sealed_secret() {
         stderr(&output)
     );
 }
+
+#[test]
+fn cert_from_a_url_is_fetched() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.yaml"), seal_with("rsa2048", SECRET, &[])).unwrap();
+    let server = Server::start(Controller::dev());
+    let url = format!("{}/v1/cert.pem", server.url);
+    let output = lint(dir.path(), &["--cert", &url, "a.yaml"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with(&format!(
+            "a.yaml:6: error: sealed with {}, which is not one of the given certificates [unknown-cert]\n",
+            fingerprint("rsa2048")
+        )),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        server
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.path == "/v1/cert.pem"),
+        "the certificate was fetched"
+    );
+}
