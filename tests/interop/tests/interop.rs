@@ -150,6 +150,40 @@ async fn sealed_by_opened_by(sealer: Flavor, opener: Flavor) {
             opener.name()
         );
     }
+    // Ours records the sealing key on the SealedSecret itself (upstream's kubeseal does not);
+    // neither controller copies it into the Secret.
+    const SEALED_WITH: &str = "sealed-secrets-rs/sealed-with";
+    let strict_sealed = Api::<SealedSecret>::namespaced(client.clone(), &ns)
+        .get("strict")
+        .await
+        .expect("get SealedSecret strict");
+    let recorded = strict_sealed
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(SEALED_WITH));
+    assert_eq!(
+        recorded,
+        sealer == Flavor::Ours,
+        "{SEALED_WITH} on the SealedSecret"
+    );
+    for (namespace, name) in [
+        (&ns, "strict"),
+        (&ns, "wide-renamed"),
+        (&ns2, "cluster-moved"),
+        (&ns, "merged"),
+    ] {
+        let secret = Api::<Secret>::namespaced(client.clone(), namespace)
+            .get(name)
+            .await
+            .expect("get Secret");
+        let annotations = secret.metadata.annotations.unwrap_or_default();
+        assert!(
+            !annotations.contains_key(SEALED_WITH),
+            "Secret {namespace}/{name} got {SEALED_WITH} from {}'s controller",
+            opener.name()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -147,7 +147,10 @@ fn check_nested(doc: &Node, context: &Context, out: &mut Checked, depth: usize) 
         return;
     }
     match kind {
-        "Secret" => out.findings.extend(check_secret(doc)),
+        // Another API group's kind `Secret` is not a Kubernetes Secret.
+        "Secret" if matches!(doc.str_at("apiVersion"), "" | "v1") => {
+            out.findings.extend(check_secret(doc));
+        }
         "SealedSecret" => {
             let (findings, identity) = check_sealed_secret(doc, context);
             out.findings.extend(findings);
@@ -568,6 +571,12 @@ mod tests {
         assert_eq!(rules(&findings), [(3, "plaintext-secret")]);
         assert!(!findings[0].message.contains("aHVudGVyMg"));
         assert!(check_secret(&doc("kind: Secret\ndata: {}\n")).is_empty());
+        let foreign = doc("apiVersion: example.com/v1\nkind: Secret\ndata: {a: b}\n");
+        assert!(
+            check_document(&foreign, &Context::default())
+                .findings
+                .is_empty()
+        );
     }
 
     #[test]
