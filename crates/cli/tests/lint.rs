@@ -100,7 +100,7 @@ fn messy_tree(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
 }
 
 const MESSY_HUMAN: &str = "\
-tree/bad.yaml:3: error: both sealedsecrets.bitnami.com/cluster-wide and sealedsecrets.bitnami.com/namespace-wide are set: the controller takes cluster-wide [scope]
+tree/bad.yaml:8: error: both sealedsecrets.bitnami.com/cluster-wide and sealedsecrets.bitnami.com/namespace-wide are set: the controller takes cluster-wide [scope]
 tree/bad.yaml:11: error: spec.encryptedData.token is not base64 [value]
 tree/bad.yaml:12: error: spec.encryptedData.short is too short: 2 bytes, but the length prefix and the AES-GCM tag need at least 274 [value]
 tree/bad.yaml:13: error: spec.encryptedData.prefix: the length prefix announces 0 bytes of RSA ciphertext, which no RSA key of 1024 to 8192 bits produces [value]
@@ -165,7 +165,7 @@ fn github_format_is_workflow_annotations() {
     );
     assert_eq!(
         lines[1],
-        "::error file=tree/bad.yaml,line=3,title=kubeseal lint%3A scope::both sealedsecrets.bitnami.com/cluster-wide and sealedsecrets.bitnami.com/namespace-wide are set: the controller takes cluster-wide"
+        "::error file=tree/bad.yaml,line=8,title=kubeseal lint%3A scope::both sealedsecrets.bitnami.com/cluster-wide and sealedsecrets.bitnami.com/namespace-wide are set: the controller takes cluster-wide"
     );
 }
 
@@ -259,7 +259,7 @@ fn cert_checks_use_the_sealed_with_annotation_and_the_key_size() {
     assert_eq!(
         stdout(&output),
         format!(
-            "a.yaml:4: error: sealed with {fp}, which is not one of the given certificates [unknown-cert]\n\
+            "a.yaml:6: error: sealed with {fp}, which is not one of the given certificates [unknown-cert]\n\
              a.yaml:11: error: spec.encryptedData.password was sealed with a 2048-bit key; the given certificates have 4096-bit keys [key-size]\n\
              a.yaml:12: error: spec.encryptedData.user was sealed with a 2048-bit key; the given certificates have 4096-bit keys [key-size]\n\
              upstream.yaml:4: warning: no {SEALED_WITH} annotation: cannot tell which certificate sealed it (re-seal or `kubeseal reencrypt` to record it) [no-sealed-with]\n\
@@ -297,7 +297,7 @@ fn an_expired_sealing_certificate_is_a_warning() {
     assert_eq!(
         stdout(&output),
         format!(
-            "a.yaml:4: warning: sealed with SHA256:bYtPf0NaKCl/aWBqEBjTc5/m9SrKPB1y+9w1oqxHtOg, whose certificate {expired} expired on 2020-01-02 [expired-cert]\n"
+            "a.yaml:6: warning: sealed with SHA256:bYtPf0NaKCl/aWBqEBjTc5/m9SrKPB1y+9w1oqxHtOg, whose certificate {expired} expired on 2020-01-02 [expired-cert]\n"
         )
     );
 }
@@ -570,5 +570,32 @@ fn controller_mode_asks_v1_verify_about_each_sealed_secret() {
         stderr(&output).starts_with("error: cannot verify with the controller: "),
         "{}",
         stderr(&output)
+    );
+}
+
+#[test]
+fn cert_from_a_url_is_fetched() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.yaml"), seal_with("rsa2048", SECRET, &[])).unwrap();
+    let server = Server::start(Controller::dev());
+    let url = format!("{}/v1/cert.pem", server.url);
+    let output = lint(dir.path(), &["--cert", &url, "a.yaml"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with(&format!(
+            "a.yaml:6: error: sealed with {}, which is not one of the given certificates [unknown-cert]\n",
+            fingerprint("rsa2048")
+        )),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        server
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.path == "/v1/cert.pem"),
+        "the certificate was fetched"
     );
 }

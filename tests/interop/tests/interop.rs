@@ -150,35 +150,45 @@ async fn sealed_by_opened_by(sealer: Flavor, opener: Flavor) {
             opener.name()
         );
     }
-    if sealer == Flavor::Ours {
-        // What our kubeseal adds to a SealedSecret's own metadata is ours alone: either
-        // controller unseals the object and copies none of it into the Secret.
-        let sealed: Api<SealedSecret> = Api::namespaced(client.clone(), &ns);
-        let object = sealed.get("strict").await.expect("SealedSecret strict");
+    // Ours records the sealing key on the SealedSecret itself (upstream's kubeseal does not);
+    // neither controller copies anything of ours into the Secret.
+    const SEALED_WITH: &str = "sealed-secrets-rs/sealed-with";
+    let strict_sealed = Api::<SealedSecret>::namespaced(client.clone(), &ns)
+        .get("strict")
+        .await
+        .expect("get SealedSecret strict");
+    let recorded = strict_sealed
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(SEALED_WITH));
+    assert_eq!(
+        recorded,
+        sealer == Flavor::Ours,
+        "{SEALED_WITH} on the SealedSecret"
+    );
+    for (namespace, name) in [
+        (&ns, "strict"),
+        (&ns, "wide-renamed"),
+        (&ns2, "cluster-moved"),
+        (&ns, "merged"),
+    ] {
+        let secret = Api::<Secret>::namespaced(client.clone(), namespace)
+            .get(name)
+            .await
+            .expect("get Secret");
+        let ours: Vec<String> = secret
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .into_keys()
+            .filter(|k| k.starts_with("sealed-secrets-rs/"))
+            .collect();
         assert!(
-            object
-                .metadata
-                .annotations
-                .unwrap_or_default()
-                .contains_key("sealed-secrets-rs/sealed-with"),
-            "our kubeseal records the sealing certificate"
+            ours.is_empty(),
+            "Secret {namespace}/{name} got {ours:?} from {}'s controller",
+            opener.name()
         );
-        for (namespace, name) in [(&ns, "strict"), (&ns, "merged"), (&ns2, "cluster-moved")] {
-            let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-            let secret = secrets.get(name).await.expect("Secret");
-            let ours: Vec<String> = secret
-                .metadata
-                .annotations
-                .unwrap_or_default()
-                .into_keys()
-                .filter(|k| k.starts_with("sealed-secrets-rs/"))
-                .collect();
-            assert!(
-                ours.is_empty(),
-                "{}'s controller copied {ours:?} into Secret {namespace}/{name}",
-                opener.name()
-            );
-        }
     }
 }
 

@@ -147,7 +147,10 @@ fn check_nested(doc: &Node, context: &Context, out: &mut Checked, depth: usize) 
         return;
     }
     match kind {
-        "Secret" => out.findings.extend(check_secret(doc)),
+        // Another API group's kind `Secret` is not a Kubernetes Secret.
+        "Secret" if matches!(doc.str_at("apiVersion"), "" | "v1") => {
+            out.findings.extend(check_secret(doc));
+        }
         "SealedSecret" => {
             let (findings, identity) = check_sealed_secret(doc, context);
             out.findings.extend(findings);
@@ -221,7 +224,21 @@ pub fn check_sealed_secret(doc: &Node, context: &Context) -> (Vec<Finding>, Iden
     let name = metadata.map_or("", |m| m.str_at("name")).to_owned();
     let namespace = metadata.map_or("", |m| m.str_at("namespace")).to_owned();
     let annotations = string_map(metadata.and_then(|m| m.get("annotations")));
+    // An annotation's finding points at the annotation; else at `metadata:`.
+    let annotation_line = |key: &str| {
+        metadata
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.entry(key))
+            .map_or(meta_line, |e| e.line)
+    };
     findings.extend(scope_findings(&annotations, &name, &namespace, meta_line));
+    if let Some(both) = findings
+        .iter_mut()
+        .find(|f| f.rule == "scope" && f.level == Level::Error)
+    {
+        both.line = annotation_line(NAMESPACE_WIDE_ANNOTATION)
+            .max(annotation_line(CLUSTER_WIDE_ANNOTATION));
+    }
 
     let spec = doc.get("spec");
     let template_meta = spec
@@ -312,7 +329,11 @@ pub fn check_sealed_secret(doc: &Node, context: &Context) -> (Vec<Finding>, Iden
 
     let sealed_with = sealed_with::fingerprints(&annotations);
     if let Some(certs) = &context.certs {
-        findings.extend(cert_findings(sealed_with.as_ref(), certs, meta_line));
+        findings.extend(cert_findings(
+            sealed_with.as_ref(),
+            certs,
+            annotation_line(sealed_with::ANNOTATION),
+        ));
     }
     let mut object = None;
     if context.keyring.is_some() || context.keep_objects {
@@ -550,6 +571,12 @@ mod tests {
         assert_eq!(rules(&findings), [(3, "plaintext-secret")]);
         assert!(!findings[0].message.contains("aHVudGVyMg"));
         assert!(check_secret(&doc("kind: Secret\ndata: {}\n")).is_empty());
+        let foreign = doc("apiVersion: example.com/v1\nkind: Secret\ndata: {a: b}\n");
+        assert!(
+            check_document(&foreign, &Context::default())
+                .findings
+                .is_empty()
+        );
     }
 
     #[test]

@@ -194,6 +194,8 @@ fn parse_json(text: &str) -> Result<Vec<Node>, ParseError> {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<de::IgnoredAny>();
     let mut docs = Vec::new();
     let mut start = 0;
+    // Lines before `start`, counted as `start` moves (a stream may hold many documents).
+    let mut before = 0;
     loop {
         match stream.next() {
             None => break,
@@ -207,7 +209,6 @@ fn parse_json(text: &str) -> Result<Vec<Node>, ParseError> {
         }
         let end = stream.byte_offset();
         let slice = &text[start..end];
-        let before = text[..start].matches('\n').count();
         match parse_yaml(slice, before) {
             Ok(mut nodes) => docs.append(&mut nodes),
             Err(_) => {
@@ -220,6 +221,7 @@ fn parse_json(text: &str) -> Result<Vec<Node>, ParseError> {
                 docs.push(node);
             }
         }
+        before += slice.matches('\n').count();
         start = end;
     }
     Ok(docs)
