@@ -295,13 +295,13 @@ pub struct BackupArgs {
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
     /// Write the key List in PLAINTEXT, like upstream's `kubectl get secret … -o yaml`.
-    #[arg(long, conflicts_with_all = ["recipients", "recipients_files", "passphrase", "passphrase_file", "binary"])]
+    #[arg(long, conflicts_with_all = ["recipients", "recipients_files", "passphrase", "passphrase_file", "binary"], num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub unencrypted: bool,
     /// Write binary age instead of ASCII armor.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub binary: bool,
     /// Replace an existing output file.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub force: bool,
     #[command(flatten)]
     pub source: SourceArgs,
@@ -412,7 +412,7 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
     /// Show what would be imported, change nothing.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub dry_run: bool,
     #[command(flatten)]
     pub source: SourceArgs,
