@@ -418,18 +418,11 @@ pub struct RestoreArgs {
     pub source: SourceArgs,
 }
 
-fn read_input(path: &PathBuf) -> Result<Zeroizing<Vec<u8>>> {
-    let mut data = Zeroizing::new(Vec::new());
-    if path.as_os_str() == "-" {
-        io::Read::read_to_end(&mut io::stdin(), &mut data).context("cannot read standard input")?;
-    } else {
-        *data = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    }
-    Ok(data)
-}
-
 fn restore(args: &RestoreArgs) -> Result<()> {
-    let data = read_input(&args.file)?;
+    let data = crate::files::read_path_or_stdin(
+        &args.file,
+        "(reading the keys to restore from standard input; end with Ctrl-D)",
+    )?;
     let unlock = Unlock {
         identities: args.identities.clone(),
         passphrase: args.passphrase.clone(),

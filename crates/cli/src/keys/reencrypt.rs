@@ -182,7 +182,7 @@ fn process(
     current: &Keyring,
     cert: &Certificate,
 ) -> Result<Outcome> {
-    let bytes = fs::read(path).context("cannot read")?;
+    let bytes = crate::files::read_file(path)?;
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Ok(Outcome::NotSealed);
     };
