@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use clap::{ArgAction, Parser};
 use seal::go_flags;
 
-use crate::keys::KeyOrder;
+use crate::key_set::KeyOrder;
 use crate::ratelimit::Cidr;
 
 /// `sealed-secrets-controller` flags.

@@ -27,12 +27,12 @@ use super::listed::{Listed, Unreadable, Unreadables, without_values};
 use super::status::{Observed, next_status, status_patch};
 use crate::crd::{CONDITION_SYNCED, SealedSecret};
 use crate::events::{EventSink, EventType};
-use crate::keys::SharedKeys;
+use crate::key_set::SharedKeys;
 use crate::metrics::Metrics;
 
-/// Where to watch SealedSecrets.
+/// Where to watch SealedSecrets (not a sealing [`seal::Scope`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
+pub enum WatchScope {
     /// Every namespace.
     AllNamespaces,
     /// One namespace.
@@ -195,7 +195,7 @@ fn instance_label(object: &SealedSecret) -> String {
 /// Runs the reconcile loop for `scope` until `shutdown` resolves.
 pub async fn run(
     client: Client,
-    scope: Scope,
+    scope: WatchScope,
     keys: Arc<SharedKeys>,
     metrics: Arc<Metrics>,
     recorder: EventSink,
@@ -203,8 +203,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let (sealed_api, secret_api): (Api<Listed>, Api<CachedSecret>) = match &scope {
-        Scope::AllNamespaces => (Api::all(client.clone()), Api::all(client.clone())),
-        Scope::Namespace(ns) => (
+        WatchScope::AllNamespaces => (Api::all(client.clone()), Api::all(client.clone())),
+        WatchScope::Namespace(ns) => (
             Api::namespaced(client.clone(), ns),
             Api::namespaced(client.clone(), ns),
         ),
