@@ -370,6 +370,19 @@ fn template_metadata_schema(_: &mut schemars::SchemaGenerator) -> schemars::Sche
     }))
 }
 
+impl SealedSecret {
+    /// The one conversion from the watched object to the core's SealedSecret (what unsealing
+    /// works on). Both follow upstream's JSON shape, so it goes through that shape.
+    ///
+    /// # Errors
+    /// A field the core cannot read (the message names it, never a value).
+    pub fn to_sealed(&self) -> Result<seal::SealedSecret, String> {
+        serde_json::to_value(self)
+            .and_then(serde_json::from_value)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// The CustomResourceDefinition for [`SealedSecret`].
 ///
 /// Derived from the types, then aligned with upstream's CRD where kube's derive differs:

@@ -651,9 +651,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         return Ok(settle(&context));
     }
 
-    let sealed: seal::SealedSecret = serde_json::to_value(object.as_ref())
-        .and_then(serde_json::from_value)
-        .map_err(|e| Error::Decode(e.to_string()))?;
+    let sealed = object.to_sealed().map_err(Error::Decode)?;
     let keys = context.keys.get();
     let hint = context.remember(&uid, |m| m.key_hint.clone()).or_else(|| {
         context
