@@ -13,8 +13,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result, anyhow, bail};
 use seal::{
-    Certificate, Format, Keyring, ManifestError, PrivateKey, SealedSecret, read_sealed_secrets,
-    write_documents,
+    Certificate, Format, Keyring, ManifestError, SealedSecret, read_sealed_secrets, write_documents,
 };
 
 use super::bundle::list_document;
@@ -68,7 +67,7 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
     };
     let mut current = Keyring::new();
     if let Some(entry) = keyring.get(cert.public_key().fingerprint()) {
-        let copy = PrivateKey::from_pem(entry.key().to_pkcs1_pem().as_bytes())?;
+        let copy = entry.key().duplicate()?;
         current.insert(copy, None, SystemTime::UNIX_EPOCH);
     }
     let mut files = Vec::new();
