@@ -154,7 +154,7 @@ pub struct Cli {
     pub identity: Vec<PathBuf>,
     /// Open passphrase-protected backup bundles: the passphrase is asked on the terminal
     /// unless --passphrase-file or $SEALED_SECRETS_BACKUP_PASSPHRASE supplies it.
-    #[arg(long, help_heading = RECOVERY)]
+    #[arg(long, help_heading = RECOVERY, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub passphrase: bool,
     /// Read the backup bundle's passphrase from the first line of FILE.
     #[arg(long = "passphrase-file", env = "SEALED_SECRETS_PASSPHRASE_FILE", value_name = "FILE", help_heading = RECOVERY)]

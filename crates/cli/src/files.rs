@@ -40,6 +40,15 @@ pub fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
         .map_err(|e| anyhow!("open {}: {}", path.display(), describe_io(&e)))
 }
 
+/// Reads `path`, or standard input when it is `-` (printing `hint` first on a terminal).
+pub fn read_path_or_stdin(path: &Path, hint: &str) -> Result<Zeroizing<Vec<u8>>> {
+    if path.as_os_str() == "-" {
+        read_stdin(hint)
+    } else {
+        read_file(path)
+    }
+}
+
 /// Reads the input manifest: `-f FILE` or standard input. On a terminal, prints upstream's
 /// hint first (`hint`), since the user probably forgot to redirect.
 pub fn read_input(path: Option<&Path>, hint: &str) -> Result<Input> {

@@ -186,7 +186,10 @@ async fn send(
     let request = request
         .body(kube::client::Body::from(body.unwrap_or_default()))
         .context("cannot build the request")?;
-    let response = client.send(request).await.map_err(|e| anyhow!("{e}"))?;
+    let response = client
+        .send(request)
+        .await
+        .map_err(|e| anyhow!("{}", kubeconfig::describe(&e)))?;
     let status = response.status();
     let body = response
         .into_body()

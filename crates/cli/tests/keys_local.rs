@@ -217,6 +217,26 @@ fn dry_run_changes_nothing() {
     ]);
     assert!(out.contains("would import"), "{out}");
     assert!(!dst.exists());
+    // Every switch takes a Go boolean, as upstream's flags do: `=T` is on, `=yes` an error.
+    let out = ok(&[
+        "keys",
+        "restore",
+        s(&plain),
+        "--keyring",
+        s(&dst),
+        "--dry-run=T",
+    ]);
+    assert!(out.contains("would import"), "{out}");
+    assert!(!dst.exists());
+    let err = fails(&[
+        "keys",
+        "restore",
+        s(&plain),
+        "--keyring",
+        s(&dst),
+        "--dry-run=yes",
+    ]);
+    assert!(err.contains("strconv.ParseBool"), "{err}");
 }
 
 #[test]

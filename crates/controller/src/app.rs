@@ -11,10 +11,10 @@ use crate::config::Flags;
 use crate::events::EventSink;
 use crate::http::{ApiConfig, api_router, metrics_router};
 use crate::key_manager::{KeyConfig, renew_keys, watch_keys};
-use crate::keys::SharedKeys;
+use crate::key_set::SharedKeys;
 use crate::leader::{LeaseConfig, lead};
 use crate::metrics::Metrics;
-use crate::reconcile::run::{self, ReconcileConfig, Scope};
+use crate::reconcile::run::{self, ReconcileConfig, WatchScope};
 use crate::serve::{ServerLimits, serve};
 
 /// Where the controller runs.
@@ -69,7 +69,7 @@ fn identity() -> String {
 /// `--additional-namespaces`, the controller namespace and the listed ones, each once
 /// (upstream de-duplicates the list and skips its own namespace; a namespace watched twice
 /// would reconcile its objects twice).
-fn scopes(flags: &Flags, namespace: &str) -> Vec<Scope> {
+fn scopes(flags: &Flags, namespace: &str) -> Vec<WatchScope> {
     let additional: Vec<&str> = flags
         .additional_namespaces
         .iter()
@@ -77,7 +77,7 @@ fn scopes(flags: &Flags, namespace: &str) -> Vec<Scope> {
         .filter(|ns| !ns.is_empty())
         .collect();
     if flags.all_namespaces && additional.is_empty() {
-        return vec![Scope::AllNamespaces];
+        return vec![WatchScope::AllNamespaces];
     }
     let mut namespaces = vec![namespace];
     for ns in additional {
@@ -87,7 +87,7 @@ fn scopes(flags: &Flags, namespace: &str) -> Vec<Scope> {
     }
     namespaces
         .into_iter()
-        .map(|ns| Scope::Namespace(ns.to_owned()))
+        .map(|ns| WatchScope::Namespace(ns.to_owned()))
         .collect()
 }
 
@@ -250,26 +250,26 @@ mod tests {
 
     use super::*;
 
-    fn scopes_for(args: &[&str]) -> Vec<Scope> {
+    fn scopes_for(args: &[&str]) -> Vec<WatchScope> {
         let flags =
             Flags::try_parse_from(std::iter::once("controller").chain(args.iter().copied()))
                 .expect("flags parse");
         scopes(&flags, "kube-system")
     }
 
-    fn namespaces(names: &[&str]) -> Vec<Scope> {
+    fn namespaces(names: &[&str]) -> Vec<WatchScope> {
         names
             .iter()
-            .map(|n| Scope::Namespace((*n).to_owned()))
+            .map(|n| WatchScope::Namespace((*n).to_owned()))
             .collect()
     }
 
     #[test]
     fn scopes_follow_upstream() {
-        assert_eq!(scopes_for(&[]), vec![Scope::AllNamespaces]);
+        assert_eq!(scopes_for(&[]), vec![WatchScope::AllNamespaces]);
         assert_eq!(
             scopes_for(&["--additional-namespaces="]),
-            vec![Scope::AllNamespaces]
+            vec![WatchScope::AllNamespaces]
         );
         assert_eq!(
             scopes_for(&["--all-namespaces=false"]),

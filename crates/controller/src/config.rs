@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use clap::{ArgAction, Parser};
 use seal::go_flags;
 
-use crate::keys::KeyOrder;
+use crate::key_set::KeyOrder;
 use crate::ratelimit::Cidr;
 
 /// `sealed-secrets-controller` flags.
@@ -154,7 +154,7 @@ pub struct Flags {
     #[arg(long, env = "SEALED_SECRETS_TEMPLATE_DEADLINE", default_value = "100ms", value_parser = go_flags::parse_positive_duration)]
     pub template_deadline: Duration,
     /// Print version information and exit.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false, value_parser = go_flags::parse_bool)]
     pub version: bool,
 }
 

@@ -75,7 +75,7 @@ pub struct SecretTemplateSpec {
     /// always those of the SealedSecret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "template_metadata_schema")]
-    // Boxed: an ObjectMeta takes 368 bytes inline, and in the watch cache most templates have
+    // Boxed: an ObjectMeta is large inline, and in the watch cache most templates have
     // none left (the controller drops the name and namespace, which unsealing never reads).
     pub metadata: Option<Box<ObjectMeta>>,
 
@@ -151,8 +151,8 @@ pub struct SealedSecretCondition {
 ///
 /// Reads, writes and compares like the `BTreeMap<String, String>` it stands for (a JSON object,
 /// keys in byte order, the last of duplicate keys wins), but is stored as one sorted boxed
-/// slice: the watch cache keeps a copy of every SealedSecret, and a B-tree node alone takes
-/// about 540 bytes however few the entries (3 entries: ~100 bytes here).
+/// slice: the watch cache keeps a copy of every SealedSecret, and a B-tree allocates a whole
+/// node however few the entries, several times what a few entries take here.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct EncryptedData(Box<[(Box<str>, Box<str>)]>);
 
@@ -368,6 +368,19 @@ fn template_metadata_schema(_: &mut schemars::SchemaGenerator) -> schemars::Sche
             "uid": nullable(string.clone())
         }
     }))
+}
+
+impl SealedSecret {
+    /// The one conversion from the watched object to the core's SealedSecret (what unsealing
+    /// works on). Both follow upstream's JSON shape, so it goes through that shape.
+    ///
+    /// # Errors
+    /// A field the core cannot read (the message names it, never a value).
+    pub fn to_sealed(&self) -> Result<seal::SealedSecret, String> {
+        serde_json::to_value(self)
+            .and_then(serde_json::from_value)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// The CustomResourceDefinition for [`SealedSecret`].

@@ -1,7 +1,7 @@
 //! Kubernetes events, written straight to `events.k8s.io/v1` (the same objects `kubectl get
 //! events` shows). kube's `Recorder` keeps every event it published for six minutes to count
 //! repeats, and scans that cache on every publish; this controller emits events only when an
-//! outcome changes, so it needs neither the cache nor its memory (about 1 KB per object).
+//! outcome changes, so it needs neither the cache nor its memory.
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::ObjectReference;

@@ -19,7 +19,7 @@ use seal::{Format, SealedSecret, read_sealed_secrets, write_documents};
 use tokio::sync::Semaphore;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::keys::SharedKeys;
+use crate::key_set::SharedKeys;
 use crate::metrics::{HttpDurationLabels, HttpLabels, Metrics};
 use crate::ratelimit::{self, Cidr, Quota, RateLimiter};
 
@@ -346,7 +346,7 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::keys::{KeyOrder, KeySecret, KeySet};
+    use crate::key_set::{KeyOrder, KeySecret, KeySet};
 
     const KEY: &str = include_str!("../../seal/tests/fixtures/compat/keys/rsa2048/tls.key");
     const CERT: &str = include_str!("../../seal/tests/fixtures/compat/keys/rsa2048/tls.crt");

@@ -1,4 +1,4 @@
-//! The I/O around [`keys`](crate::keys): a watcher that keeps the shared key set equal to the
+//! The I/O around [`key_set`](crate::key_set): a watcher that keeps the shared key set equal to the
 //! key Secrets (every replica), and a renewer that writes new keys when due (leader only).
 
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use zeroize::Zeroize as _;
 
 use crate::config::KeyValues;
 use crate::events::{EventSink, EventType};
-use crate::keys::{KeyOrder, KeySecret, KeySet, Renewal, SharedKeys, next_renewal};
+use crate::key_set::{KeyOrder, KeySecret, KeySet, Renewal, SharedKeys, next_renewal};
 use crate::metrics::Metrics;
 use crate::reconcile::run::watch_backoff;
 

@@ -35,7 +35,7 @@ pub mod crd;
 pub mod events;
 pub mod http;
 pub mod key_manager;
-pub mod keys;
+pub mod key_set;
 pub mod leader;
 pub mod metrics;
 pub mod ratelimit;

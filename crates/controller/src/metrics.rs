@@ -11,7 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::keys::{KeySet, KeyStatus};
+use crate::key_set::{KeySet, KeyStatus};
 
 /// `reason`, `namespace` of `unseal_errors_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -325,7 +325,7 @@ mod tests {
     fn key_metrics_count_keys_never_backed_up() {
         use std::time::Duration;
 
-        use crate::keys::{KeyInfo, KeySet};
+        use crate::key_set::{KeyInfo, KeySet};
         let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
         let key = |name: &str, created: u64, backed_up: Option<u64>| KeyInfo {
             secret_name: name.into(),

@@ -154,7 +154,7 @@ mod tests {
     #[tokio::test]
     async fn the_api_router_serves_the_page_with_the_headers() {
         let app = crate::http::api_router(
-            std::sync::Arc::new(crate::keys::SharedKeys::default()),
+            std::sync::Arc::new(crate::key_set::SharedKeys::default()),
             std::sync::Arc::new(crate::metrics::Metrics::new()),
             crate::http::ApiConfig::default(),
         );

@@ -52,3 +52,15 @@ fn durations_in_the_environment_are_gos() {
         "{stderr}"
     );
 }
+
+#[test]
+fn version_is_a_go_boolean_too() {
+    for arg in ["--version", "--version=true", "--version=1"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sealed-secrets-controller"))
+            .arg(arg)
+            .output()
+            .expect("run the controller binary");
+        assert!(out.status.success(), "{arg}");
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("controller version: "));
+    }
+}

@@ -308,6 +308,14 @@ impl PrivateKey {
         self.public.fingerprint()
     }
 
+    /// A second copy of the key (for a keyring of its own), from its DER encoding.
+    ///
+    /// # Errors
+    /// None in practice: the encoding is the one this key was read from.
+    pub fn duplicate(&self) -> Result<Self, KeyError> {
+        Self::from_rsa(&self.to_rsa())
+    }
+
     /// PKCS#1 PEM (`RSA PRIVATE KEY`), what upstream stores in `tls.key`.
     #[must_use]
     pub fn to_pkcs1_pem(&self) -> Zeroizing<String> {
@@ -607,6 +615,14 @@ fn pem_encode(label: &str, der: &[u8]) -> Zeroizing<String> {
 mod tests {
     use super::*;
     use crate::test_keys;
+
+    #[test]
+    fn a_duplicate_is_the_same_key() {
+        let key = test_keys::rsa2048();
+        let copy = key.duplicate().unwrap();
+        assert_eq!(copy.fingerprint(), key.fingerprint());
+        assert_eq!(*copy.to_pkcs1_pem(), *key.to_pkcs1_pem());
+    }
 
     #[test]
     fn reads_compat_keys_and_matches_their_certificates() {

@@ -325,13 +325,13 @@ pub struct BackupArgs {
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
     /// Write the key List in PLAINTEXT, like upstream's `kubectl get secret … -o yaml`.
-    #[arg(long, conflicts_with_all = ["recipients", "recipients_files", "passphrase", "passphrase_file", "binary"])]
+    #[arg(long, conflicts_with_all = ["recipients", "recipients_files", "passphrase", "passphrase_file", "binary"], num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub unencrypted: bool,
     /// Write binary age instead of ASCII armor.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub binary: bool,
     /// Replace an existing output file.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub force: bool,
     #[command(flatten)]
     pub source: SourceArgs,
@@ -442,24 +442,17 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
     /// Show what would be imported, change nothing.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub dry_run: bool,
     #[command(flatten)]
     pub source: SourceArgs,
 }
 
-fn read_input(path: &PathBuf) -> Result<Zeroizing<Vec<u8>>> {
-    let mut data = Zeroizing::new(Vec::new());
-    if path.as_os_str() == "-" {
-        io::Read::read_to_end(&mut io::stdin(), &mut data).context("cannot read standard input")?;
-    } else {
-        *data = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    }
-    Ok(data)
-}
-
 fn restore(args: &RestoreArgs) -> Result<()> {
-    let data = read_input(&args.file)?;
+    let data = crate::files::read_path_or_stdin(
+        &args.file,
+        "(reading the keys to restore from standard input; end with Ctrl-D)",
+    )?;
     let unlock = Unlock {
         identities: args.identities.clone(),
         passphrase: args.passphrase.clone(),

@@ -13,8 +13,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result, anyhow, bail};
 use seal::{
-    Certificate, Format, Keyring, ManifestError, PrivateKey, SealedSecret, read_sealed_secrets,
-    write_documents,
+    Certificate, Format, Keyring, ManifestError, SealedSecret, read_sealed_secrets, write_documents,
 };
 
 use super::bundle::list_document;
@@ -71,7 +70,7 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
     };
     let mut current = Keyring::new();
     if let Some(entry) = keyring.get(cert.public_key().fingerprint()) {
-        let copy = PrivateKey::from_pem(entry.key().to_pkcs1_pem().as_bytes())?;
+        let copy = entry.key().duplicate()?;
         current.insert(copy, None, SystemTime::UNIX_EPOCH);
     }
     let mut files = Vec::new();
@@ -186,7 +185,7 @@ fn process(
     cert: &Certificate,
     record_sealed_with: bool,
 ) -> Result<Outcome> {
-    let bytes = fs::read(path).context("cannot read")?;
+    let bytes = crate::files::read_file(path)?;
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Ok(Outcome::NotSealed);
     };

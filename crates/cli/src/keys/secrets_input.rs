@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
 use anyhow::{Context, Result, bail};
+use seal::go_flags;
 use zeroize::Zeroizing;
 
 /// Environment variable that supplies the passphrase for automation.
@@ -17,7 +18,7 @@ pub const PASSPHRASE_ENV: &str = "SEALED_SECRETS_BACKUP_PASSPHRASE";
 pub struct PassphraseArgs {
     /// Use a passphrase: asked on the terminal (twice when encrypting) unless
     /// --passphrase-file or $SEALED_SECRETS_BACKUP_PASSPHRASE supplies it.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub passphrase: bool,
     /// Read the passphrase from the first line of FILE (implies --passphrase).
     #[arg(long, value_name = "FILE")]

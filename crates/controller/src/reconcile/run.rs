@@ -27,12 +27,12 @@ use super::listed::{Listed, Unreadable, Unreadables, without_values};
 use super::status::{Observed, next_status, status_patch};
 use crate::crd::{CONDITION_SYNCED, SealedSecret};
 use crate::events::{EventSink, EventType};
-use crate::keys::SharedKeys;
+use crate::key_set::SharedKeys;
 use crate::metrics::Metrics;
 
-/// Where to watch SealedSecrets.
+/// Where to watch SealedSecrets (not a sealing [`seal::Scope`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
+pub enum WatchScope {
     /// Every namespace.
     AllNamespaces,
     /// One namespace.
@@ -195,7 +195,7 @@ fn instance_label(object: &SealedSecret) -> String {
 /// Runs the reconcile loop for `scope` until `shutdown` resolves.
 pub async fn run(
     client: Client,
-    scope: Scope,
+    scope: WatchScope,
     keys: Arc<SharedKeys>,
     metrics: Arc<Metrics>,
     recorder: EventSink,
@@ -203,8 +203,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let (sealed_api, secret_api): (Api<Listed>, Api<CachedSecret>) = match &scope {
-        Scope::AllNamespaces => (Api::all(client.clone()), Api::all(client.clone())),
-        Scope::Namespace(ns) => (
+        WatchScope::AllNamespaces => (Api::all(client.clone()), Api::all(client.clone())),
+        WatchScope::Namespace(ns) => (
             Api::namespaced(client.clone(), ns),
             Api::namespaced(client.clone(), ns),
         ),
@@ -651,9 +651,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         return Ok(settle(&context));
     }
 
-    let sealed: seal::SealedSecret = serde_json::to_value(object.as_ref())
-        .and_then(serde_json::from_value)
-        .map_err(|e| Error::Decode(e.to_string()))?;
+    let sealed = object.to_sealed().map_err(Error::Decode)?;
     let keys = context.keys.get();
     let hint = context.remember(&uid, |m| m.key_hint.clone()).or_else(|| {
         context

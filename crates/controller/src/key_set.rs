@@ -1,6 +1,6 @@
 //! Sealing keys held in Secrets: which are loaded, which one seals, and when to make a new one.
 //! Pure functions over key Secrets as the API server returns them ([`KeySecret`]); the watcher
-//! that feeds them and the writer that creates new keys live in the runtime shell.
+//! that feeds them and the writer that creates new keys live in [`key_manager`](crate::key_manager).
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
