@@ -435,6 +435,9 @@ async fn upstream_keys_backed_up_both_ways_open_everything_in_a_fresh_cluster_ru
     );
     let first_cert = upstream.cert_pem().await;
     upstream.stop();
+    // Certificates and restored Secrets tell key ages in whole seconds: keep the two keys a
+    // second apart, or which one is newest after a restore is a coin toss.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     // RFC 1123 with a numeric zone, a minute ahead: every existing key is older.
     let cutoff = rfc1123_in_a_minute();
     let mut upstream = Controller::start(
