@@ -195,7 +195,7 @@ pub enum Command {
     Reencrypt(crate::keys::ReencryptArgs),
     /// Check SealedSecret and Secret files offline: plaintext Secrets, broken SealedSecrets,
     /// duplicates, unknown or expired sealing certificates, values that do not open.
-    Lint(crate::lint::LintArgs),
+    Lint(crate::lint::args::LintArgs),
 }
 
 /// The clap command, for completions and the man page.

@@ -93,12 +93,25 @@ fn path_for(flag: &str, template: &Path, name: &str, clusters: usize) -> Result<
     Ok(PathBuf::from(text.replace(PLACEHOLDER, name)))
 }
 
-/// Seals the input once for every cluster of `clusters` (from [`named`]).
+/// Seals the input once for every cluster of `clusters` (from [`named`]): bare `kubeseal`
+/// when `--cert` names clusters, instead of [`crate::modes::run`].
 ///
 /// # Errors
 /// Any certificate that cannot be read or is expired, input that cannot be sealed, a path
 /// without `{cluster}`: all before anything is written.
 pub fn seal(cli: &Cli, clusters: &[Cluster]) -> Result<()> {
+    if cli.recovery_unseal || cli.validate || cli.re_encrypt || cli.fetch_cert {
+        return Err(usage(
+            "--cert NAME=FILE|URL (several clusters) is for sealing, --raw and --merge-into only",
+        ));
+    }
+    if !cli.from_file.is_empty() && !cli.raw {
+        return Err(usage("--from-file requires --raw"));
+    }
+    // Fail on a bad -o before any network or crypto work.
+    if !cli.raw {
+        output_format(cli, None, Format::Json)?;
+    }
     let certs: Vec<(&Cluster, Certificate)> = clusters
         .iter()
         .map(|cluster| {

@@ -69,7 +69,14 @@ fn run(cli: &Cli) -> Result<()> {
         Some(Command::Keys(command)) => keys::run(command),
         Some(Command::Reencrypt(args)) => keys::run_reencrypt(args),
         Some(Command::Lint(_)) => unreachable!("lint runs before"),
-        None => modes::run(cli),
+        None => {
+            let clusters = clusters::named(cli)?;
+            if clusters.is_empty() {
+                modes::run(cli)
+            } else {
+                clusters::seal(cli, &clusters)
+            }
+        }
     }
 }
 

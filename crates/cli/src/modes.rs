@@ -13,7 +13,6 @@ use zeroize::Zeroizing;
 
 use crate::certs;
 use crate::cli::Cli;
-use crate::clusters;
 use crate::files::{self, Input, Sink};
 use crate::keys::{KeySources, PassphraseArgs, Unlock, load_keyring};
 use crate::kubeconfig;
@@ -45,14 +44,6 @@ pub fn run(cli: &Cli) -> Result<()> {
     if !cli.from_file.is_empty() && !cli.raw {
         return Err(usage("--from-file requires --raw"));
     }
-    let clusters = clusters::named(cli)?;
-    if !clusters.is_empty()
-        && (cli.recovery_unseal || cli.validate || cli.re_encrypt || cli.fetch_cert)
-    {
-        return Err(usage(
-            "--cert NAME=FILE|URL (several clusters) is for sealing, --raw and --merge-into only",
-        ));
-    }
     let offline_keys = !key_sources(cli).is_empty();
     if cli.recovery_unseal {
         return recovery_unseal(cli);
@@ -75,9 +66,6 @@ pub fn run(cli: &Cli) -> Result<()> {
     // Fail on a bad -o before any network or crypto work.
     if !cli.raw {
         output_format(cli, None, Format::Json)?;
-    }
-    if !clusters.is_empty() {
-        return clusters::seal(cli, &clusters);
     }
     let cert = certs::certificate(cli)?;
     let sealed = if let Some(target) = &cli.merge_into {
