@@ -5,6 +5,7 @@
 
 mod certs;
 mod cli;
+mod escrow;
 mod files;
 mod keys;
 mod kubeconfig;
