@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine as _;
 use seal::{
     Certificate, Format, Keyring, ManifestError, PrivateKey, SealedSecret, read_sealed_secrets,
     write_documents,
@@ -38,6 +39,23 @@ pub struct ReencryptArgs {
     /// Do not record the new key's fingerprint in the sealed-with annotation.
     #[arg(long = "no-sealed-with")]
     pub no_sealed_with: bool,
+    /// Take the values from the escrow copies, opened with -i IDENTITY, instead of private
+    /// keys: re-seals for a cluster whose old keys are lost (needs --cert). Objects whose
+    /// escrow copy is missing or stale fail; their files are left unchanged.
+    #[arg(long = "from-escrow", requires = "cert")]
+    pub from_escrow: bool,
+}
+
+/// Where the values to re-seal come from.
+enum Source<'a> {
+    /// Private keys; `current` holds the sealing key, if among them, to skip files already
+    /// sealed with it.
+    Keys {
+        keyring: &'a Keyring,
+        current: &'a Keyring,
+    },
+    /// Escrow copies.
+    Escrow(&'a [Box<dyn age::Identity + Send + Sync>]),
 }
 
 /// What happened to one file.
@@ -51,6 +69,19 @@ enum Outcome {
 
 /// Runs `kubeseal reencrypt`.
 pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
+    if args.from_escrow {
+        if args.keys.identities.is_empty() {
+            bail!(
+                "--from-escrow needs -i IDENTITY: the age identity or SSH key the escrow copies are encrypted to"
+            );
+        }
+        let identities = super::secrets_input::identities(&args.keys.identities)?;
+        let Some(path) = &args.cert else {
+            bail!("--from-escrow needs --cert FILE: the new cluster's certificate");
+        };
+        let cert = crate::certs::certificate_file(path)?;
+        return run_files(args, &Source::Escrow(&identities), &cert);
+    }
     let (keyring, sealing) = load_keyring(&args.keys.sources())?;
     if keyring.is_empty() {
         bail!("no private keys: give --keyring DIR or --key FILE (a key, a backup List or bundle)");
@@ -74,6 +105,15 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
         let copy = PrivateKey::from_pem(entry.key().to_pkcs1_pem().as_bytes())?;
         current.insert(copy, None, SystemTime::UNIX_EPOCH);
     }
+    let source = Source::Keys {
+        keyring: &keyring,
+        current: &current,
+    };
+    run_files(args, &source, &cert)
+}
+
+/// Re-seals every file under the paths from `source`, several at once; reports each.
+fn run_files(args: &ReencryptArgs, source: &Source<'_>, cert: &Certificate) -> Result<()> {
     let mut files = Vec::new();
     for path in &args.paths {
         collect(path, &mut files)?;
@@ -94,7 +134,7 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let outcome = process(path, &keyring, &current, &cert, !args.no_sealed_with)
+                    let outcome = process(path, source, cert, !args.no_sealed_with)
                         .unwrap_or_else(|e| Outcome::Failed(format!("{e:#}")));
                     outcomes
                         .lock()
@@ -181,8 +221,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 fn process(
     path: &Path,
-    keyring: &Keyring,
-    current: &Keyring,
+    source: &Source<'_>,
     cert: &Certificate,
     record_sealed_with: bool,
 ) -> Result<Outcome> {
@@ -205,19 +244,34 @@ fn process(
     if sealed.is_empty() {
         return Ok(Outcome::NotSealed);
     }
-    if !current.is_empty() && sealed.iter().all(|s| seal::verify(s, current).is_ok()) {
+    if let Source::Keys { current, .. } = source
+        && !current.is_empty()
+        && sealed.iter().all(|s| seal::verify(s, current).is_ok())
+    {
         return Ok(Outcome::Current);
     }
     let mut out: Vec<SealedSecret> = Vec::with_capacity(sealed.len());
     for s in &sealed {
-        let mut resealed = seal::reencrypt(s, keyring, cert.public_key())
-            .map_err(|e| anyhow!("{}/{}: {e}", s.metadata.namespace(), s.metadata.name()))?;
+        let at = || format!("{}/{}", s.metadata.namespace(), s.metadata.name());
+        let mut resealed = match source {
+            Source::Keys { keyring, .. } => seal::reencrypt(s, keyring, cert.public_key())
+                .map_err(|e| anyhow!("{}: {e}", at()))?,
+            Source::Escrow(identities) => {
+                reseal_from_escrow(s, identities, cert).map_err(|e| anyhow!("{}: {e:#}", at()))?
+            }
+        };
         // Only the ciphertexts change: keep the file's metadata and status as they were.
         resealed.metadata = s.metadata.clone();
         crate::sealed_with::set(
             &mut resealed.metadata.annotations,
             cert.public_key().fingerprint().as_str(),
             record_sealed_with,
+        );
+        // The values are the same, so a copy current for the old ciphertexts is for the new.
+        crate::escrow::rebind(
+            &mut resealed.metadata.annotations,
+            &s.spec.encrypted_data,
+            &resealed.spec.encrypted_data,
         );
         resealed.status = s.status.clone();
         out.push(resealed);
@@ -241,6 +295,43 @@ fn process(
         Overwrite::Replace,
     )?;
     Ok(Outcome::Changed(out.len()))
+}
+
+/// `sealed` with every item sealed anew from its escrow copy, for the scope of its outer
+/// metadata; the template is kept. Refused when the copy is missing or stale: re-sealing old
+/// values over newer ones would lose them silently.
+fn reseal_from_escrow(
+    sealed: &SealedSecret,
+    identities: &[Box<dyn age::Identity + Send + Sync>],
+    cert: &Certificate,
+) -> Result<SealedSecret> {
+    if sealed.spec.data.as_deref().is_some_and(|d| !d.is_empty()) {
+        bail!("the deprecated spec.data format has no escrow copy");
+    }
+    match crate::escrow::status(&sealed.metadata.annotations, &sealed.spec.encrypted_data)? {
+        crate::escrow::Status::Current => {}
+        crate::escrow::Status::Missing => {
+            bail!("no escrow copy: it cannot be recovered without its old key")
+        }
+        crate::escrow::Status::Stale(why) => {
+            bail!("the escrow copy is stale ({why}): not re-sealed")
+        }
+    }
+    let values = crate::escrow::open(sealed, identities)?;
+    let label = seal::label_of(sealed);
+    let mut out = sealed.clone();
+    out.status = None;
+    out.spec.encrypted_data = values
+        .iter()
+        .map(|(k, v)| {
+            let bytes = seal::seal_value(cert.public_key(), &label, v.expose());
+            (
+                k.clone(),
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            )
+        })
+        .collect();
+    Ok(out)
 }
 
 fn is_list(text: &str, format: Format) -> bool {

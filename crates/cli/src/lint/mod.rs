@@ -80,6 +80,15 @@ pub struct LintArgs {
     /// SEALED_SECRETS_* variables.
     #[arg(long)]
     pub controller: bool,
+    /// Every SealedSecret must have a current escrow copy encrypted to this recipient (age1…,
+    /// an SSH public key, or a file of them); repeatable or comma-separated. Without it, only
+    /// stale or broken escrow copies are reported (as warnings).
+    #[arg(
+        long = "escrow-recipient",
+        value_name = "RECIPIENT|FILE",
+        value_delimiter = ','
+    )]
+    pub escrow_recipient: Vec<String>,
     /// Files checked in parallel (default: number of CPUs).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -106,6 +115,12 @@ fn run(cli: &Cli, args: &LintArgs) -> Result<ExitCode> {
         },
         keyring: keyring(args)?,
         keep_objects: args.controller,
+        escrow_recipients: if args.escrow_recipient.is_empty() {
+            None
+        } else {
+            let recipients = crate::escrow::resolve(&args.escrow_recipient, false)?;
+            Some(recipients.into_iter().map(|r| r.id).collect())
+        },
     };
     let controller = if args.controller {
         Some(Controller::connect(cli)?)
