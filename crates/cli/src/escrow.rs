@@ -434,6 +434,24 @@ pub fn recipients_from(value: &str, base: &Path) -> Result<Vec<Recipient>> {
     Ok(out)
 }
 
+/// Warns about identity files others can read: an escrow identity opens every escrowed
+/// secret, so it should be as private as a root CA's key.
+pub fn warn_if_shared(paths: &[PathBuf]) {
+    #[cfg(unix)]
+    for path in paths {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            eprintln!(
+                "warning: identity file {} is readable by others (mode {:o}): it opens every escrowed secret; chmod 600 it",
+                path.display(),
+                meta.permissions().mode() & 0o777
+            );
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Config {
@@ -455,7 +473,8 @@ pub fn config_recipients(path: &Path) -> Result<Vec<Recipient>> {
         .map_err(|e| anyhow!("open {}: {}", path.display(), crate::files::describe_io(&e)))?;
     let config: Config = serde_saphyr::from_str(&text).map_err(|e| {
         let first = e.to_string();
-        let first = first.lines().next().unwrap_or_default().to_owned();
+        let first = first.lines().next().unwrap_or_default();
+        let first = first.strip_prefix("error: ").unwrap_or(first);
         anyhow!("{}: {first}", path.display())
     })?;
     let base = path.parent().unwrap_or(Path::new("."));

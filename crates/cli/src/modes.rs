@@ -471,6 +471,7 @@ fn plaintext_sink(cli: &Cli) -> Sink {
 /// `--recovery-unseal -i IDENTITY` with no keys: the Secrets from the escrow copies. A stale
 /// copy is still opened (it is all there is) with a warning naming the object.
 fn escrow_unseal(cli: &Cli) -> Result<()> {
+    escrow::warn_if_shared(&cli.identity);
     let identities = crate::keys::identities(&cli.identity)?;
     let (input, sealed) = read_sealed_input(cli)?;
     let format = output_format(cli, None, Format::detect(&input.text))?;

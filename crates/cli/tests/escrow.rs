@@ -230,7 +230,10 @@ fn recipients_from_the_environment_and_the_repository_config() {
     assert!(!output.status.success());
     let err = stderr(&output);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains(".sealed-secrets.yaml"), "{err}");
+    assert!(
+        err.contains(".sealed-secrets.yaml: line 1 column 1: unknown field `escrowRecipient`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -565,10 +568,26 @@ fn a_copy_over_the_annotation_limit_is_refused() {
 }
 
 #[test]
-fn recovered_files_are_private() {
+fn recovered_files_are_private_and_shared_identities_are_flagged() {
     let tmp = tempfile::tempdir().unwrap();
     let id = age_identity(tmp.path(), "escrow.key");
     let sealed = seal(tmp.path(), &["--escrow-recipient", &id.recipient], SECRET);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&id.path, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let output = kubeseal_in(tmp.path())
+        .args(["--recovery-unseal", "-i", s(&id.path)])
+        .write_stdin(sealed.clone())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("is readable by others (mode 644)"),
+        "{}",
+        stderr(&output)
+    );
+    set_private(&id.path);
     let out = tmp.path().join("recovered.yaml");
     // An existing world-readable file does not lend its mode to the plaintext.
     fs::write(&out, "old").unwrap();
@@ -582,6 +601,7 @@ fn recovered_files_are_private() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
     assert_eq!(mode(&out), 0o600);
     let secrets = seal::read_secrets(&fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(value(&secrets[0], "user"), "admin");

@@ -75,6 +75,7 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
                 "--from-escrow needs -i IDENTITY: the age identity or SSH key the escrow copies are encrypted to"
             );
         }
+        crate::escrow::warn_if_shared(&args.keys.identities);
         let identities = super::secrets_input::identities(&args.keys.identities)?;
         let Some(path) = &args.cert else {
             bail!("--from-escrow needs --cert FILE: the new cluster's certificate");
