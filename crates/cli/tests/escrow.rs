@@ -611,3 +611,69 @@ fn recovered_files_are_private_and_shared_identities_are_flagged() {
         "no temporary file left"
     );
 }
+
+#[test]
+fn reencrypt_with_escrow_recipients_adopts_and_renews_escrow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = age_identity(tmp.path(), "escrow.key");
+    let next = age_identity(tmp.path(), "next.key");
+    let tree = tmp.path().join("repo");
+    fs::create_dir_all(&tree).unwrap();
+    let file = tree.join("db.yaml");
+    fs::write(&file, seal(tmp.path(), &["--no-escrow"], SECRET)).unwrap();
+    // Already sealed with the current key, but without a copy: re-sealed to get one.
+    let adopt = |expect_changed: bool| {
+        let output = kubeseal_in(tmp.path())
+            .args(["reencrypt", "--key"])
+            .arg(key("rsa2048"))
+            .args([
+                "--cert",
+                &cert("rsa2048"),
+                "--escrow-recipient",
+                &id.recipient,
+            ])
+            .arg(&tree)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let changed = if expect_changed {
+            "1 file(s) changed"
+        } else {
+            "0 file(s) changed"
+        };
+        assert!(stderr(&output).contains(changed), "{}", stderr(&output));
+    };
+    adopt(true);
+    let adopted = fs::read_to_string(&file).unwrap();
+    assert_same_secrets(
+        &recover(tmp.path(), &id.path, &adopted),
+        &unseal_with(&key("rsa2048"), &adopted),
+    );
+    // The second time there is nothing to do: the file is left byte-identical.
+    adopt(false);
+    assert_eq!(fs::read_to_string(&file).unwrap(), adopted);
+    // From the escrow copy to a new cluster and a new escrow recipient at once.
+    let output = kubeseal_in(tmp.path())
+        .args(["reencrypt", "--from-escrow", "-i", s(&id.path)])
+        .args([
+            "--cert",
+            &cert("foreign2048"),
+            "--escrow-recipient",
+            &next.recipient,
+        ])
+        .arg(&tree)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let moved = fs::read_to_string(&file).unwrap();
+    assert_same_secrets(
+        &recover(tmp.path(), &next.path, &moved),
+        &unseal_with(&key("foreign2048"), &moved),
+    );
+    let old = kubeseal_in(tmp.path())
+        .args(["--recovery-unseal", "-i", s(&id.path)])
+        .write_stdin(moved)
+        .output()
+        .unwrap();
+    assert!(one_line_error(&old).contains("no identity matches"));
+}

@@ -4,6 +4,7 @@
 //! SealedSecrets, are left byte-identical. Each file is replaced atomically; a file that fails
 //! stays as it was and the others are still done.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -14,8 +15,8 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine as _;
 use seal::{
-    Certificate, Format, Keyring, ManifestError, PrivateKey, SealedSecret, read_sealed_secrets,
-    write_documents,
+    Certificate, Format, Keyring, ManifestError, PrivateKey, SealedSecret, SecretBytes,
+    read_sealed_secrets, write_documents,
 };
 
 use super::bundle::list_document;
@@ -44,6 +45,16 @@ pub struct ReencryptArgs {
     /// escrow copy is missing or stale fail; their files are left unchanged.
     #[arg(long = "from-escrow", requires = "cert")]
     pub from_escrow: bool,
+    /// Give every SealedSecret a fresh escrow copy encrypted to this recipient (age1…, an SSH
+    /// public key, or a file of them), replacing its copy: how an existing repository adopts
+    /// escrow. Repeatable or comma-separated. Files whose copy is current and already
+    /// encrypted to these recipients are left as they are when nothing else changes.
+    #[arg(
+        long = "escrow-recipient",
+        value_name = "RECIPIENT|FILE",
+        value_delimiter = ','
+    )]
+    pub escrow_recipient: Vec<String>,
 }
 
 /// Where the values to re-seal come from.
@@ -115,6 +126,8 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
 
 /// Re-seals every file under the paths from `source`, several at once; reports each.
 fn run_files(args: &ReencryptArgs, source: &Source<'_>, cert: &Certificate) -> Result<()> {
+    let recipients =
+        crate::escrow::resolve(&args.escrow_recipient, args.escrow_recipient.is_empty())?;
     let mut files = Vec::new();
     for path in &args.paths {
         collect(path, &mut files)?;
@@ -135,7 +148,7 @@ fn run_files(args: &ReencryptArgs, source: &Source<'_>, cert: &Certificate) -> R
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let outcome = process(path, source, cert, !args.no_sealed_with)
+                    let outcome = process(path, source, cert, &recipients, !args.no_sealed_with)
                         .unwrap_or_else(|e| Outcome::Failed(format!("{e:#}")));
                     outcomes
                         .lock()
@@ -224,6 +237,7 @@ fn process(
     path: &Path,
     source: &Source<'_>,
     cert: &Certificate,
+    recipients: &[crate::escrow::Recipient],
     record_sealed_with: bool,
 ) -> Result<Outcome> {
     let bytes = fs::read(path).context("cannot read")?;
@@ -248,15 +262,24 @@ fn process(
     if let Source::Keys { current, .. } = source
         && !current.is_empty()
         && sealed.iter().all(|s| seal::verify(s, current).is_ok())
+        && sealed.iter().all(|s| escrowed_to(s, recipients))
     {
         return Ok(Outcome::Current);
     }
     let mut out: Vec<SealedSecret> = Vec::with_capacity(sealed.len());
     for s in &sealed {
         let at = || format!("{}/{}", s.metadata.namespace(), s.metadata.name());
-        let mut resealed = match source {
-            Source::Keys { keyring, .. } => seal::reencrypt(s, keyring, cert.public_key())
-                .map_err(|e| anyhow!("{}: {e}", at()))?,
+        let (mut resealed, values) = match source {
+            Source::Keys { keyring, .. } => {
+                let resealed = seal::reencrypt(s, keyring, cert.public_key())
+                    .map_err(|e| anyhow!("{}: {e}", at()))?;
+                let values = if recipients.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    open_items(s, keyring).map_err(|e| anyhow!("{}: {e:#}", at()))?
+                };
+                (resealed, values)
+            }
             Source::Escrow(identities) => {
                 reseal_from_escrow(s, identities, cert).map_err(|e| anyhow!("{}: {e:#}", at()))?
             }
@@ -274,6 +297,19 @@ fn process(
             &s.spec.encrypted_data,
             &resealed.spec.encrypted_data,
         );
+        if !recipients.is_empty() {
+            let items: BTreeMap<String, &[u8]> = values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose()))
+                .collect();
+            crate::escrow::escrow_all(
+                &mut resealed.metadata.annotations,
+                &items,
+                &resealed.spec.encrypted_data,
+                recipients,
+            )
+            .map_err(|e| anyhow!("{}: {e:#}", at()))?;
+        }
         resealed.status = s.status.clone();
         out.push(resealed);
     }
@@ -305,7 +341,7 @@ fn reseal_from_escrow(
     sealed: &SealedSecret,
     identities: &[Box<dyn age::Identity + Send + Sync>],
     cert: &Certificate,
-) -> Result<SealedSecret> {
+) -> Result<(SealedSecret, BTreeMap<String, SecretBytes>)> {
     if sealed.spec.data.as_deref().is_some_and(|d| !d.is_empty()) {
         bail!("the deprecated spec.data format has no escrow copy");
     }
@@ -332,7 +368,42 @@ fn reseal_from_escrow(
             )
         })
         .collect();
-    Ok(out)
+    Ok((out, values))
+}
+
+/// The plaintext of every `encryptedData` item (for a new escrow copy).
+fn open_items(sealed: &SealedSecret, keyring: &Keyring) -> Result<BTreeMap<String, SecretBytes>> {
+    if sealed.spec.data.as_deref().is_some_and(|d| !d.is_empty()) {
+        bail!(
+            "the deprecated spec.data format cannot be escrowed: re-encrypt it without --escrow-recipient first"
+        );
+    }
+    let label = seal::label_of(sealed);
+    sealed
+        .spec
+        .encrypted_data
+        .iter()
+        .map(|(k, v)| {
+            let bytes = SecretBytes::decode_base64(v)
+                .ok_or_else(|| anyhow!("spec.encryptedData.{k} is not base64"))?;
+            let (value, _) = keyring
+                .open_value(&label, bytes.expose(), None)
+                .map_err(|e| anyhow!("spec.encryptedData.{k}: {e}"))?;
+            Ok((k.clone(), value))
+        })
+        .collect()
+}
+
+/// Whether `sealed` needs nothing for escrow: no recipients asked for, or a current copy
+/// already encrypted to all of them.
+fn escrowed_to(sealed: &SealedSecret, recipients: &[crate::escrow::Recipient]) -> bool {
+    if recipients.is_empty() {
+        return true;
+    }
+    let current = crate::escrow::status(&sealed.metadata.annotations, &sealed.spec.encrypted_data)
+        == Ok(crate::escrow::Status::Current);
+    let recorded = crate::escrow::recipients_of(&sealed.metadata.annotations).unwrap_or_default();
+    current && recipients.iter().all(|r| recorded.contains(&r.id))
 }
 
 fn is_list(text: &str, format: Format) -> bool {
