@@ -677,3 +677,43 @@ fn reencrypt_with_escrow_recipients_adopts_and_renews_escrow() {
         .unwrap();
     assert!(one_line_error(&old).contains("no identity matches"));
 }
+
+#[test]
+fn re_encrypt_by_the_controller_keeps_the_copy_current() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = age_identity(tmp.path(), "escrow.key");
+    let mut controller = Controller::dev();
+    controller.rotate_cert =
+        seal::Certificate::from_pem(&fs::read(cert("rsa4096")).unwrap()).unwrap();
+    let server = Server::start(controller);
+    let output = kubeseal_in(tmp.path())
+        .args(["--cert", s(&dev_cert()), "-o", "yaml"])
+        .args(["--escrow-recipient", &id.recipient])
+        .write_stdin(SECRET)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let file = tmp.path().join("sealed.yaml");
+    fs::write(&file, stdout(&output)).unwrap();
+    let output = kubeseal_in(tmp.path())
+        .args([
+            "--re-encrypt",
+            "--controller-url",
+            &server.url,
+            "-f",
+            s(&file),
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rotated = fs::read_to_string(&file).unwrap();
+    assert_same_secrets(
+        &recover(tmp.path(), &id.path, &rotated),
+        &unseal_with(&key("rsa4096"), &rotated),
+    );
+    let lint = kubeseal_in(tmp.path())
+        .args(["lint", "--escrow-recipient", &id.recipient, s(&file)])
+        .output()
+        .unwrap();
+    assert!(lint.status.success(), "{}", stdout(&lint));
+}
