@@ -809,6 +809,22 @@ mod tests {
     }
 
     #[test]
+    fn secret_from_values_is_what_unseal_writes() {
+        let key = test_keys::rsa2048_cert();
+        let s = secret(
+            "kind: Secret\nmetadata: {name: a, namespace: b, labels: {app: x}}\ntype: kubernetes.io/basic-auth\nstringData: {foo: bar}\n",
+        );
+        let mut sealed = seal_secret(&s, key.public_key(), &SealOptions::default()).unwrap();
+        sealed.spec.template.data = Some([("url".to_owned(), "db://{{ .foo }}".to_owned())].into());
+        let options = UnsealOptions::default();
+        let unsealed = unseal(&sealed, &keyring(), &options).unwrap().secret;
+        let values = [("foo".to_owned(), SecretBytes::from_slice(b"bar"))].into();
+        let rebuilt = secret_from_values(&sealed, values, &options).unwrap();
+        assert_eq!(rebuilt, unsealed);
+        assert_eq!(rebuilt.data["url"].expose(), b"db://bar");
+    }
+
+    #[test]
     fn reencrypt_keeps_template_and_changes_ciphertext() {
         let key = test_keys::rsa2048_cert();
         let s = secret(
