@@ -39,6 +39,8 @@ Examples:
   kubeseal --validate --keyring keys/ -f sealed.yaml
   kubeseal --recovery-unseal --recovery-private-key backup.age --passphrase-file pass < sealed.yaml
   kubeseal --re-encrypt --recovery-private-key old.key --cert new.crt -f sealed.yaml
+  kubeseal --cert keys/tls.crt --escrow-recipient escrow.txt < secret.yaml > sealed.yaml
+  kubeseal --recovery-unseal -i escrow-identity.txt < sealed.yaml   # no cluster key needed
   kubeseal keys list                                         # sealing keys in the cluster
   kubeseal reencrypt --keyring keys/ manifests/              # re-seal files with the newest key
 
@@ -99,6 +101,16 @@ pub struct Cli {
     /// (sealed-secrets-rs/sealed-with), for byte-for-byte upstream output.
     #[arg(long = "no-sealed-with", env = "SEALED_SECRETS_NO_SEALED_WITH", help_heading = SEALING, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub no_sealed_with: bool,
+    /// Also store an escrow copy of the values, encrypted with age to this recipient (age1…
+    /// or an SSH public key, ssh-ed25519/ssh-rsa) or to every recipient in this file (one per
+    /// line, # comments); repeatable or comma-separated. Default: escrowRecipients of the
+    /// nearest .sealed-secrets.yaml from the current directory up. Not with --raw (a bare value
+    /// has nowhere to keep one).
+    #[arg(long = "escrow-recipient", env = "SEALED_SECRETS_ESCROW_RECIPIENTS", value_name = "RECIPIENT|FILE", value_delimiter = ',', help_heading = SEALING)]
+    pub escrow_recipient: Vec<String>,
+    /// Make no escrow copy, whatever the environment or the config file say.
+    #[arg(long = "no-escrow", env = "SEALED_SECRETS_NO_ESCROW", help_heading = SEALING, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
+    pub no_escrow: bool,
 
     // ---- certificate and controller
     /// Certificate file or URL (http, https, file://) to seal with. Overrides --controller-*.
@@ -135,7 +147,8 @@ pub struct Cli {
     pub re_encrypt: bool,
 
     // ---- recovery
-    /// Decrypt sealed secrets from the input with --recovery-private-key or --keyring, offline.
+    /// Decrypt sealed secrets from the input with --recovery-private-key or --keyring, offline;
+    /// or, with only -i IDENTITY, from their escrow copies, with no cluster key at all.
     /// For disaster recovery.
     #[arg(long = "recovery-unseal", env = "SEALED_SECRETS_RECOVERY_UNSEAL", help_heading = RECOVERY, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub recovery_unseal: bool,
@@ -149,7 +162,8 @@ pub struct Cli {
     /// Comma-separated or repeated.
     #[arg(long, env = "SEALED_SECRETS_KEYRING", value_name = "DIR", value_delimiter = ',', help_heading = RECOVERY)]
     pub keyring: Vec<PathBuf>,
-    /// age identity file or SSH private key that opens backup bundles; repeatable.
+    /// age identity file or SSH private key that opens backup bundles, or (alone with
+    /// --recovery-unseal) escrow copies; repeatable.
     #[arg(short = 'i', long = "identity", env = "SEALED_SECRETS_IDENTITY", value_name = "FILE", value_delimiter = ',', help_heading = RECOVERY)]
     pub identity: Vec<PathBuf>,
     /// Open passphrase-protected backup bundles: the passphrase is asked on the terminal

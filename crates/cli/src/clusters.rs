@@ -11,6 +11,7 @@ use seal::{Certificate, Format, write_documents};
 
 use crate::certs;
 use crate::cli::Cli;
+use crate::escrow::{self, Recipient};
 use crate::files::Sink;
 use crate::modes::{
     default_scope, merge_secrets_into, output_format, output_sink, raw_input, read_secret_input,
@@ -108,10 +109,16 @@ pub fn seal(cli: &Cli, clusters: &[Cluster]) -> Result<()> {
     if !cli.from_file.is_empty() && !cli.raw {
         return Err(usage("--from-file requires --raw"));
     }
-    // Fail on a bad -o before any network or crypto work.
-    if !cli.raw {
+    // Fail on a bad -o or escrow recipient before any network or crypto work.
+    let recipients = if cli.raw {
+        if !cli.escrow_recipient.is_empty() && !cli.no_escrow {
+            eprintln!("warning: --raw writes a bare value: no escrow copy is made");
+        }
+        Vec::new()
+    } else {
         output_format(cli, None, Format::Json)?;
-    }
+        escrow::resolve(&cli.escrow_recipient, cli.no_escrow)?
+    };
     let certs: Vec<(&Cluster, Certificate)> = clusters
         .iter()
         .map(|cluster| {
@@ -121,11 +128,11 @@ pub fn seal(cli: &Cli, clusters: &[Cluster]) -> Result<()> {
         })
         .collect::<Result<_>>()?;
     let written = if let Some(template) = &cli.merge_into {
-        merge_into_each(cli, template, &certs)
+        merge_into_each(cli, template, &certs, &recipients)
     } else if cli.raw {
         raw_for_each(cli, &certs)
     } else {
-        seal_for_each(cli, &certs)
+        seal_for_each(cli, &certs, &recipients)
     };
     written?;
     for (_, cert) in &certs {
@@ -134,7 +141,11 @@ pub fn seal(cli: &Cli, clusters: &[Cluster]) -> Result<()> {
     Ok(())
 }
 
-fn seal_for_each(cli: &Cli, certs: &[(&Cluster, Certificate)]) -> Result<()> {
+fn seal_for_each(
+    cli: &Cli,
+    certs: &[(&Cluster, Certificate)],
+    recipients: &[Recipient],
+) -> Result<()> {
     let (input, secrets) = read_secret_input(cli)?;
     let mut outputs = Vec::new();
     for (cluster, cert) in certs {
@@ -145,6 +156,7 @@ fn seal_for_each(cli: &Cli, certs: &[(&Cluster, Certificate)]) -> Result<()> {
             cert,
             default_scope(cli),
             cli.name.clone().filter(|n| !n.is_empty()),
+            recipients,
         )
         .with_context(|| format!("cluster {}", cluster.name))?;
         let target = match &cli.sealed_secret_file {
@@ -209,7 +221,12 @@ fn raw_for_each(cli: &Cli, certs: &[(&Cluster, Certificate)]) -> Result<()> {
     }
 }
 
-fn merge_into_each(cli: &Cli, template: &Path, certs: &[(&Cluster, Certificate)]) -> Result<()> {
+fn merge_into_each(
+    cli: &Cli,
+    template: &Path,
+    certs: &[(&Cluster, Certificate)],
+    recipients: &[Recipient],
+) -> Result<()> {
     let targets: Vec<PathBuf> = certs
         .iter()
         .map(|(cluster, _)| path_for("--merge-into", template, &cluster.name, certs.len()))
@@ -222,7 +239,7 @@ fn merge_into_each(cli: &Cli, template: &Path, certs: &[(&Cluster, Certificate)]
     let (input, secrets) = read_secret_input(cli)?;
     for ((cluster, cert), target) in certs.iter().zip(&targets) {
         let secrets = secrets.clone();
-        merge_secrets_into(cli, target, cert, &input.source, secrets)
+        merge_secrets_into(cli, target, cert, recipients, &input.source, secrets)
             .with_context(|| format!("cluster {}", cluster.name))?;
     }
     Ok(())

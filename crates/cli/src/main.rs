@@ -6,6 +6,7 @@
 mod certs;
 mod cli;
 mod clusters;
+mod escrow;
 mod files;
 mod keys;
 mod kubeconfig;

@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::certs;
 use crate::cli::Cli;
+use crate::escrow::{self, Recipient};
 use crate::files::{self, Input, Sink};
 use crate::keys::{KeySources, PassphraseArgs, Unlock, load_keyring};
 use crate::kubeconfig;
@@ -63,17 +64,23 @@ pub fn run(cli: &Cli) -> Result<()> {
         let (bytes, _) = certs::cert_bytes(cli)?;
         return output_sink(cli).write(&bytes);
     }
-    // Fail on a bad -o before any network or crypto work.
-    if !cli.raw {
+    // Fail on a bad -o or escrow recipient before any network or crypto work.
+    let recipients = if cli.raw {
+        if !cli.escrow_recipient.is_empty() && !cli.no_escrow {
+            eprintln!("warning: --raw writes a bare value: no escrow copy is made");
+        }
+        Vec::new()
+    } else {
         output_format(cli, None, Format::Json)?;
-    }
+        escrow::resolve(&cli.escrow_recipient, cli.no_escrow)?
+    };
     let cert = certs::certificate(cli)?;
     let sealed = if let Some(target) = &cli.merge_into {
-        merge_into(cli, target, &cert)
+        merge_into(cli, target, &cert, &recipients)
     } else if cli.raw {
         raw(cli, &cert)
     } else {
-        seal_mode(cli, &cert)
+        seal_mode(cli, &cert, &recipients)
     };
     certs::warn_after(&cert, sealed)
 }
@@ -145,7 +152,8 @@ fn explicit_namespace(cli: &Cli) -> Option<String> {
     cli.namespace.clone().filter(|ns| !ns.is_empty())
 }
 
-/// Seals each Secret of `secrets`, rewriting scope annotations to `scope` and names to `name`.
+/// Seals each Secret of `secrets`, rewriting scope annotations to `scope` and names to `name`,
+/// with an escrow copy to `recipients` (when there are any).
 pub(crate) fn seal_all(
     cli: &Cli,
     source: &str,
@@ -153,6 +161,7 @@ pub(crate) fn seal_all(
     cert: &seal::Certificate,
     scope: Option<Scope>,
     name: Option<String>,
+    recipients: &[Recipient],
 ) -> Result<Vec<SealedSecret>> {
     let namespace = explicit_namespace(cli);
     // The kubeconfig is read only when some Secret needs its namespace.
@@ -193,6 +202,20 @@ pub(crate) fn seal_all(
                 fingerprint,
                 !cli.no_sealed_with,
             );
+            if !recipients.is_empty() {
+                escrow::escrow_all(
+                    &mut sealed.metadata.annotations,
+                    &escrow::items_of(secret),
+                    &sealed.spec.encrypted_data,
+                    recipients,
+                )
+                .map_err(|e| {
+                    anyhow!(
+                        "{}: {e:#}",
+                        locate(source, i, total, secret.metadata.name())
+                    )
+                })?;
+            }
             Ok(sealed)
         })
         .collect()
@@ -203,7 +226,7 @@ pub(crate) fn default_scope(cli: &Cli) -> Option<Scope> {
     cli.scope.filter(|s| *s != Scope::Strict)
 }
 
-fn seal_mode(cli: &Cli, cert: &seal::Certificate) -> Result<()> {
+fn seal_mode(cli: &Cli, cert: &seal::Certificate, recipients: &[Recipient]) -> Result<()> {
     let (input, secrets) = read_secret_input(cli)?;
     let format = output_format(cli, None, Format::detect(&input.text))?;
     let sealed = seal_all(
@@ -213,6 +236,7 @@ fn seal_mode(cli: &Cli, cert: &seal::Certificate) -> Result<()> {
         cert,
         default_scope(cli),
         cli.name.clone().filter(|n| !n.is_empty()),
+        recipients,
     )?;
     drop(secrets);
     output_sink(cli).write(write_documents(&sealed, format).as_bytes())
@@ -279,17 +303,23 @@ pub(crate) fn raw_input(cli: &Cli) -> Result<(Vec<u8>, Zeroizing<Vec<u8>>)> {
     Ok((scope.label(&namespace, &name), value))
 }
 
-fn merge_into(cli: &Cli, target: &Path, cert: &seal::Certificate) -> Result<()> {
+fn merge_into(
+    cli: &Cli,
+    target: &Path,
+    cert: &seal::Certificate,
+    recipients: &[Recipient],
+) -> Result<()> {
     let (input, secrets) = read_secret_input(cli)?;
-    merge_secrets_into(cli, target, cert, &input.source, secrets)
+    merge_secrets_into(cli, target, cert, recipients, &input.source, secrets)
 }
 
 /// Seals `secrets` (read from `source`) as items of the SealedSecret file `target`, rewritten
-/// in place.
+/// in place, keeping its escrow copy in step for `recipients`.
 pub(crate) fn merge_secrets_into(
     cli: &Cli,
     target: &Path,
     cert: &seal::Certificate,
+    recipients: &[Recipient],
     source: &str,
     mut secrets: Vec<Secret>,
 ) -> Result<()> {
@@ -337,8 +367,13 @@ pub(crate) fn merge_secrets_into(
         cert,
         Some(file_scope),
         original.metadata.name.clone(),
+        &[],
     )?;
-    drop(secrets);
+    let before = original.spec.encrypted_data.clone();
+    let mut added = std::collections::BTreeMap::new();
+    for secret in &secrets {
+        added.extend(escrow::items_of(secret));
+    }
     let every_old_item_replaced = original.spec.data.is_none()
         && original.spec.encrypted_data.keys().all(|key| {
             updates
@@ -366,6 +401,19 @@ pub(crate) fn merge_secrets_into(
         if let Some(data) = template.data {
             spec.template.data.get_or_insert_default().extend(data);
         }
+    }
+    let warning = escrow::merge(
+        &mut original.metadata.annotations,
+        &before,
+        &added,
+        &original.spec.encrypted_data,
+        recipients,
+    )
+    .map_err(|e| anyhow!("{}: {e:#}", target.display()))?;
+    drop(added);
+    drop(secrets);
+    if let Some(warning) = warning {
+        eprintln!("warning: {}: {warning}", target.display());
     }
     files::write_atomically(
         target,
@@ -400,6 +448,9 @@ const NO_KEYS_HINT: &str =
 
 fn recovery_unseal(cli: &Cli) -> Result<()> {
     let sources = key_sources(cli);
+    if sources.is_empty() && !cli.identity.is_empty() {
+        return escrow_unseal(cli);
+    }
     let (keyring, _) = load_keyring(&sources)?;
     let (input, sealed) = read_sealed_input(cli)?;
     let format = output_format(cli, None, Format::detect(&input.text))?;
@@ -425,14 +476,50 @@ fn recovery_unseal(cli: &Cli) -> Result<()> {
         })?;
         secrets.push(unsealed.secret);
     }
-    let sink = match &cli.sealed_secret_file {
+    plaintext_sink(cli).write(write_documents(&secrets, format).as_bytes())
+}
+
+/// Where recovered plaintext goes: `-w` (created 0600, atomically) or standard output.
+fn plaintext_sink(cli: &Cli) -> Sink {
+    match &cli.sealed_secret_file {
         Some(path) => Sink::File {
             path: path.clone(),
             private: true,
         },
         None => Sink::Stdout,
+    }
+}
+
+/// `--recovery-unseal -i IDENTITY` with no keys: the Secrets from the escrow copies. A stale
+/// copy is still opened (it is all there is) with a warning naming the object.
+fn escrow_unseal(cli: &Cli) -> Result<()> {
+    escrow::warn_if_shared(&cli.identity);
+    let identities = crate::keys::identities(&cli.identity)?;
+    let (input, sealed) = read_sealed_input(cli)?;
+    let format = output_format(cli, None, Format::detect(&input.text))?;
+    let options = UnsealOptions {
+        accept_deprecated_v1_data: true,
+        key_hint: None,
+        template_limits: None,
     };
-    sink.write(write_documents(&secrets, format).as_bytes())
+    let total = sealed.len();
+    let mut secrets = Vec::with_capacity(total);
+    for (i, s) in sealed.iter().enumerate() {
+        let at = || locate(&input.source, i, total, s.metadata.name());
+        match escrow::status(&s.metadata.annotations, &s.spec.encrypted_data) {
+            Ok(escrow::Status::Current | escrow::Status::Missing) => {}
+            Ok(escrow::Status::Stale(why)) => eprintln!(
+                "warning: {}: the escrow copy is stale ({why}): the values recovered may not be the sealed ones",
+                at()
+            ),
+            Err(e) => bail!("{}: {e}", at()),
+        }
+        let values = escrow::open(s, &identities).map_err(|e| anyhow!("{}: {e:#}", at()))?;
+        let secret =
+            seal::secret_from_values(s, values, &options).map_err(|e| anyhow!("{}: {e}", at()))?;
+        secrets.push(secret);
+    }
+    plaintext_sink(cli).write(write_documents(&secrets, format).as_bytes())
 }
 
 fn validate(cli: &Cli) -> Result<()> {
@@ -506,6 +593,11 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
                 rotated.metadata.extra.remove(field);
             }
             rotated.status = None;
+            escrow::rebind(
+                &mut rotated.metadata.annotations,
+                &s.spec.encrypted_data,
+                &rotated.spec.encrypted_data,
+            );
             out.push(rotated);
         }
         // The controller rotates with its newest key, the one its certificate endpoint serves.
@@ -546,6 +638,11 @@ fn re_encrypt(cli: &Cli) -> Result<()> {
                 &mut rotated.metadata.annotations,
                 cert.public_key().fingerprint().as_str(),
                 !cli.no_sealed_with,
+            );
+            escrow::rebind(
+                &mut rotated.metadata.annotations,
+                &s.spec.encrypted_data,
+                &rotated.spec.encrypted_data,
             );
             out.push(rotated);
         }

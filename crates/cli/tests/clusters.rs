@@ -204,3 +204,38 @@ fn named_certificates_are_for_sealing_only() {
             "is for sealing, --raw and --merge-into only",
         ));
 }
+
+#[test]
+fn each_cluster_gets_its_own_escrow_copy() {
+    use age::secrecy::ExposeSecret;
+    let dir = tempfile::tempdir().unwrap();
+    let identity = age::x25519::Identity::generate();
+    let identity_file = dir.path().join("escrow.key");
+    fs::write(
+        &identity_file,
+        format!("{}\n", identity.to_string().expose_secret()),
+    )
+    .unwrap();
+    kubeseal()
+        .args(["--cert", &named("prod", "rsa2048")])
+        .args(["--cert", &named("staging", "foreign2048")])
+        .args(["--escrow-recipient", &identity.to_public().to_string()])
+        .arg("-w")
+        .arg(dir.path().join("{cluster}.yaml"))
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .success();
+    for cluster in ["prod", "staging"] {
+        let text = fs::read_to_string(dir.path().join(format!("{cluster}.yaml"))).unwrap();
+        let out = kubeseal()
+            .arg("--recovery-unseal")
+            .arg("-i")
+            .arg(&identity_file)
+            .write_stdin(text)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{cluster}: {}", stderr(&out));
+        let secrets = seal::read_secrets(&stdout(&out)).unwrap();
+        assert_eq!(value(&secrets[0], "password"), "hunter2", "{cluster}");
+    }
+}

@@ -48,7 +48,7 @@ pub use manifest::{
 pub use scope::Scope;
 pub use sealing::{
     ItemError, SKIP_SET_OWNER_REFERENCES_ANNOTATION, SealError, SealOptions, UnsealError,
-    UnsealOptions, Unsealed, label_of, owner_reference, reencrypt, seal_secret, unseal, verify,
-    verify_until_first_failure,
+    UnsealOptions, Unsealed, label_of, owner_reference, reencrypt, seal_secret, secret_from_values,
+    unseal, verify, verify_until_first_failure,
 };
 pub use secret::{SecretBytes, SecretString};

@@ -331,7 +331,7 @@ pub fn unseal(
     keyring: &Keyring,
     options: &UnsealOptions<'_>,
 ) -> Result<Unsealed, UnsealError> {
-    let (mut secret, key) = if let Some(blob) = legacy_blob(sealed) {
+    let (secret, key) = if let Some(blob) = legacy_blob(sealed) {
         if !sealed.spec.encrypted_data.is_empty() {
             return Err(UnsealError::BothDataFields);
         }
@@ -342,37 +342,68 @@ pub fn unseal(
         (secret, Some(key))
     } else {
         let opened = open_items(sealed, keyring, options.key_hint, OnFailure::TryTheRest)?;
-        let template = &sealed.spec.template;
-        let mut secret = Secret::new(template.metadata.clone());
-        secret.type_.clone_from(&template.type_);
-        secret.immutable = template.immutable;
-        if let Some(templates) = &template.data {
-            let inputs: BTreeMap<String, &[u8]> = opened
-                .values
-                .iter()
-                .map(|(k, v)| (k.clone(), v.expose()))
-                .collect();
-            let mut rendered = BTreeMap::new();
-            let mut budget =
-                gotemplate::Budget::new(options.template_limits.cloned().unwrap_or_default());
-            for (item, source) in templates {
-                let output =
-                    budget
-                        .render(source, &inputs)
-                        .map_err(|source| UnsealError::Template {
-                            item: item.clone(),
-                            source,
-                        })?;
-                rendered.insert(item.clone(), output);
-            }
-            drop(inputs);
-            secret.data = opened.values;
-            secret.data.extend(rendered);
-        } else {
-            secret.data = opened.values;
-        }
-        (secret, opened.key)
+        (
+            secret_of_template(sealed, opened.values, options)?,
+            opened.key,
+        )
     };
+    Ok(Unsealed {
+        secret: finish_secret(sealed, secret),
+        key,
+    })
+}
+
+/// The Secret the controller would write from `sealed` if its `encryptedData` items opened to
+/// `values`: what [`unseal`] does after decrypting, for values recovered some other way (an
+/// escrow copy). Templates are rendered; the legacy v1 `data` blob is not read.
+pub fn secret_from_values(
+    sealed: &SealedSecret,
+    values: BTreeMap<String, SecretBytes>,
+    options: &UnsealOptions<'_>,
+) -> Result<Secret, UnsealError> {
+    let secret = secret_of_template(sealed, values, options)?;
+    Ok(finish_secret(sealed, secret))
+}
+
+/// Template metadata, type and immutable; `values`; rendered `template.data`.
+fn secret_of_template(
+    sealed: &SealedSecret,
+    values: BTreeMap<String, SecretBytes>,
+    options: &UnsealOptions<'_>,
+) -> Result<Secret, UnsealError> {
+    let template = &sealed.spec.template;
+    let mut secret = Secret::new(template.metadata.clone());
+    secret.type_.clone_from(&template.type_);
+    secret.immutable = template.immutable;
+    if let Some(templates) = &template.data {
+        let inputs: BTreeMap<String, &[u8]> = values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose()))
+            .collect();
+        let mut rendered = BTreeMap::new();
+        let mut budget =
+            gotemplate::Budget::new(options.template_limits.cloned().unwrap_or_default());
+        for (item, source) in templates {
+            let output =
+                budget
+                    .render(source, &inputs)
+                    .map_err(|source| UnsealError::Template {
+                        item: item.clone(),
+                        source,
+                    })?;
+            rendered.insert(item.clone(), output);
+        }
+        drop(inputs);
+        secret.data = values;
+        secret.data.extend(rendered);
+    } else {
+        secret.data = values;
+    }
+    Ok(secret)
+}
+
+/// Name and namespace forced to the SealedSecret's; the ownerReference.
+fn finish_secret(sealed: &SealedSecret, mut secret: Secret) -> Secret {
     secret.metadata.name.clone_from(&sealed.metadata.name);
     secret
         .metadata
@@ -390,7 +421,7 @@ pub fn unseal(
     } else {
         vec![owner_reference(sealed)]
     };
-    Ok(Unsealed { secret, key })
+    secret
 }
 
 /// The ownerReference the controller puts on Secrets it produces.
@@ -775,6 +806,22 @@ mod tests {
         assert!(matches!(err, UnsealError::Template { .. }));
         assert!(!err.to_string().contains("bar"), "{err}");
         assert!(!format!("{err:?}").contains("bar"), "{err:?}");
+    }
+
+    #[test]
+    fn secret_from_values_is_what_unseal_writes() {
+        let key = test_keys::rsa2048_cert();
+        let s = secret(
+            "kind: Secret\nmetadata: {name: a, namespace: b, labels: {app: x}}\ntype: kubernetes.io/basic-auth\nstringData: {foo: bar}\n",
+        );
+        let mut sealed = seal_secret(&s, key.public_key(), &SealOptions::default()).unwrap();
+        sealed.spec.template.data = Some([("url".to_owned(), "db://{{ .foo }}".to_owned())].into());
+        let options = UnsealOptions::default();
+        let unsealed = unseal(&sealed, &keyring(), &options).unwrap().secret;
+        let values = [("foo".to_owned(), SecretBytes::from_slice(b"bar"))].into();
+        let rebuilt = secret_from_values(&sealed, values, &options).unwrap();
+        assert_eq!(rebuilt, unsealed);
+        assert_eq!(rebuilt.data["url"].expose(), b"db://bar");
     }
 
     #[test]

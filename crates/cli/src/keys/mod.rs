@@ -45,7 +45,7 @@ use zeroize::Zeroizing;
 
 pub use bundle::Unlock;
 pub use reencrypt::{ReencryptArgs, run_reencrypt};
-pub use secrets_input::PassphraseArgs;
+pub use secrets_input::{PassphraseArgs, identities};
 pub use sources::{KeySources, load_keyring};
 
 use crate::files::{FileMode, Overwrite, write_atomically};

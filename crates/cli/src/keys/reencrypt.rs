@@ -4,6 +4,7 @@
 //! SealedSecrets, are left byte-identical. Each file is replaced atomically; a file that fails
 //! stays as it was and the others are still done.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -12,8 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine as _;
 use seal::{
-    Certificate, Format, Keyring, ManifestError, SealedSecret, read_sealed_secrets, write_documents,
+    Certificate, Format, Keyring, ManifestError, SealedSecret, SecretBytes, read_sealed_secrets,
+    write_documents,
 };
 
 use super::bundle::list_document;
@@ -37,6 +40,33 @@ pub struct ReencryptArgs {
     /// Do not record the new key's fingerprint in the sealed-with annotation.
     #[arg(long = "no-sealed-with")]
     pub no_sealed_with: bool,
+    /// Take the values from the escrow copies, opened with -i IDENTITY, instead of private
+    /// keys: re-seals for a cluster whose old keys are lost (needs --cert). Objects whose
+    /// escrow copy is missing or stale fail; their files are left unchanged.
+    #[arg(long = "from-escrow", requires = "cert")]
+    pub from_escrow: bool,
+    /// Give every SealedSecret a fresh escrow copy encrypted to this recipient (age1…, an SSH
+    /// public key, or a file of them), replacing its copy: how an existing repository adopts
+    /// escrow. Repeatable or comma-separated. Files whose copy is current and already
+    /// encrypted to these recipients are left as they are when nothing else changes.
+    #[arg(
+        long = "escrow-recipient",
+        value_name = "RECIPIENT|FILE",
+        value_delimiter = ','
+    )]
+    pub escrow_recipient: Vec<String>,
+}
+
+/// Where the values to re-seal come from.
+enum Source<'a> {
+    /// Private keys; `current` holds the sealing key, if among them, to skip files already
+    /// sealed with it.
+    Keys {
+        keyring: &'a Keyring,
+        current: &'a Keyring,
+    },
+    /// Escrow copies.
+    Escrow(&'a [Box<dyn age::Identity + Send + Sync>]),
 }
 
 /// What happened to one file.
@@ -50,6 +80,20 @@ enum Outcome {
 
 /// Runs `kubeseal reencrypt`.
 pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
+    if args.from_escrow {
+        if args.keys.identities.is_empty() {
+            bail!(
+                "--from-escrow needs -i IDENTITY: the age identity or SSH key the escrow copies are encrypted to"
+            );
+        }
+        crate::escrow::warn_if_shared(&args.keys.identities);
+        let identities = super::secrets_input::identities(&args.keys.identities)?;
+        let Some(path) = &args.cert else {
+            bail!("--from-escrow needs --cert FILE: the new cluster's certificate");
+        };
+        let cert = crate::certs::certificate_file(path)?;
+        return run_files(args, &Source::Escrow(&identities), &cert);
+    }
     let (keyring, sealing) = load_keyring(&args.keys.sources())?;
     if keyring.is_empty() {
         bail!("no private keys: give --keyring DIR or --key FILE (a key, a backup List or bundle)");
@@ -73,6 +117,17 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
         let copy = entry.key().duplicate()?;
         current.insert(copy, None, SystemTime::UNIX_EPOCH);
     }
+    let source = Source::Keys {
+        keyring: &keyring,
+        current: &current,
+    };
+    run_files(args, &source, &cert)
+}
+
+/// Re-seals every file under the paths from `source`, several at once; reports each.
+fn run_files(args: &ReencryptArgs, source: &Source<'_>, cert: &Certificate) -> Result<()> {
+    let recipients =
+        crate::escrow::resolve(&args.escrow_recipient, args.escrow_recipient.is_empty())?;
     let mut files = Vec::new();
     for path in &args.paths {
         collect(path, &mut files)?;
@@ -93,7 +148,7 @@ pub fn run_reencrypt(args: &ReencryptArgs) -> Result<()> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(i) else { break };
-                    let outcome = process(path, &keyring, &current, &cert, !args.no_sealed_with)
+                    let outcome = process(path, source, cert, &recipients, !args.no_sealed_with)
                         .unwrap_or_else(|e| Outcome::Failed(format!("{e:#}")));
                     outcomes
                         .lock()
@@ -180,9 +235,9 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 fn process(
     path: &Path,
-    keyring: &Keyring,
-    current: &Keyring,
+    source: &Source<'_>,
     cert: &Certificate,
+    recipients: &[crate::escrow::Recipient],
     record_sealed_with: bool,
 ) -> Result<Outcome> {
     let bytes = crate::files::read_file(path)?;
@@ -204,13 +259,31 @@ fn process(
     if sealed.is_empty() {
         return Ok(Outcome::NotSealed);
     }
-    if !current.is_empty() && sealed.iter().all(|s| seal::verify(s, current).is_ok()) {
+    if let Source::Keys { current, .. } = source
+        && !current.is_empty()
+        && sealed.iter().all(|s| seal::verify(s, current).is_ok())
+        && sealed.iter().all(|s| escrowed_to(s, recipients))
+    {
         return Ok(Outcome::Current);
     }
     let mut out: Vec<SealedSecret> = Vec::with_capacity(sealed.len());
     for s in &sealed {
-        let mut resealed = seal::reencrypt(s, keyring, cert.public_key())
-            .map_err(|e| anyhow!("{}/{}: {e}", s.metadata.namespace(), s.metadata.name()))?;
+        let at = || format!("{}/{}", s.metadata.namespace(), s.metadata.name());
+        let (mut resealed, values) = match source {
+            Source::Keys { keyring, .. } => {
+                let resealed = seal::reencrypt(s, keyring, cert.public_key())
+                    .map_err(|e| anyhow!("{}: {e}", at()))?;
+                let values = if recipients.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    open_items(s, keyring).map_err(|e| anyhow!("{}: {e:#}", at()))?
+                };
+                (resealed, values)
+            }
+            Source::Escrow(identities) => {
+                reseal_from_escrow(s, identities, cert).map_err(|e| anyhow!("{}: {e:#}", at()))?
+            }
+        };
         // Only the ciphertexts change: keep the file's metadata and status as they were.
         resealed.metadata = s.metadata.clone();
         crate::sealed_with::set(
@@ -218,6 +291,25 @@ fn process(
             cert.public_key().fingerprint().as_str(),
             record_sealed_with,
         );
+        // The values are the same, so a copy current for the old ciphertexts is for the new.
+        crate::escrow::rebind(
+            &mut resealed.metadata.annotations,
+            &s.spec.encrypted_data,
+            &resealed.spec.encrypted_data,
+        );
+        if !recipients.is_empty() {
+            let items: BTreeMap<String, &[u8]> = values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose()))
+                .collect();
+            crate::escrow::escrow_all(
+                &mut resealed.metadata.annotations,
+                &items,
+                &resealed.spec.encrypted_data,
+                recipients,
+            )
+            .map_err(|e| anyhow!("{}: {e:#}", at()))?;
+        }
         resealed.status = s.status.clone();
         out.push(resealed);
     }
@@ -240,6 +332,78 @@ fn process(
         Overwrite::Replace,
     )?;
     Ok(Outcome::Changed(out.len()))
+}
+
+/// `sealed` with every item sealed anew from its escrow copy, for the scope of its outer
+/// metadata; the template is kept. Refused when the copy is missing or stale: re-sealing old
+/// values over newer ones would lose them silently.
+fn reseal_from_escrow(
+    sealed: &SealedSecret,
+    identities: &[Box<dyn age::Identity + Send + Sync>],
+    cert: &Certificate,
+) -> Result<(SealedSecret, BTreeMap<String, SecretBytes>)> {
+    if sealed.spec.data.as_deref().is_some_and(|d| !d.is_empty()) {
+        bail!("the deprecated spec.data format has no escrow copy");
+    }
+    match crate::escrow::status(&sealed.metadata.annotations, &sealed.spec.encrypted_data)? {
+        crate::escrow::Status::Current => {}
+        crate::escrow::Status::Missing => {
+            bail!("no escrow copy: it cannot be recovered without its old key")
+        }
+        crate::escrow::Status::Stale(why) => {
+            bail!("the escrow copy is stale ({why}): not re-sealed")
+        }
+    }
+    let values = crate::escrow::open(sealed, identities)?;
+    let label = seal::label_of(sealed);
+    let mut out = sealed.clone();
+    out.status = None;
+    out.spec.encrypted_data = values
+        .iter()
+        .map(|(k, v)| {
+            let bytes = seal::seal_value(cert.public_key(), &label, v.expose());
+            (
+                k.clone(),
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            )
+        })
+        .collect();
+    Ok((out, values))
+}
+
+/// The plaintext of every `encryptedData` item (for a new escrow copy).
+fn open_items(sealed: &SealedSecret, keyring: &Keyring) -> Result<BTreeMap<String, SecretBytes>> {
+    if sealed.spec.data.as_deref().is_some_and(|d| !d.is_empty()) {
+        bail!(
+            "the deprecated spec.data format cannot be escrowed: re-encrypt it without --escrow-recipient first"
+        );
+    }
+    let label = seal::label_of(sealed);
+    sealed
+        .spec
+        .encrypted_data
+        .iter()
+        .map(|(k, v)| {
+            let bytes = SecretBytes::decode_base64(v)
+                .ok_or_else(|| anyhow!("spec.encryptedData.{k} is not base64"))?;
+            let (value, _) = keyring
+                .open_value(&label, bytes.expose(), None)
+                .map_err(|e| anyhow!("spec.encryptedData.{k}: {e}"))?;
+            Ok((k.clone(), value))
+        })
+        .collect()
+}
+
+/// Whether `sealed` needs nothing for escrow: no recipients asked for, or a current copy
+/// already encrypted to all of them.
+fn escrowed_to(sealed: &SealedSecret, recipients: &[crate::escrow::Recipient]) -> bool {
+    if recipients.is_empty() {
+        return true;
+    }
+    let current = crate::escrow::status(&sealed.metadata.annotations, &sealed.spec.encrypted_data)
+        == Ok(crate::escrow::Status::Current);
+    let recorded = crate::escrow::recipients_of(&sealed.metadata.annotations).unwrap_or_default();
+    current && recipients.iter().all(|r| recorded.contains(&r.id))
 }
 
 fn is_list(text: &str, format: Format) -> bool {

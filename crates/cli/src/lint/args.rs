@@ -53,6 +53,15 @@ pub struct LintArgs {
     /// SEALED_SECRETS_* variables.
     #[arg(long)]
     pub controller: bool,
+    /// Every SealedSecret must have a current escrow copy encrypted to this recipient (age1…,
+    /// an SSH public key, or a file of them); repeatable or comma-separated. Without it, only
+    /// stale or broken escrow copies are reported (as warnings).
+    #[arg(
+        long = "escrow-recipient",
+        value_name = "RECIPIENT|FILE",
+        value_delimiter = ','
+    )]
+    pub escrow_recipient: Vec<String>,
     /// Files checked in parallel (default: number of CPUs).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,

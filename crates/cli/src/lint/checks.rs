@@ -8,6 +8,7 @@ use seal::scope::{CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION};
 use seal::{Keyring, ObjectMeta, Scope, SealedSecret, UnsealError};
 
 use super::document::{Node, Value};
+use crate::escrow;
 use crate::sealed_with;
 
 /// How bad a finding is.
@@ -84,6 +85,9 @@ pub struct Context {
     /// Keep each SealedSecret's identity and values in [`Identity::object`] (for asking the
     /// controller afterwards).
     pub keep_objects: bool,
+    /// `--escrow-recipient`: every SealedSecret must have a current escrow copy to (at least)
+    /// these recipient ids. `None` without the flag: only stale or broken copies are reported.
+    pub escrow_recipients: Option<BTreeSet<String>>,
 }
 
 /// What a SealedSecret contributes to the checks across files.
@@ -327,6 +331,12 @@ pub fn check_sealed_secret(doc: &Node, context: &Context) -> (Vec<Finding>, Iden
         ));
     }
 
+    findings.extend(escrow_findings(
+        &annotations,
+        &values,
+        context.escrow_recipients.as_ref(),
+        meta_line,
+    ));
     let sealed_with = sealed_with::fingerprints(&annotations);
     if let Some(certs) = &context.certs {
         findings.extend(cert_findings(
@@ -495,6 +505,73 @@ pub fn cert_findings(
         }
     }
     findings
+}
+
+/// The escrow copy: broken or stale (an error when `expected` recipients are given, else a
+/// warning); with `expected`, also missing, or not encrypted to every expected recipient.
+#[must_use]
+pub fn escrow_findings(
+    annotations: &BTreeMap<String, String>,
+    encrypted_data: &BTreeMap<String, String>,
+    expected: Option<&BTreeSet<String>>,
+    line: usize,
+) -> Vec<Finding> {
+    let level = if expected.is_some() {
+        Level::Error
+    } else {
+        Level::Warning
+    };
+    match escrow::status(annotations, encrypted_data) {
+        Err(e) => return vec![Finding::error(line, "escrow", e.to_string())],
+        Ok(escrow::Status::Stale(why)) => {
+            return vec![Finding {
+                line,
+                level,
+                rule: "stale-escrow",
+                message: format!(
+                    "the escrow copy is stale: {why}; re-seal the Secret with --escrow-recipient"
+                ),
+            }];
+        }
+        Ok(escrow::Status::Missing) => {
+            return match expected {
+                Some(_) => vec![Finding::error(
+                    line,
+                    "no-escrow",
+                    format!(
+                        "no escrow copy ({} annotation): without the cluster's key its values cannot be recovered; re-seal with --escrow-recipient",
+                        escrow::ESCROW
+                    ),
+                )],
+                None => Vec::new(),
+            };
+        }
+        Ok(escrow::Status::Current) => {}
+    }
+    let Some(expected) = expected else {
+        return Vec::new();
+    };
+    let Some(recorded) = escrow::recipients_of(annotations) else {
+        return vec![Finding::warning(
+            line,
+            "escrow-recipients",
+            format!(
+                "no {} annotation: cannot tell whom the escrow copy is encrypted to",
+                escrow::ESCROW_RECIPIENTS
+            ),
+        )];
+    };
+    expected
+        .iter()
+        .filter(|id| !recorded.contains(*id))
+        .map(|id| {
+            Finding::error(
+                line,
+                "escrow-recipients",
+                format!("the escrow copy is not encrypted to {id}"),
+            )
+        })
+        .collect()
 }
 
 /// Values that do not open with the given keys, each at its own line.

@@ -58,6 +58,12 @@ fn run(cli: &Cli, args: &LintArgs) -> Result<ExitCode> {
         },
         keyring: keyring(args)?,
         keep_objects: args.controller,
+        escrow_recipients: if args.escrow_recipient.is_empty() {
+            None
+        } else {
+            let recipients = crate::escrow::resolve(&args.escrow_recipient, false)?;
+            Some(recipients.into_iter().map(|r| r.id).collect())
+        },
     };
     let controller = if args.controller {
         Some(Controller::connect(cli)?)
