@@ -52,12 +52,21 @@ async fn sealed_by_opened_by(sealer: Flavor, opener: Flavor) {
         success(&output, &format!("{} kubeseal {args:?}", sealer.name()))
     };
 
-    // strict, applied as sealed
+    // strict, applied as sealed; ours also keeps an escrow copy (to a new SSH key)
     let strict = [("foo", "strict value")];
-    let out = run(
-        &["--cert", cert, "-o", "yaml"],
-        &secret_yaml("strict", &ns, &strict),
-    );
+    let escrow_key = dir.path().join("escrow_ed25519");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&escrow_key)
+        .status()
+        .expect("ssh-keygen (apt-get install openssh-client)");
+    assert!(made.success(), "ssh-keygen failed");
+    let escrow_recipient = format!("{}.pub", escrow_key.display());
+    let mut strict_args = vec!["--cert", cert, "-o", "yaml"];
+    if sealer == Flavor::Ours {
+        strict_args.extend(["--escrow-recipient", &escrow_recipient]);
+    }
+    let out = run(&strict_args, &secret_yaml("strict", &ns, &strict));
     for object in sealed_values(&out) {
         create_sealed(&client, object, &ns, "strict").await;
     }
@@ -150,23 +159,25 @@ async fn sealed_by_opened_by(sealer: Flavor, opener: Flavor) {
             opener.name()
         );
     }
-    // Ours records the sealing key on the SealedSecret itself (upstream's kubeseal does not);
-    // neither controller copies anything of ours into the Secret.
+    // Ours records the sealing key and an escrow copy on the SealedSecret itself (upstream's
+    // kubeseal does neither); neither controller copies anything of ours into the Secret.
     const SEALED_WITH: &str = "sealed-secrets-rs/sealed-with";
     let strict_sealed = Api::<SealedSecret>::namespaced(client.clone(), &ns)
         .get("strict")
         .await
         .expect("get SealedSecret strict");
-    let recorded = strict_sealed
-        .metadata
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key(SEALED_WITH));
-    assert_eq!(
-        recorded,
-        sealer == Flavor::Ours,
-        "{SEALED_WITH} on the SealedSecret"
-    );
+    for annotation in [SEALED_WITH, "sealed-secrets-rs/escrow"] {
+        let recorded = strict_sealed
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(annotation));
+        assert_eq!(
+            recorded,
+            sealer == Flavor::Ours,
+            "{annotation} on the SealedSecret"
+        );
+    }
     for (namespace, name) in [
         (&ns, "strict"),
         (&ns, "wide-renamed"),
