@@ -11,11 +11,11 @@ use seal::{Certificate, Format, write_documents};
 
 use crate::certs;
 use crate::cli::Cli;
-use crate::escrow::{self, Recipient};
+use crate::escrow::Recipient;
 use crate::files::Sink;
 use crate::modes::{
     default_scope, merge_secrets_into, output_format, output_sink, raw_input, read_secret_input,
-    seal_all, seal_raw, usage,
+    seal_all, seal_raw, sealing_recipients, usage,
 };
 
 /// The placeholder of `-w` and `--merge-into` paths.
@@ -110,15 +110,7 @@ pub fn seal(cli: &Cli, clusters: &[Cluster]) -> Result<()> {
         return Err(usage("--from-file requires --raw"));
     }
     // Fail on a bad -o or escrow recipient before any network or crypto work.
-    let recipients = if cli.raw {
-        if !cli.escrow_recipient.is_empty() && !cli.no_escrow {
-            eprintln!("warning: --raw writes a bare value: no escrow copy is made");
-        }
-        Vec::new()
-    } else {
-        output_format(cli, None, Format::Json)?;
-        escrow::resolve(&cli.escrow_recipient, cli.no_escrow)?
-    };
+    let recipients = sealing_recipients(cli)?;
     let certs: Vec<(&Cluster, Certificate)> = clusters
         .iter()
         .map(|cluster| {

@@ -65,15 +65,7 @@ pub fn run(cli: &Cli) -> Result<()> {
         return output_sink(cli).write(&bytes);
     }
     // Fail on a bad -o or escrow recipient before any network or crypto work.
-    let recipients = if cli.raw {
-        if !cli.escrow_recipient.is_empty() && !cli.no_escrow {
-            eprintln!("warning: --raw writes a bare value: no escrow copy is made");
-        }
-        Vec::new()
-    } else {
-        output_format(cli, None, Format::Json)?;
-        escrow::resolve(&cli.escrow_recipient, cli.no_escrow)?
-    };
+    let recipients = sealing_recipients(cli)?;
     let cert = certs::certificate(cli)?;
     let sealed = if let Some(target) = &cli.merge_into {
         merge_into(cli, target, &cert, &recipients)
@@ -83,6 +75,19 @@ pub fn run(cli: &Cli) -> Result<()> {
         seal_mode(cli, &cert, &recipients)
     };
     certs::warn_after(&cert, sealed)
+}
+
+/// The escrow recipients of a sealing run, after checking `-o`; none for `--raw` (with a
+/// warning when some were asked for).
+pub(crate) fn sealing_recipients(cli: &Cli) -> Result<Vec<Recipient>> {
+    if cli.raw {
+        if !cli.escrow_recipient.is_empty() && !cli.no_escrow {
+            eprintln!("warning: --raw writes a bare value: no escrow copy is made");
+        }
+        return Ok(Vec::new());
+    }
+    output_format(cli, None, Format::Json)?;
+    escrow::resolve(&cli.escrow_recipient, cli.no_escrow)
 }
 
 pub(crate) fn output_sink(cli: &Cli) -> Sink {

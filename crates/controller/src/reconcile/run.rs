@@ -24,8 +24,9 @@ use super::decide::{
     desired_secret,
 };
 use super::listed::{Listed, Unreadable, Unreadables, without_values};
-use super::status::{Observed, next_status, status_patch};
-use crate::crd::{CONDITION_SYNCED, SealedSecret};
+use super::report::{OutcomeKey, Written, report};
+use super::status::{next_status, status_patch};
+use crate::crd::SealedSecret;
 use crate::events::{EventSink, EventType};
 use crate::key_set::SharedKeys;
 use crate::metrics::Metrics;
@@ -117,8 +118,8 @@ struct Memory {
     key_hint: Option<Arc<Fingerprint>>,
     /// Inputs of the last successful reconcile: nothing to do while they stay the same.
     synced: Option<(Option<i64>, Option<String>, u64)>,
-    /// Digest of the last outcome reported (for events on change only).
-    reported: Option<u64>,
+    /// The last outcome reported (for events on change only).
+    reported: Option<OutcomeKey>,
     failures: u32,
 }
 
@@ -606,13 +607,6 @@ fn settle(_context: &Context) -> Action {
     Action::await_change()
 }
 
-fn digest(report: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    report.hash(&mut hasher);
-    hasher.finish()
-}
-
 async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     let namespace = object.namespace().unwrap_or_default();
@@ -703,8 +697,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         }
     };
 
-    // The resourceVersion of the Secret this reconcile wrote, if it wrote one.
-    let mut wrote: Option<Option<String>> = None;
+    let mut written = Written::Nothing;
     // The API server refused the Secret itself (invalid, too large): writing it again changes
     // nothing until the SealedSecret does.
     let mut refused = false;
@@ -712,7 +705,12 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         Ok(SecretAction::Create(secret)) => {
             match secret_api.create(&PostParams::default(), &secret).await {
                 Ok(created) => {
-                    wrote = Some(PlainSecret::new(created).metadata.resource_version.clone());
+                    written = Written::Secret {
+                        resource_version: PlainSecret::new(created)
+                            .metadata
+                            .resource_version
+                            .clone(),
+                    };
                     Ok(())
                 }
                 // The cache was behind: let the next event settle it.
@@ -733,7 +731,12 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
                 .await
             {
                 Ok(updated) => {
-                    wrote = Some(PlainSecret::new(updated).metadata.resource_version.clone());
+                    written = Written::Secret {
+                        resource_version: PlainSecret::new(updated)
+                            .metadata
+                            .resource_version
+                            .clone(),
+                    };
                     Ok(())
                 }
                 Err(kube::Error::Api(s)) if s.code == 409 => {
@@ -759,80 +762,41 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
     };
 
     let instance = instance_label(&object);
-    let (observed, report) = match &outcome {
-        Ok(()) => (Observed::Synced, "Unsealed".to_owned()),
-        Err(failure) => {
-            context
-                .metrics
-                .count_error(failure.metric_reason(), &namespace);
-            (
-                Observed::Failed {
-                    reason: failure.event_reason(),
-                    message: "",
-                },
-                format!("{}:{}", failure.event_reason(), failure.status_message()),
-            )
-        }
-    };
-    let status_message = outcome.as_ref().err().map(Failure::status_message);
-    let observed = match (&observed, &status_message) {
-        (Observed::Failed { reason, .. }, Some(message)) => Observed::Failed {
-            reason,
-            message: message.as_str(),
-        },
-        _ => Observed::Synced,
-    };
-
-    // Events on change only: a write, or an outcome different from the last one reported
-    // (remembered, or read back from the live status after a restart).
-    let previously = context.remember(&uid, |m| m.reported).or_else(|| {
-        object.status.as_ref().and_then(|status| {
-            let synced = status
-                .conditions
-                .iter()
-                .find(|c| c.type_ == CONDITION_SYNCED)?;
-            (status.observed_generation == object.metadata.generation).then(|| {
-                if synced.status == "True" {
-                    digest("Unsealed")
-                } else {
-                    digest(&format!(
-                        "{}:{}",
-                        synced.reason.clone().unwrap_or_default(),
-                        synced.message.clone().unwrap_or_default()
-                    ))
-                }
-            })
-        })
-    });
-    let report = digest(&report);
-    if wrote.is_some() || previously != Some(report) {
-        let (type_, reason, note) = match &outcome {
-            Ok(()) => (
-                EventType::Normal,
-                "Unsealed",
-                "SealedSecret unsealed successfully".to_owned(),
-            ),
-            Err(failure) => (
-                EventType::Warning,
-                failure.event_reason(),
-                failure.event_message(),
-            ),
-        };
-        if let Err(e) = context
-            .recorder
-            .publish(type_, reason, &note, "Unseal", object.object_ref(&()))
-            .await
-        {
-            tracing::warn!(%namespace, %name, error = %Error::from_kube("publish event", &e), "cannot publish event");
-        }
+    if let Err(failure) = &outcome {
+        context
+            .metrics
+            .count_error(failure.metric_reason(), &namespace);
     }
-    context.remember(&uid, |m| m.reported = Some(report));
+    let status_message = outcome.as_ref().err().map(Failure::status_message);
+    // The outcome last reported: remembered, or read back from the live status after a restart.
+    let previously = context.remember(&uid, |m| m.reported).or_else(|| {
+        object
+            .status
+            .as_ref()
+            .and_then(|status| OutcomeKey::from_status(status, object.metadata.generation))
+    });
+    let report = report(&outcome, status_message.as_deref(), &written, previously);
+    if let Some(event) = &report.event
+        && let Err(e) = context
+            .recorder
+            .publish(
+                event.type_,
+                event.reason,
+                &event.note,
+                "Unseal",
+                object.object_ref(&()),
+            )
+            .await
+    {
+        tracing::warn!(%namespace, %name, error = %Error::from_kube("publish event", &e), "cannot publish event");
+    }
+    context.remember(&uid, |m| m.reported = Some(report.key));
 
     if context.config.update_status
         && let Some(status) = next_status(
             object.status.as_ref(),
             object.metadata.generation,
-            &observed,
+            &report.observed,
             jiff::Timestamp::now(),
         )
     {
@@ -864,7 +828,10 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         Ok(()) => {
             // Remember the inputs that gave a good Secret, with the version the cache will
             // show next, so that the echo of our own write costs no RSA work.
-            let version = wrote.unwrap_or(inputs.1);
+            let version = match written {
+                Written::Secret { resource_version } => resource_version,
+                Written::Nothing => inputs.1,
+            };
             context.remember(&uid, |m| {
                 m.failures = 0;
                 m.synced = Some((inputs.0, version, epoch));
