@@ -114,13 +114,30 @@ fn error_kind(err: &kube::Error) -> &'static str {
 #[derive(Debug, Default)]
 struct Memory {
     /// The last `generation` seen in a watch event (spec changes trigger, others do not).
-    generation_seen: Option<Option<i64>>,
+    generation_seen: GenerationSeen,
     key_hint: Option<Arc<Fingerprint>>,
     /// Inputs of the last successful reconcile: nothing to do while they stay the same.
-    synced: Option<(Option<i64>, Option<String>, u64)>,
+    synced: Option<Inputs>,
     /// The last outcome reported (for events on change only).
     reported: Option<OutcomeKey>,
     failures: u32,
+}
+
+/// Whether a watch event showed the object before, and with which `metadata.generation` (which
+/// an object may lack).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum GenerationSeen {
+    #[default]
+    Never,
+    Seen(Option<i64>),
+}
+
+/// What a reconcile's result depends on: the spec, the Secret as last seen, and the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inputs {
+    generation: Option<i64>,
+    secret_version: Option<String>,
+    key_epoch: u64,
 }
 
 /// Shared state of the reconcile loop.
@@ -460,7 +477,7 @@ fn sealed_trigger(
     events.filter_map(move |event| {
         let out = match event {
             Ok(WatchEvent::Apply(object) | WatchEvent::InitApply(object)) => {
-                let generation = Some(object.metadata.generation);
+                let generation = GenerationSeen::Seen(object.metadata.generation);
                 let changed = context.remember(&object.uid().unwrap_or_default(), |m| {
                     std::mem::replace(&mut m.generation_seen, generation) != generation
                 });
@@ -636,11 +653,11 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         let _ = context.keys.subscribe().wait_for(|epoch| *epoch > 0).await;
     }
     let epoch = context.keys.epoch();
-    let inputs = (
-        object.metadata.generation,
-        existing.resource_version(),
-        epoch,
-    );
+    let inputs = Inputs {
+        generation: object.metadata.generation,
+        secret_version: existing.resource_version(),
+        key_epoch: epoch,
+    };
     if context.remember(&uid, |m| m.synced.as_ref() == Some(&inputs)) {
         return Ok(settle(&context));
     }
@@ -828,13 +845,16 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         Ok(()) => {
             // Remember the inputs that gave a good Secret, with the version the cache will
             // show next, so that the echo of our own write costs no RSA work.
-            let version = match written {
+            let secret_version = match written {
                 Written::Secret { resource_version } => resource_version,
-                Written::Nothing => inputs.1,
+                Written::Nothing => inputs.secret_version,
             };
             context.remember(&uid, |m| {
                 m.failures = 0;
-                m.synced = Some((inputs.0, version, epoch));
+                m.synced = Some(Inputs {
+                    secret_version,
+                    ..inputs
+                });
             });
             tracing::info!(%namespace, %name, "unsealed");
             Ok(settle(&context))
