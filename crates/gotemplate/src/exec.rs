@@ -6,8 +6,9 @@ use std::rc::Rc;
 
 use super::format;
 use super::funcs::{self, Imp, PT};
-use super::parse::{Arg, Cmd, Control, List, Node, Number, Parsed, Pipe};
-use super::value::{ElemTy, GoObject, IntTy, MapData, MapRef, SecretBytes, Value};
+use super::number::Number;
+use super::parse::{Arg, Cmd, Control, List, Node, Parsed, Pipe};
+use super::value::{ElemTy, GoObject, IntTy, MapData, MapRef, Runtime, SecretBytes, Value};
 use super::{Budget, ErrKind, Limit, TemplateError};
 
 enum Flow {
@@ -57,52 +58,6 @@ impl<'a> Exec<'a> {
             depth: 0,
             maps: Vec::new(),
         }
-    }
-
-    /// Creates a new map value and registers it for cycle breaking.
-    pub(crate) fn new_map(
-        &mut self,
-        elem: ElemTy,
-        entries: BTreeMap<SecretBytes, Value>,
-    ) -> Result<Value, ErrKind> {
-        self.alloc(64usize.saturating_mul(entries.len().saturating_add(1)))?;
-        let m = Rc::new(RefCell::new(MapData { elem, entries }));
-        self.maps.push(m.clone());
-        Ok(Value::Map(m))
-    }
-
-    /// Charges `n` bytes of allocation (memory, and the work of filling them).
-    pub(crate) fn alloc(&mut self, n: usize) -> Result<(), ErrKind> {
-        self.budget.charge_memory(n)?;
-        self.budget.charge_bytes(n)
-    }
-
-    /// The largest intermediate value still affordable.
-    pub(crate) fn memory_left(&self) -> usize {
-        self.budget.memory_left()
-    }
-
-    /// Charges for a list of `n` elements.
-    pub(crate) fn alloc_list(&mut self, n: usize) -> Result<(), ErrKind> {
-        if n > self.budget.max_list() {
-            return Err(ErrKind::Limit(Limit::ListSize));
-        }
-        self.alloc(n.saturating_mul(32))
-    }
-
-    /// Counts one evaluation step.
-    pub(crate) fn step(&mut self) -> Result<(), ErrKind> {
-        self.budget.charge_work(1)
-    }
-
-    /// Charges `units` of work done inside a function's loop.
-    pub(crate) fn charge(&mut self, units: u64) -> Result<(), ErrKind> {
-        self.budget.charge_work(units)
-    }
-
-    /// Charges a scan over `bytes` bytes.
-    pub(crate) fn charge_scan(&mut self, bytes: usize) -> Result<(), ErrKind> {
-        self.budget.charge_bytes(bytes)
     }
 
     fn err(&self, pos: usize, kind: ErrKind) -> TemplateError {
@@ -786,5 +741,53 @@ impl<'a> Exec<'a> {
             },
             _ => Err(wrong(&v)),
         }
+    }
+}
+
+impl Runtime for Exec<'_> {
+    /// Creates a new map value and registers it for cycle breaking.
+    fn new_map(
+        &mut self,
+        elem: ElemTy,
+        entries: BTreeMap<SecretBytes, Value>,
+    ) -> Result<Value, ErrKind> {
+        self.alloc(64usize.saturating_mul(entries.len().saturating_add(1)))?;
+        let m = Rc::new(RefCell::new(MapData { elem, entries }));
+        self.maps.push(m.clone());
+        Ok(Value::Map(m))
+    }
+
+    /// Charges `n` bytes of allocation (memory, and the work of filling them).
+    fn alloc(&mut self, n: usize) -> Result<(), ErrKind> {
+        self.budget.charge_memory(n)?;
+        self.budget.charge_bytes(n)
+    }
+
+    /// The largest intermediate value still affordable.
+    fn memory_left(&self) -> usize {
+        self.budget.memory_left()
+    }
+
+    /// Charges for a list of `n` elements.
+    fn alloc_list(&mut self, n: usize) -> Result<(), ErrKind> {
+        if n > self.budget.max_list() {
+            return Err(ErrKind::Limit(Limit::ListSize));
+        }
+        self.alloc(n.saturating_mul(32))
+    }
+
+    /// Counts one evaluation step.
+    fn step(&mut self) -> Result<(), ErrKind> {
+        self.budget.charge_work(1)
+    }
+
+    /// Charges `units` of work done inside a function's loop.
+    fn charge(&mut self, units: u64) -> Result<(), ErrKind> {
+        self.budget.charge_work(units)
+    }
+
+    /// Charges a scan over `bytes` bytes.
+    fn charge_scan(&mut self, bytes: usize) -> Result<(), ErrKind> {
+        self.budget.charge_bytes(bytes)
     }
 }

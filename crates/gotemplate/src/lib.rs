@@ -38,6 +38,7 @@ mod exec;
 mod format;
 mod funcs;
 mod lex;
+mod number;
 mod parse;
 mod secret;
 mod value;

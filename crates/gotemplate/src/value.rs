@@ -155,17 +155,77 @@ pub(crate) trait GoObject {
     /// What `encoding/json` writes for it, as a value this crate serialises.
     fn json_value(&self) -> Value;
     /// The parameter types of the field (empty) or method `name`, if it has one.
-    fn params(&self, name: &str) -> Option<&'static [crate::funcs::PT]>;
+    fn params(&self, name: &str) -> Option<&'static [PT]>;
     /// Reads field `name` or calls method `name` with arguments checked against
     /// [`GoObject::params`].
     fn call(
         &self,
-        ex: &mut crate::exec::Exec<'_>,
+        ex: &mut dyn Runtime,
         name: &str,
         args: Vec<Value>,
     ) -> Result<Value, crate::ErrKind>;
     /// For functions that take this type.
     fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// Parameter types, mirroring the Go signatures of the functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PT {
+    /// `interface{}`
+    Any,
+    /// `string`
+    Str,
+    /// `int`
+    Int,
+    /// `float64`
+    Float,
+    /// `uint32` (only constants can be passed: no template value has this type)
+    Uint32,
+    /// `bool`
+    Bool,
+    /// `reflect.Value` (Go builtins)
+    Val,
+    /// `map[string]interface{}`
+    Map,
+}
+
+impl PT {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            PT::Any => "interface {}",
+            PT::Str => "string",
+            PT::Int => "int",
+            PT::Float => "float64",
+            PT::Uint32 => "uint32",
+            PT::Bool => "bool",
+            PT::Val => "reflect.Value",
+            PT::Map => "map[string]interface {}",
+        }
+    }
+}
+
+/// What functions and methods may ask of the running template: the budget of the object
+/// being rendered, and maps registered for cycle breaking. The executor implements it;
+/// functions see only this, so they do not depend on the executor.
+pub(crate) trait Runtime {
+    /// Creates a new map value and registers it for cycle breaking.
+    fn new_map(
+        &mut self,
+        elem: ElemTy,
+        entries: BTreeMap<SecretBytes, Value>,
+    ) -> Result<Value, crate::ErrKind>;
+    /// Charges `n` bytes of allocation (memory, and the work of filling them).
+    fn alloc(&mut self, n: usize) -> Result<(), crate::ErrKind>;
+    /// The largest intermediate value still affordable.
+    fn memory_left(&self) -> usize;
+    /// Charges for a list of `n` elements.
+    fn alloc_list(&mut self, n: usize) -> Result<(), crate::ErrKind>;
+    /// Counts one evaluation step.
+    fn step(&mut self) -> Result<(), crate::ErrKind>;
+    /// Charges `units` of work done inside a function's loop.
+    fn charge(&mut self, units: u64) -> Result<(), crate::ErrKind>;
+    /// Charges a scan over `bytes` bytes.
+    fn charge_scan(&mut self, bytes: usize) -> Result<(), crate::ErrKind>;
 }
 
 /// A template value.

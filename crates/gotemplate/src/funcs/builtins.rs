@@ -26,11 +26,11 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("call", sg(&[Val], Some(Val)), call),
 ];
 
-fn not(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn not(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(!arg(&a, 0)?.truth()))
 }
 
-fn len(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn len(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let n = match arg(&a, 0)? {
         Value::Str(s) => s.as_bytes().len(),
         Value::List(l) => l.items.len(),
@@ -41,7 +41,7 @@ fn len(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int(i64::try_from(n).unwrap_or(i64::MAX)))
 }
 
-fn index(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn index(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let mut item = arg(&a, 0)?.clone();
     if item.is_nil() {
         return Err(e("index of untyped nil"));
@@ -110,75 +110,75 @@ fn index(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     Ok(item)
 }
 
-fn print(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn print(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let mut b = SecretBytes::default();
     format::sprint(&mut b, &a, ex_cap(ex))?;
     mk_str(ex, b)
 }
 
-fn println(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn println(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let mut b = SecretBytes::default();
     format::sprintln(&mut b, &a, ex_cap(ex))?;
     mk_str(ex, b)
 }
 
-fn printf(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn printf(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let f = s_arg(&a, 0)?.to_vec();
     let mut b = SecretBytes::default();
     format::sprintf(&mut b, &f, a.get(1..).unwrap_or(&[]), ex_cap(ex))?;
     mk_str(ex, b)
 }
 
-fn html(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn html(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let s = eval_args(ex, &a)?;
     let o = html_escape(s.as_bytes());
     mk_str(ex, o)
 }
 
-fn js(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn js(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let s = eval_args(ex, &a)?;
     let o = js_escape(s.as_bytes());
     mk_str(ex, o)
 }
 
-fn urlquery(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn urlquery(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let s = eval_args(ex, &a)?;
     let o = query_escape(s.as_bytes());
     mk_str(ex, o)
 }
 
-fn eq(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn eq(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(go_eq(arg(&a, 0)?, a.get(1..).unwrap_or(&[]))?))
 }
 
-fn ne(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn ne(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(!go_eq(
         arg(&a, 0)?,
         a.get(1..2).unwrap_or(&[]),
     )?))
 }
 
-fn lt(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn lt(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(go_lt(arg(&a, 0)?, arg(&a, 1)?)?))
 }
 
-fn le(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn le(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (x, y) = (arg(&a, 0)?, arg(&a, 1)?);
     let lt = go_lt(x, y)?;
     Ok(Value::Bool(lt || go_eq(x, std::slice::from_ref(y))?))
 }
 
-fn gt(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn gt(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (x, y) = (arg(&a, 0)?, arg(&a, 1)?);
     let lt = go_lt(x, y)?;
     Ok(Value::Bool(!(lt || go_eq(x, std::slice::from_ref(y))?)))
 }
 
-fn ge(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn ge(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(!go_lt(arg(&a, 0)?, arg(&a, 1)?)?))
 }
 
-fn call(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn call(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     match arg(&a, 0)? {
         Value::Invalid | Value::Nil => Err(e("call of nil")),
         other => Err(ErrKind::Exec(format!(
@@ -282,7 +282,7 @@ pub(super) fn go_lt(a: &Value, b: &Value) -> Result<bool, ErrKind> {
 }
 
 /// Go's `evalArgs` used by html/js/urlquery.
-pub(super) fn eval_args(ex: &Exec<'_>, a: &[Value]) -> Result<SecretBytes, ErrKind> {
+pub(super) fn eval_args(ex: &dyn Runtime, a: &[Value]) -> Result<SecretBytes, ErrKind> {
     let mut out = SecretBytes::default();
     if let [Value::Str(s)] = a {
         out.extend(s.as_bytes());

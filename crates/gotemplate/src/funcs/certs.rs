@@ -480,7 +480,7 @@ impl GoObject for CertObject {
     fn params(&self, name: &str) -> Option<&'static [PT]> {
         matches!(name, "Cert" | "Key").then_some(&[])
     }
-    fn call(&self, ex: &mut Exec<'_>, name: &str, _args: Vec<Value>) -> FR {
+    fn call(&self, ex: &mut dyn Runtime, name: &str, _args: Vec<Value>) -> FR {
         mk_bytes(
             ex,
             if name == "Cert" {
@@ -572,7 +572,7 @@ struct Issuer<'k> {
 /// KeyUsage, ExtKeyUsage (server and client auth), BasicConstraints, a key identifier for
 /// CAs (truncated SHA-256), the issuer's key identifier, SANs.
 fn create_certificate(
-    ex: &mut Exec<'_>,
+    ex: &mut dyn Runtime,
     t: &Template,
     subject_key: &Key,
     issuer: &Issuer<'_>,
@@ -689,7 +689,7 @@ fn string_list(v: &Value) -> Result<Vec<Vec<u8>>, ErrKind> {
     }
 }
 
-fn gen_private_key(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn gen_private_key(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let kind = s_arg(&a, 0)?;
     ex.charge(match kind {
         b"" | b"rsa" => RSA4096_WORK,
@@ -709,7 +709,7 @@ fn gen_private_key(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
 }
 
 /// The key a `*WithKey` function was given, or a new RSA-2048 key.
-fn key_or_new(ex: &mut Exec<'_>, pem: Option<&[u8]>) -> Result<Key, ErrKind> {
+fn key_or_new(ex: &mut dyn Runtime, pem: Option<&[u8]>) -> Result<Key, ErrKind> {
     match pem {
         Some(p) => {
             ex.charge_scan(p.len())?;
@@ -722,7 +722,7 @@ fn key_or_new(ex: &mut Exec<'_>, pem: Option<&[u8]>) -> Result<Key, ErrKind> {
     }
 }
 
-fn gen_ca(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn gen_ca(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let (cn, days) = (s_arg(&a, 0)?.to_vec(), i_arg(&a, 1)?);
     let pem = if name == "genCAWithKey" {
         Some(s_arg(&a, 2)?)
@@ -750,7 +750,7 @@ fn gen_ca(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     Ok(cert_value(cert, key.to_pem()?))
 }
 
-fn gen_self_signed(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn gen_self_signed(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let cn = s_arg(&a, 0)?.to_vec();
     let ips = ip_list(arg(&a, 1)?)?;
     let dns = string_list(arg(&a, 2)?)?;
@@ -781,7 +781,7 @@ fn gen_self_signed(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     Ok(cert_value(cert, key.to_pem()?))
 }
 
-fn gen_signed(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn gen_signed(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let cn = s_arg(&a, 0)?.to_vec();
     let ips = ip_list(arg(&a, 1)?)?;
     let dns = string_list(arg(&a, 2)?)?;
@@ -844,7 +844,7 @@ fn gen_signed(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
 
 /// Sprig's `buildCustomCertificate`: base64 of a PEM certificate and of a PEM key, kept as
 /// given once both parse.
-fn build_custom_cert(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn build_custom_cert(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (c64, k64) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
     ex.charge_scan(c64.len() + k64.len())?;
     ex.alloc((c64.len() + k64.len()) * 2)?;

@@ -25,22 +25,22 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("decryptAES", sg(&[Str, Str], None), decrypt_aes),
 ];
 
-fn sha1sum(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn sha1sum(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let d = sha1::Sha1::digest(s_arg(&a, 0)?);
     mk_str(ex, hex(&d))
 }
 
-fn sha256sum(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn sha256sum(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let d = sha2::Sha256::digest(s_arg(&a, 0)?);
     mk_str(ex, hex(&d))
 }
 
-fn sha512sum(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn sha512sum(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let d = sha2::Sha512::digest(s_arg(&a, 0)?);
     mk_str(ex, hex(&d))
 }
 
-fn adler32sum(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn adler32sum(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let d = adler32(s_arg(&a, 0)?);
     mk_bytes(ex, d.to_string().as_bytes())
 }
@@ -78,7 +78,7 @@ fn aes_key(password: &[u8]) -> Result<aes::Aes256, ErrKind> {
 
 /// Sprig's `encryptAES`: PKCS#7 padding, AES-256-CBC with a random IV, base64 of IV and
 /// ciphertext; the empty plaintext stays empty.
-fn encrypt_aes(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn encrypt_aes(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (password, plaintext) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
     if plaintext.is_empty() {
         return mk_bytes(ex, b"");
@@ -110,7 +110,7 @@ fn encrypt_aes(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
 /// Sprig's `decryptAES`: AES-256-CBC, then as many trailing bytes dropped as the last byte
 /// says (unchecked, as Sprig does). Input Go would panic on (shorter than two blocks, not
 /// whole blocks, a pad longer than the text) fails.
-fn decrypt_aes(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn decrypt_aes(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (password, crypt64) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
     if crypt64.is_empty() {
         return mk_bytes(ex, b"");
@@ -236,7 +236,7 @@ const SCRYPT_WORK: u64 = 500_000;
 /// Sprig's `derivePassword`: Master Password (scrypt N=32768, r=8, p=2 keyed by the user,
 /// HMAC-SHA-256 over the site and counter, characters from the type's template). An
 /// unknown type gives Sprig's message instead of a password.
-fn derive_password(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn derive_password(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let counter = u32::try_from(i_arg(&a, 0)?).map_err(|_| e("expected uint32"))?;
     let (kind, password, user, site) = (s_arg(&a, 1)?, s_arg(&a, 2)?, s_arg(&a, 3)?, s_arg(&a, 4)?);
     let Some(templates) = password_templates(kind) else {
@@ -338,7 +338,7 @@ pub(crate) fn bcrypt_with_salt(password: &[u8], salt: &[u8; 16], cost: u32) -> S
 }
 
 /// Sprig's `bcrypt`: a failure is returned as text, not as an error.
-fn bcrypt_text(ex: &mut Exec<'_>, password: &[u8]) -> Result<SecretBytes, ErrKind> {
+fn bcrypt_text(ex: &mut dyn Runtime, password: &[u8]) -> Result<SecretBytes, ErrKind> {
     ex.charge(BCRYPT_WORK)?;
     Ok(match bcrypt_hash(password) {
         Ok(h) => h,
@@ -351,13 +351,13 @@ fn bcrypt_text(ex: &mut Exec<'_>, password: &[u8]) -> Result<SecretBytes, ErrKin
     })
 }
 
-fn bcrypt(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn bcrypt(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let h = bcrypt_text(ex, s_arg(&a, 0)?)?;
     mk_str(ex, h)
 }
 
 /// Sprig's `htpasswd`: `user:bcrypt`, or a message for a user name with a colon.
-fn htpasswd(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn htpasswd(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (user, password) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
     let mut out = SecretBytes::default();
     if user.contains(&b':') {

@@ -50,12 +50,12 @@ fn time_arg(a: &[Value], i: usize) -> Result<&Time, ErrKind> {
 }
 
 /// Layouts are scanned once per element; long ones cost accordingly.
-fn charge_layout(ex: &mut Exec<'_>, layout: &[u8]) -> Result<(), ErrKind> {
+fn charge_layout(ex: &mut dyn Runtime, layout: &[u8]) -> Result<(), ErrKind> {
     ex.charge(layout.len() as u64 / 16 + 1)?;
     ex.alloc(layout.len().saturating_mul(4) + 64)
 }
 
-fn format_in(ex: &mut Exec<'_>, t: &Time, layout: &[u8]) -> FR {
+fn format_in(ex: &mut dyn Runtime, t: &Time, layout: &[u8]) -> FR {
     charge_layout(ex, layout)?;
     let out = gotime::format(t, layout);
     mk_bytes(ex, &out)
@@ -93,7 +93,7 @@ impl GoObject for TimeObject {
             _ => None,
         }
     }
-    fn call(&self, ex: &mut Exec<'_>, name: &str, args: Vec<Value>) -> FR {
+    fn call(&self, ex: &mut dyn Runtime, name: &str, args: Vec<Value>) -> FR {
         let t = &self.0;
         let c = || t.civil();
         let scaled = |per_sec: i64| {
@@ -148,31 +148,31 @@ fn date_of(v: &Value) -> Time {
 }
 
 /// Sprig's `dateInZone`: an unknown zone is UTC.
-fn date_in(ex: &mut Exec<'_>, layout: &[u8], when: &Value, zone: &[u8]) -> FR {
+fn date_in(ex: &mut dyn Runtime, layout: &[u8], when: &Value, zone: &[u8]) -> FR {
     ex.charge(ZONE_WORK)?;
     let loc = gotime::load_location(zone).unwrap_or(Loc::Utc);
     let t = date_of(when).in_loc(loc);
     format_in(ex, &t, layout)
 }
 
-fn date(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn date(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     date_in(ex, s_arg(&a, 0)?, arg(&a, 1)?, b"Local")
 }
 
-fn date_in_zone(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn date_in_zone(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     date_in(ex, s_arg(&a, 0)?, arg(&a, 1)?, s_arg(&a, 2)?)
 }
 
-fn html_date(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn html_date(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     date_in(ex, b"2006-01-02", arg(&a, 0)?, b"Local")
 }
 
-fn html_date_in_zone(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn html_date_in_zone(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     date_in(ex, b"2006-01-02", arg(&a, 0)?, s_arg(&a, 1)?)
 }
 
 /// `dateModify` keeps the date when the duration does not parse; `mustDateModify` fails.
-fn date_modify(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn date_modify(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let d = s_arg(&a, 0)?;
     ex.charge_scan(d.len())?;
     let t = time_arg(&a, 1)?;
@@ -184,7 +184,7 @@ fn date_modify(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
 }
 
 /// `toDate` is the zero time when the value does not parse; `mustToDate` fails.
-fn to_date(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn to_date(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let (layout, value) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
     charge_layout(ex, layout)?;
     ex.charge_scan(value.len())?;
@@ -195,17 +195,17 @@ fn to_date(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     }
 }
 
-fn now(_ex: &mut Exec<'_>, _name: &str, _a: Vec<Value>) -> FR {
+fn now(_ex: &mut dyn Runtime, _name: &str, _a: Vec<Value>) -> FR {
     Ok(time_value(Time::now()))
 }
 
-fn unix_epoch(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn unix_epoch(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let t = time_arg(&a, 0)?;
     mk_bytes(ex, t.unix.to_string().as_bytes())
 }
 
 /// Sprig's `dateAgo`: time since a time, or Unix seconds as `int`/`int64`, to the second.
-fn ago(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn ago(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let now = Time::now();
     let then = date_of(arg(&a, 0)?);
     let since = gotime::duration_round(now.sub(&then), 1_000_000_000);
@@ -213,7 +213,7 @@ fn ago(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
 }
 
 /// Sprig's `duration`: seconds as a decimal string or an `int64` (any other type is 0).
-fn duration(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn duration(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let n = match arg(&a, 0)? {
         Value::Str(s) => parse_int10(s.as_bytes()).unwrap_or(0),
         Value::Int(i, IntTy::Int64) => *i,
@@ -243,7 +243,7 @@ fn parse_int10(s: &[u8]) -> Option<i64> {
 
 /// Sprig's `durationRound`: the largest whole unit of a duration (string, `int64`
 /// nanoseconds, or the time since a `time.Time`).
-fn duration_round(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn duration_round(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let d = match v {
         Value::Str(s) => {

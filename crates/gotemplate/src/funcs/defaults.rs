@@ -26,7 +26,7 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("mustDeepCopy", sg(&[Any], None), f_deep_copy),
 ];
 
-fn default(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn default(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let d = arg(&a, 0)?.clone();
     match a.get(1) {
         Some(g) if !g.is_empty() => Ok(g.clone()),
@@ -34,33 +34,33 @@ fn default(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     }
 }
 
-fn empty(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn empty(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(arg(&a, 0)?.is_empty()))
 }
 
-fn coalesce(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn coalesce(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(a.iter()
         .find(|v| !v.is_empty())
         .cloned()
         .unwrap_or(Value::Nil))
 }
 
-fn all(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn all(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(a.iter().all(|v| !v.is_empty())))
 }
 
-fn any(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn any(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(a.iter().any(|v| !v.is_empty())))
 }
 
-fn compact(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn compact(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let l = as_list(v).ok_or_else(|| kind_err("compact", v))?;
     let items = l.items.iter().filter(|x| !x.is_empty()).cloned().collect();
     mk_list(ex, ElemTy::Any, items)
 }
 
-fn f_from_json(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn f_from_json(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let s = s_arg(&a, 0)?;
     match serde_json::from_slice::<serde_json::Value>(s) {
         Ok(j) => from_json(ex, j, 0),
@@ -69,7 +69,7 @@ fn f_from_json(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     }
 }
 
-fn to_json(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn to_json(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let pretty = name.contains("Pretty");
     let raw = name.contains("Raw");
@@ -90,7 +90,7 @@ fn to_json(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     }
 }
 
-fn ternary(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn ternary(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let b = matches!(arg(&a, 2)?, Value::Bool(true));
     Ok(if b {
         arg(&a, 0)?.clone()
@@ -99,13 +99,13 @@ fn ternary(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     })
 }
 
-fn f_deep_copy(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn f_deep_copy(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?.clone();
     deep_copy(ex, &v, 0)
 }
 
 /// JSON -> Value conversion (numbers become float64 as in Go).
-pub(super) fn from_json(ex: &mut Exec<'_>, j: serde_json::Value, depth: usize) -> FR {
+pub(super) fn from_json(ex: &mut dyn Runtime, j: serde_json::Value, depth: usize) -> FR {
     if depth > 100 {
         return Err(e("json nesting too deep"));
     }
@@ -136,7 +136,7 @@ pub(super) fn from_json(ex: &mut Exec<'_>, j: serde_json::Value, depth: usize) -
     })
 }
 
-pub(super) fn deep_copy(ex: &mut Exec<'_>, v: &Value, depth: usize) -> FR {
+pub(super) fn deep_copy(ex: &mut dyn Runtime, v: &Value, depth: usize) -> FR {
     if depth > 100 {
         return Err(e("deepCopy nesting too deep"));
     }

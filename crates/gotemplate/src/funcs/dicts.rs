@@ -23,7 +23,7 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("dig", sg(&[], Some(Any)), dig),
 ];
 
-fn dict(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn dict(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let mut m = BTreeMap::new();
     let mut i = 0;
     while i < a.len() {
@@ -36,7 +36,7 @@ fn dict(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     ex.new_map(ElemTy::Any, m)
 }
 
-fn get(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn get(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let key = s_arg(&a, 1)?;
     let r = match map_arg(&a, 0)? {
         Some(m) => m
@@ -50,7 +50,7 @@ fn get(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     Ok(r.unwrap_or_else(|| Value::str(b"")))
 }
 
-fn set(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn set(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let Some(m) = map_arg(&a, 0)? else {
         return Err(e("assignment to entry in nil map"));
     };
@@ -64,7 +64,7 @@ fn set(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Map(m))
 }
 
-fn unset(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn unset(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let key = SecretBytes::from_slice(s_arg(&a, 1)?);
     match map_arg(&a, 0)? {
         Some(m) => {
@@ -78,7 +78,7 @@ fn unset(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     }
 }
 
-fn has_key(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn has_key(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let key = SecretBytes::from_slice(s_arg(&a, 1)?);
     Ok(Value::Bool(match map_arg(&a, 0)? {
         Some(m) => m
@@ -90,7 +90,7 @@ fn has_key(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     }))
 }
 
-fn pluck(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn pluck(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let key = SecretBytes::from_slice(s_arg(&a, 0)?);
     let mut res = Vec::new();
     for i in 1..a.len() {
@@ -107,7 +107,7 @@ fn pluck(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     mk_list(ex, ElemTy::Any, res)
 }
 
-fn keys(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn keys(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let mut res = Vec::new();
     for i in 0..a.len() {
         if let Some(m) = map_arg(&a, i)? {
@@ -119,7 +119,7 @@ fn keys(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     str_list(ex, res)
 }
 
-fn values(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn values(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let mut res = Vec::new();
     if let Some(m) = map_arg(&a, 0)? {
         res.extend(
@@ -133,7 +133,7 @@ fn values(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     mk_list(ex, ElemTy::Any, res)
 }
 
-fn pick(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn pick(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let src = map_arg(&a, 0)?;
     let keys: Vec<SecretBytes> = a
         .get(1..)
@@ -159,7 +159,7 @@ fn pick(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     ex.new_map(ElemTy::Any, out)
 }
 
-fn merge(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn merge(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let overwrite = name.contains("Overwrite");
     let dst = match map_arg(&a, 0)? {
         Some(m) => m,
@@ -177,7 +177,7 @@ fn merge(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Map(dst))
 }
 
-fn dig(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn dig(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     if a.len() < 3 {
         return Err(e("dig needs at least three arguments"));
     }

@@ -12,14 +12,14 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("b32dec", sg(&[Str], None), b32dec),
 ];
 
-fn b64enc(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn b64enc(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let s = base64::engine::general_purpose::STANDARD.encode(s_arg(&a, 0)?);
     let v = mk_bytes(ex, s.as_bytes());
     drop(SecretBytes::new(s.into_bytes()));
     v
 }
 
-fn b64dec(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn b64dec(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     match b64_decode(s_arg(&a, 0)?) {
         Ok(d) => {
             let v = mk_bytes(ex, &d);
@@ -33,14 +33,14 @@ fn b64dec(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     }
 }
 
-fn b32enc(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn b32enc(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let s = b32_encode(s_arg(&a, 0)?);
     let v = mk_bytes(ex, &s);
     drop(SecretBytes::new(s));
     v
 }
 
-fn b32dec(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn b32dec(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     match b32_decode(s_arg(&a, 0)?) {
         Ok(d) => {
             let v = mk_bytes(ex, &d);

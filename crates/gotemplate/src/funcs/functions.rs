@@ -20,35 +20,35 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("fail", sg(&[Str], None), fail),
 ];
 
-fn hello(ex: &mut Exec<'_>, _name: &str, _a: Vec<Value>) -> FR {
+fn hello(ex: &mut dyn Runtime, _name: &str, _a: Vec<Value>) -> FR {
     mk_bytes(ex, b"Hello!")
 }
 
-fn base(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn base(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let r = path_base(s_arg(&a, 0)?);
     mk_bytes(ex, &r)
 }
 
-fn dir(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn dir(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let r = path_dir(s_arg(&a, 0)?);
     mk_bytes(ex, &r)
 }
 
-fn clean(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn clean(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let r = path_clean(s_arg(&a, 0)?);
     mk_bytes(ex, &r)
 }
 
-fn ext(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn ext(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let r = path_ext(s_arg(&a, 0)?);
     mk_bytes(ex, &r)
 }
 
-fn is_abs(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn is_abs(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(s_arg(&a, 0)?.first() == Some(&b'/')))
 }
 
-fn fail(_ex: &mut Exec<'_>, _name: &str, _a: Vec<Value>) -> FR {
+fn fail(_ex: &mut dyn Runtime, _name: &str, _a: Vec<Value>) -> FR {
     Err(ErrKind::Fail)
 }
 

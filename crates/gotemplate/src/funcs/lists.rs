@@ -39,11 +39,11 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("mustChunk", sg(&[Int, Any], None), chunk),
 ];
 
-fn tuple(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn tuple(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     mk_list(ex, ElemTy::Any, a)
 }
 
-fn append(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn append(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let l = as_list(v).ok_or_else(|| {
         kind_err(
@@ -67,7 +67,7 @@ fn append(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     mk_list(ex, ElemTy::Any, items)
 }
 
-fn first(_ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn first(_ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let l = as_list(v).ok_or_else(|| kind_err("find first", v))?;
     let r = if name.ends_with("irst") {
@@ -78,7 +78,7 @@ fn first(_ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     Ok(r.cloned().unwrap_or(Value::Nil))
 }
 
-fn rest(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn rest(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let l = as_list(v).ok_or_else(|| kind_err("find rest", v))?;
     if l.items.is_empty() {
@@ -92,14 +92,14 @@ fn rest(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     mk_list(ex, ElemTy::Any, items)
 }
 
-fn reverse(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn reverse(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let l = as_list(v).ok_or_else(|| kind_err("find reverse", v))?;
     let items = l.items.iter().rev().cloned().collect();
     mk_list(ex, ElemTy::Any, items)
 }
 
-fn uniq(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn uniq(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let l = as_list(v).ok_or_else(|| kind_err("find uniq", v))?;
     // Strings, integers and booleans are found by hash; only other values are compared
@@ -158,7 +158,7 @@ fn scalar_key(v: &Value) -> Option<ScalarKey<'_>> {
 }
 
 /// Whether `x` deep-equals any of `candidates`.
-fn any_deep_equal(ex: &mut Exec<'_>, x: &Value, candidates: &[Value]) -> Result<bool, ErrKind> {
+fn any_deep_equal(ex: &mut dyn Runtime, x: &Value, candidates: &[Value]) -> Result<bool, ErrKind> {
     for c in candidates {
         if deep_equal(ex, x, c)? {
             return Ok(true);
@@ -167,7 +167,7 @@ fn any_deep_equal(ex: &mut Exec<'_>, x: &Value, candidates: &[Value]) -> Result<
     Ok(false)
 }
 
-fn without(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn without(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let l = as_list(v).ok_or_else(|| kind_err("find without", v))?;
     let omit = a.get(1..).unwrap_or(&[]);
@@ -181,7 +181,7 @@ fn without(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     mk_list(ex, ElemTy::Any, res)
 }
 
-fn has(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn has(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let hay = arg(&a, 1)?;
     if hay.is_nil() {
         return Ok(Value::Bool(false));
@@ -191,7 +191,7 @@ fn has(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(any_deep_equal(ex, needle, &l.items)?))
 }
 
-fn slice(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn slice(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let Some(l) = as_list(v) else {
         return Err(match v {
@@ -218,7 +218,7 @@ fn slice(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     mk_list(ex, l.elem, items)
 }
 
-fn concat(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn concat(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let mut res = Vec::new();
     for v in &a {
         let l = as_list(v).ok_or_else(|| kind_err("concat", v))?;
@@ -228,7 +228,7 @@ fn concat(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     mk_list(ex, ElemTy::Any, res)
 }
 
-fn chunk(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn chunk(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let size = i_arg(&a, 0)?;
     let v = arg(&a, 1)?;
     let l = as_list(v).ok_or_else(|| kind_err("chunk", v))?;

@@ -9,12 +9,12 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use sha2::Digest as _;
 
-use super::exec::Exec;
 use super::format;
 use super::{ErrKind, Limit};
+pub(crate) use crate::value::PT;
 use crate::value::{
-    ElemTy, IntTy, ListData, MapRef, SecretBytes, Value, decode_rune, is_lower, is_print, is_punct,
-    is_space, is_title, is_upper, runes, to_lower, to_title, to_upper,
+    ElemTy, IntTy, ListData, MapRef, Runtime, SecretBytes, Value, decode_rune, is_lower, is_print,
+    is_punct, is_space, is_title, is_upper, runes, to_lower, to_title, to_upper,
 };
 
 mod builtins;
@@ -39,42 +39,6 @@ mod url;
 #[allow(clippy::wildcard_imports)]
 use self::{numeric::*, reflect::*};
 
-/// Parameter types, mirroring the Go signatures of the functions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PT {
-    /// `interface{}`
-    Any,
-    /// `string`
-    Str,
-    /// `int`
-    Int,
-    /// `float64`
-    Float,
-    /// `uint32` (only constants can be passed: no template value has this type)
-    Uint32,
-    /// `bool`
-    Bool,
-    /// `reflect.Value` (Go builtins)
-    Val,
-    /// `map[string]interface{}`
-    Map,
-}
-
-impl PT {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            PT::Any => "interface {}",
-            PT::Str => "string",
-            PT::Int => "int",
-            PT::Float => "float64",
-            PT::Uint32 => "uint32",
-            PT::Bool => "bool",
-            PT::Val => "reflect.Value",
-            PT::Map => "map[string]interface {}",
-        }
-    }
-}
-
 /// A function signature.
 pub(crate) struct Sig {
     pub(crate) fixed: &'static [PT],
@@ -89,7 +53,7 @@ const fn sg(fixed: &'static [PT], variadic: Option<PT>) -> Sig {
 #[derive(Clone, Copy)]
 pub(crate) enum Imp {
     /// A plain call with evaluated, type-checked arguments.
-    Call(fn(&mut Exec<'_>, &str, Vec<Value>) -> FR),
+    Call(fn(&mut dyn Runtime, &str, Vec<Value>) -> FR),
     /// `and` / `or`: the executor evaluates arguments lazily.
     ShortCircuit,
 }
@@ -105,7 +69,7 @@ impl Func {
     const fn call(
         name: &'static str,
         sig: Sig,
-        imp: fn(&mut Exec<'_>, &str, Vec<Value>) -> FR,
+        imp: fn(&mut dyn Runtime, &str, Vec<Value>) -> FR,
     ) -> Func {
         Func {
             name,
@@ -188,17 +152,17 @@ pub(super) fn map_arg(a: &[Value], i: usize) -> Result<Option<MapRef>, ErrKind> 
     }
 }
 
-pub(super) fn mk_str(ex: &mut Exec<'_>, b: SecretBytes) -> FR {
+pub(super) fn mk_str(ex: &mut dyn Runtime, b: SecretBytes) -> FR {
     ex.alloc(b.len())?;
     Ok(Value::string(b))
 }
 
-pub(super) fn mk_bytes(ex: &mut Exec<'_>, b: &[u8]) -> FR {
+pub(super) fn mk_bytes(ex: &mut dyn Runtime, b: &[u8]) -> FR {
     ex.alloc(b.len())?;
     Ok(Value::str(b))
 }
 
-pub(super) fn mk_list(ex: &mut Exec<'_>, elem: ElemTy, items: Vec<Value>) -> FR {
+pub(super) fn mk_list(ex: &mut dyn Runtime, elem: ElemTy, items: Vec<Value>) -> FR {
     ex.alloc_list(items.len())?;
     let v = Value::list(elem, items);
     if v.list_depth() > MAX_LIST_DEPTH {
@@ -210,7 +174,7 @@ pub(super) fn mk_list(ex: &mut Exec<'_>, elem: ElemTy, items: Vec<Value>) -> FR 
 /// Maximum nesting of lists within lists.
 pub(super) const MAX_LIST_DEPTH: usize = 100;
 
-pub(super) fn str_list(ex: &mut Exec<'_>, items: Vec<Vec<u8>>) -> FR {
+pub(super) fn str_list(ex: &mut dyn Runtime, items: Vec<Vec<u8>>) -> FR {
     let total: usize = items.iter().map(Vec::len).sum();
     ex.alloc(total)?;
     let v = items
@@ -228,7 +192,7 @@ pub(super) fn as_list(v: &Value) -> Option<Rc<ListData>> {
 }
 
 /// Sprig's `strval`: strings as-is, everything else `fmt.Sprintf("%v")`.
-pub(super) fn strval(ex: &Exec<'_>, v: &Value, out: &mut SecretBytes) -> Result<(), ErrKind> {
+pub(super) fn strval(ex: &dyn Runtime, v: &Value, out: &mut SecretBytes) -> Result<(), ErrKind> {
     match v {
         Value::Str(s) => {
             out.extend(s.as_bytes());
@@ -238,7 +202,7 @@ pub(super) fn strval(ex: &Exec<'_>, v: &Value, out: &mut SecretBytes) -> Result<
     }
 }
 
-pub(super) fn ex_cap(ex: &Exec<'_>) -> usize {
+pub(super) fn ex_cap(ex: &dyn Runtime) -> usize {
     ex.memory_left()
 }
 

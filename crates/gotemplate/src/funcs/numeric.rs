@@ -35,7 +35,7 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("mulf", sg(&[Any], Some(Any)), decimal_fold),
 ];
 
-fn atoi(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn atoi(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let s = s_arg(&a, 0)?;
     let v = std::str::from_utf8(s)
         .ok()
@@ -50,19 +50,19 @@ fn atoi(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int(v))
 }
 
-fn int64(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn int64(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int64(to_int64(arg(&a, 0)?)))
 }
 
-fn int(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn int(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int(to_int64(arg(&a, 0)?)))
 }
 
-fn float64(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn float64(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Float(to_float64(arg(&a, 0)?)))
 }
 
-fn to_decimal(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn to_decimal(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let mut s = SecretBytes::default();
     format::print_value(&mut s, &arg(&a, 0)?.clone().into_iface(), ex_cap(ex))?;
     let t = std::str::from_utf8(s.as_bytes()).unwrap_or("");
@@ -81,7 +81,7 @@ fn to_decimal(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int64(v))
 }
 
-fn until(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn until(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let c = i_arg(&a, 0)?;
     let v = until_step(ex, 0, c, if c < 0 { -1 } else { 1 })?;
     Ok(Value::list(
@@ -90,7 +90,7 @@ fn until(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     ))
 }
 
-fn f_until_step(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn f_until_step(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let v = until_step(ex, i_arg(&a, 0)?, i_arg(&a, 1)?, i_arg(&a, 2)?)?;
     Ok(Value::list(
         ElemTy::Int,
@@ -98,23 +98,23 @@ fn f_until_step(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     ))
 }
 
-fn add1(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn add1(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int64(to_int64(arg(&a, 0)?).wrapping_add(1)))
 }
 
-fn add(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn add(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int64(
         a.iter().fold(0i64, |acc, v| acc.wrapping_add(to_int64(v))),
     ))
 }
 
-fn sub(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn sub(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int64(
         to_int64(arg(&a, 0)?).wrapping_sub(to_int64(arg(&a, 1)?)),
     ))
 }
 
-fn div(_ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn div(_ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let (x, y) = (to_int64(arg(&a, 0)?), to_int64(arg(&a, 1)?));
     if y == 0 {
         return Err(e("runtime error: integer divide by zero"));
@@ -126,7 +126,7 @@ fn div(_ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     }))
 }
 
-fn mul(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn mul(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int64(
         a.iter().skip(1).fold(to_int64(arg(&a, 0)?), |acc, v| {
             acc.wrapping_mul(to_int64(v))
@@ -134,23 +134,23 @@ fn mul(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     ))
 }
 
-fn add1f(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn add1f(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     exec_decimal_op(ex, arg(&a, 0)?, &[Value::int(1)], "addf")
 }
 
-fn addf(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn addf(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     exec_decimal_op(ex, &Value::Float(0.0), &a, "addf")
 }
 
 /// `subf`, `divf`, `mulf`: the first argument, then each further one applied in turn.
-fn decimal_fold(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn decimal_fold(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let (first, rest) = a.split_first().ok_or_else(|| e("missing argument"))?;
     exec_decimal_op(ex, first, rest, name)
 }
 
 /// Sprig's `execDecimalOp`: every operand through `toFloat64` and then shopspring/decimal,
 /// exact arithmetic, then the nearest float64.
-fn exec_decimal_op(ex: &mut Exec<'_>, first: &Value, rest: &[Value], op: &str) -> FR {
+fn exec_decimal_op(ex: &mut dyn Runtime, first: &Value, rest: &[Value], op: &str) -> FR {
     let fail = |err: DecimalError| {
         e(match err {
             DecimalError::NotFinite => "Cannot create a Decimal from a non-finite float",
@@ -181,15 +181,15 @@ fn exec_decimal_op(ex: &mut Exec<'_>, first: &Value, rest: &[Value], op: &str) -
     Ok(Value::Float(acc.to_f64()))
 }
 
-fn biggest(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn biggest(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int64(a.iter().map(to_int64).max().unwrap_or(0)))
 }
 
-fn min(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn min(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::int64(a.iter().map(to_int64).min().unwrap_or(0)))
 }
 
-fn maxf(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn maxf(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Float(
         a.iter().skip(1).fold(to_float64(arg(&a, 0)?), |acc, v| {
             nan_max(acc, to_float64(v))
@@ -197,7 +197,7 @@ fn maxf(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     ))
 }
 
-fn minf(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn minf(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Float(
         a.iter().skip(1).fold(to_float64(arg(&a, 0)?), |acc, v| {
             nan_min(acc, to_float64(v))
@@ -205,15 +205,15 @@ fn minf(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     ))
 }
 
-fn ceil(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn ceil(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Float(to_float64(arg(&a, 0)?).ceil()))
 }
 
-fn floor(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn floor(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Float(to_float64(arg(&a, 0)?).floor()))
 }
 
-fn round(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn round(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let val = to_float64(arg(&a, 0)?);
     let places = i_arg(&a, 1)? as f64;
     let round_on = match a.get(2) {
@@ -256,7 +256,7 @@ pub(super) fn parse_int0(s: &[u8]) -> Option<i64> {
     if s.is_empty() {
         return None;
     }
-    let n = crate::parse::parse_number(s)?;
+    let n = crate::number::parse_number(s)?;
     if n.float_syntax || !n.is_int {
         return None;
     }
@@ -322,7 +322,7 @@ pub(super) fn to_float64(v: &Value) -> f64 {
 }
 
 pub(super) fn until_step(
-    ex: &mut Exec<'_>,
+    ex: &mut dyn Runtime,
     start: i64,
     stop: i64,
     step: i64,

@@ -38,7 +38,7 @@ fn alphabet(name: &str) -> Option<&'static [u8]> {
 }
 
 /// A negative count is goutils' error, which Sprig drops: the empty string.
-fn rand_string(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn rand_string(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let Ok(count) = usize::try_from(i_arg(&a, 0)?) else {
         return mk_bytes(ex, b"");
     };
@@ -59,7 +59,7 @@ fn rand_string(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
 }
 
 /// xstrings' `Shuffle`: the runes (invalid UTF-8 becomes U+FFFD) in a random order.
-fn shuffle(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn shuffle(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let s = s_arg(&a, 0)?;
     ex.charge_scan(s.len().saturating_mul(8))?;
     let mut chars: Vec<char> = runes(s).map(|(c, _, _)| c).collect();
@@ -77,7 +77,7 @@ fn shuffle(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
 }
 
 /// `rand.Intn(max-min) + min`: fails (Go panics) unless `max > min`.
-fn rand_int(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn rand_int(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (min, max) = (i_arg(&a, 0)?, i_arg(&a, 1)?);
     let n = max.wrapping_sub(min);
     if n <= 0 {
@@ -87,7 +87,7 @@ fn rand_int(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
 }
 
 /// `count` random bytes, base64 (standard, padded).
-fn rand_bytes(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn rand_bytes(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let count = usize::try_from(i_arg(&a, 0)?).map_err(|_| e("makeslice: len out of range"))?;
     ex.alloc(count.saturating_mul(3))?;
     let mut buf = zeroize::Zeroizing::new(vec![0u8; count]);
@@ -97,7 +97,7 @@ fn rand_bytes(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
 }
 
 /// A random (version 4, RFC 4122 variant) UUID, lower-case and hyphenated.
-fn uuidv4(ex: &mut Exec<'_>, _name: &str, _a: Vec<Value>) -> FR {
+fn uuidv4(ex: &mut dyn Runtime, _name: &str, _a: Vec<Value>) -> FR {
     let mut b = [0u8; 16];
     rand::rng().fill(&mut b[..]);
     b[6] = (b[6] & 0x0f) | 0x40;

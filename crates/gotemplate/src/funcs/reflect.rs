@@ -16,23 +16,23 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("deepEqual", sg(&[Any, Any], None), f_deep_equal),
 ];
 
-fn type_of(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn type_of(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let t = arg(&a, 0)?.type_name();
     mk_bytes(ex, t.as_bytes())
 }
 
-fn kind_of(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn kind_of(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let k = arg(&a, 0)?.kind_name();
     mk_bytes(ex, k.as_bytes())
 }
 
-fn type_is(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn type_is(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(
         s_arg(&a, 0)? == arg(&a, 1)?.type_name().as_bytes(),
     ))
 }
 
-fn type_is_like(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn type_is_like(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let t = arg(&a, 1)?.type_name();
     let target = s_arg(&a, 0)?;
     let mut star = b"*".to_vec();
@@ -40,13 +40,13 @@ fn type_is_like(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(target == t.as_bytes() || star == t.as_bytes()))
 }
 
-fn kind_is(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn kind_is(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(
         s_arg(&a, 0)? == arg(&a, 1)?.kind_name().as_bytes(),
     ))
 }
 
-fn f_deep_equal(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn f_deep_equal(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(deep_equal(ex, arg(&a, 0)?, arg(&a, 1)?)?))
 }
 
@@ -57,7 +57,7 @@ type Visited = HashSet<(usize, usize)>;
 /// maps at the same address are equal, and a pair already under comparison counts as equal;
 /// together these make self-nested values (`$a = list $a $a`, repeated) linear, not
 /// exponential.
-pub(super) fn deep_equal(ex: &mut Exec<'_>, a: &Value, b: &Value) -> Result<bool, ErrKind> {
+pub(super) fn deep_equal(ex: &mut dyn Runtime, a: &Value, b: &Value) -> Result<bool, ErrKind> {
     deep_equal_in(ex, a, b, &mut Visited::new(), 0)
 }
 
@@ -66,7 +66,7 @@ fn address<T>(rc: &Rc<T>) -> usize {
 }
 
 fn deep_equal_in(
-    ex: &mut Exec<'_>,
+    ex: &mut dyn Runtime,
     a: &Value,
     b: &Value,
     visited: &mut Visited,

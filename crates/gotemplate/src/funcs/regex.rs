@@ -41,7 +41,7 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("regexQuoteMeta", sg(&[Str], None), regex_quote_meta),
 ];
 
-fn regex_match(_ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn regex_match(_ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let re = go_regex(s_arg(&a, 0)?);
     match re {
         Ok(re) => Ok(Value::Bool(re.is_match(s_arg(&a, 1)?))),
@@ -50,7 +50,7 @@ fn regex_match(_ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     }
 }
 
-fn regex_find(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn regex_find(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let re = go_regex(s_arg(&a, 0)?)?;
     let s = s_arg(&a, 1)?;
     let r = re
@@ -62,7 +62,7 @@ fn regex_find(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     v
 }
 
-fn f_regex_find_all(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn f_regex_find_all(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let re = go_regex(s_arg(&a, 0)?)?;
     let s = s_arg(&a, 1)?;
     let n = i_arg(&a, 2)?;
@@ -73,7 +73,7 @@ fn f_regex_find_all(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     str_list(ex, parts)
 }
 
-fn regex_split(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn regex_split(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let re = go_regex(s_arg(&a, 0)?)?;
     let s = s_arg(&a, 1)?;
     let n = i_arg(&a, 2)?;
@@ -102,7 +102,7 @@ fn regex_split(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     str_list(ex, parts)
 }
 
-fn regex_replace_all(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn regex_replace_all(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let re = go_regex(s_arg(&a, 0)?)?;
     let s = s_arg(&a, 1)?;
     let rep = s_arg(&a, 2)?;
@@ -124,7 +124,7 @@ fn regex_replace_all(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     Ok(v)
 }
 
-fn regex_quote_meta(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn regex_quote_meta(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let s = s_arg(&a, 0)?;
     let mut out = SecretBytes::with_capacity(s.len() * 2);
     for &b in s {

@@ -473,7 +473,7 @@ impl GoObject for VersionObject {
             _ => None,
         }
     }
-    fn call(&self, ex: &mut Exec<'_>, name: &str, args: Vec<Value>) -> FR {
+    fn call(&self, ex: &mut dyn Runtime, name: &str, args: Vec<Value>) -> FR {
         let v = &self.version;
         let prefix = v.v_prefix();
         let set = |field: fn(&mut Version) -> &mut Vec<u8>, value: &[u8], pre: bool| {
@@ -540,7 +540,7 @@ impl GoObject for VersionObject {
     }
 }
 
-fn semver(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn semver(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let s = s_arg(&a, 0)?;
     ex.charge_scan(s.len().saturating_mul(4))?;
     if s.len() > MAX_INPUT {
@@ -551,7 +551,7 @@ fn semver(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     Ok(VersionObject::value(v, true))
 }
 
-fn semver_compare(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn semver_compare(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (c, v) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
     // Regex matching is linear; the range rewrite (one search per `a - b`) and the `||`
     // splits rescan the constraint, charged as such.

@@ -48,7 +48,7 @@ pub(super) const FUNCS: &[Func] = &[
     Func::call("sortAlpha", sg(&[Any], None), sort_alpha),
 ];
 
-fn abbrev(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn abbrev(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let w = i_arg(&a, 0)?;
     let s = s_arg(&a, 1)?;
     let r = if w < 4 {
@@ -61,7 +61,7 @@ fn abbrev(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     v
 }
 
-fn abbrevboth(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn abbrevboth(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (l, r) = (i_arg(&a, 0)?, i_arg(&a, 1)?);
     let s = s_arg(&a, 2)?;
     let out = if r < 4 || (l > 0 && r < 7) {
@@ -74,7 +74,7 @@ fn abbrevboth(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     v
 }
 
-fn f_trunc(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn f_trunc(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let c = i_arg(&a, 0)?;
     let s = s_arg(&a, 1)?;
     let t = trunc(s, c).to_vec();
@@ -83,34 +83,34 @@ fn f_trunc(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     v
 }
 
-fn trim(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn trim(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let t = trim_space(s_arg(&a, 0)?).to_vec();
     let v = mk_bytes(ex, &t);
     drop(SecretBytes::new(t));
     v
 }
 
-fn upper(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn upper(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = go_upper(s_arg(&a, 0)?);
     mk_str(ex, o)
 }
 
-fn lower(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn lower(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = go_lower(s_arg(&a, 0)?);
     mk_str(ex, o)
 }
 
-fn title(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn title(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = go_title(s_arg(&a, 0)?);
     mk_str(ex, o)
 }
 
-fn f_untitle(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn f_untitle(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = untitle(s_arg(&a, 0)?);
     mk_str(ex, o)
 }
 
-fn f_substr(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn f_substr(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (st, en) = (i_arg(&a, 0)?, i_arg(&a, 1)?);
     let s = s_arg(&a, 2)?;
     let r = substr(s, st, en)?.to_vec();
@@ -119,7 +119,7 @@ fn f_substr(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     v
 }
 
-fn repeat(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn repeat(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let n = i_arg(&a, 0)?;
     let s = s_arg(&a, 1)?;
     let need = usize::try_from(n.max(0))
@@ -131,12 +131,12 @@ fn repeat(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::string(o))
 }
 
-fn trimall(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn trimall(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = trim_cutset(s_arg(&a, 1)?, s_arg(&a, 0)?);
     mk_str(ex, o)
 }
 
-fn trim_suffix(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn trim_suffix(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (suf, s) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
     let r = s.strip_suffix(suf).unwrap_or(s).to_vec();
     let v = mk_bytes(ex, &r);
@@ -144,7 +144,7 @@ fn trim_suffix(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     v
 }
 
-fn trim_prefix(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn trim_prefix(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (pre, s) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
     let r = s.strip_prefix(pre).unwrap_or(s).to_vec();
     let v = mk_bytes(ex, &r);
@@ -152,42 +152,42 @@ fn trim_prefix(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     v
 }
 
-fn f_nospace(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn f_nospace(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = nospace(s_arg(&a, 0)?);
     mk_str(ex, o)
 }
 
-fn f_initials(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn f_initials(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = initials(s_arg(&a, 0)?);
     mk_str(ex, o)
 }
 
-fn f_swapcase(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn f_swapcase(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = swapcase(s_arg(&a, 0)?);
     mk_str(ex, o)
 }
 
-fn snakecase(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn snakecase(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = camel_to_lower(s_arg(&a, 0)?, '_');
     mk_str(ex, o)
 }
 
-fn kebabcase(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn kebabcase(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = camel_to_lower(s_arg(&a, 0)?, '-');
     mk_str(ex, o)
 }
 
-fn camelcase(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn camelcase(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = pascal_case(s_arg(&a, 0)?);
     mk_str(ex, o)
 }
 
-fn wrap(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn wrap(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = wrap_custom(s_arg(&a, 1)?, i_arg(&a, 0)?, b"", false, ex_cap(ex))?;
     mk_str(ex, o)
 }
 
-fn wrap_with(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn wrap_with(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let o = wrap_custom(
         s_arg(&a, 2)?,
         i_arg(&a, 0)?,
@@ -198,21 +198,21 @@ fn wrap_with(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     mk_str(ex, o)
 }
 
-fn contains(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn contains(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let haystack = s_arg(&a, 1)?;
     ex.charge_scan(haystack.len())?;
     Ok(Value::Bool(find_sub(haystack, s_arg(&a, 0)?).is_some()))
 }
 
-fn has_prefix(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn has_prefix(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(s_arg(&a, 1)?.starts_with(s_arg(&a, 0)?)))
 }
 
-fn has_suffix(_ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn has_suffix(_ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     Ok(Value::Bool(s_arg(&a, 1)?.ends_with(s_arg(&a, 0)?)))
 }
 
-fn quote(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn quote(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let mut out = SecretBytes::default();
     let mut first = true;
     for v in &a {
@@ -236,7 +236,7 @@ fn quote(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     mk_str(ex, out)
 }
 
-fn cat(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn cat(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let vals: Vec<Value> = a.into_iter().filter(|v| !v.is_nil()).collect();
     let mut out = SecretBytes::default();
     for (i, v) in vals.iter().enumerate() {
@@ -248,19 +248,19 @@ fn cat(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     mk_str(ex, out)
 }
 
-fn f_indent(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn f_indent(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let n = i_arg(&a, 0)?;
     let o = indent(s_arg(&a, 1)?, n, name == "nindent", ex_cap(ex))?;
     mk_str(ex, o)
 }
 
-fn replace(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn replace(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     ex.charge_scan(s_arg(&a, 2)?.len())?;
     let o = go_replace(s_arg(&a, 2)?, s_arg(&a, 0)?, s_arg(&a, 1)?, ex_cap(ex))?;
     mk_str(ex, o)
 }
 
-fn plural(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn plural(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let c = i_arg(&a, 2)?;
     let s = if c == 1 { s_arg(&a, 0)? } else { s_arg(&a, 1)? }.to_vec();
     let v = mk_bytes(ex, &s);
@@ -268,13 +268,13 @@ fn plural(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     v
 }
 
-fn to_string(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn to_string(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let mut out = SecretBytes::default();
     strval(ex, arg(&a, 0)?, &mut out)?;
     mk_str(ex, out)
 }
 
-fn seq(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn seq(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let p: Vec<i64> = a
         .iter()
         .filter_map(|v| {
@@ -318,7 +318,7 @@ fn seq(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     mk_str(ex, out)
 }
 
-fn split(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
+fn split(ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
     let (sep, n, s) = if name == "split" {
         (s_arg(&a, 0)?, -1, s_arg(&a, 1)?)
     } else {
@@ -336,13 +336,13 @@ fn split(ex: &mut Exec<'_>, name: &str, a: Vec<Value>) -> FR {
     ex.new_map(ElemTy::Str, m)
 }
 
-fn split_list(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn split_list(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     ex.charge_scan(s_arg(&a, 1)?.len())?;
     let parts = go_split(s_arg(&a, 1)?, s_arg(&a, 0)?, -1);
     str_list(ex, parts)
 }
 
-fn to_strings(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn to_strings(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?.clone();
     if let Value::List(l) = &v
         && l.elem == ElemTy::Str
@@ -353,7 +353,7 @@ fn to_strings(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     str_list(ex, parts)
 }
 
-fn join(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn join(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let sep = s_arg(&a, 0)?.to_vec();
     let parts = strslice(ex, arg(&a, 1)?)?;
     let mut out = SecretBytes::default();
@@ -369,7 +369,7 @@ fn join(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
     mk_str(ex, out)
 }
 
-fn sort_alpha(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn sort_alpha(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let v = arg(&a, 0)?;
     let mut parts = if matches!(v, Value::List(_)) {
         strslice(ex, v)?
@@ -1081,7 +1081,7 @@ pub(super) fn camel_to_lower(s: &[u8], conn: char) -> SecretBytes {
     out
 }
 
-pub(super) fn strslice(ex: &Exec<'_>, v: &Value) -> Result<Vec<Vec<u8>>, ErrKind> {
+pub(super) fn strslice(ex: &dyn Runtime, v: &Value) -> Result<Vec<Vec<u8>>, ErrKind> {
     match v {
         Value::List(l) => {
             let mut out = Vec::with_capacity(l.items.len());

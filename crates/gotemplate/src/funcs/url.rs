@@ -492,7 +492,7 @@ fn to_string(u: &Url) -> Vec<u8> {
     buf
 }
 
-fn url_parse(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn url_parse(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let raw = s_arg(&a, 0)?;
     ex.charge_scan(raw.len().saturating_mul(8))?;
     let u = parse(raw).map_err(|_| e("unable to parse url"))?;
@@ -528,7 +528,7 @@ fn dict_string(m: Option<&MapRef>, key: &str) -> Result<Vec<u8>, ErrKind> {
     }
 }
 
-fn url_join(ex: &mut Exec<'_>, _name: &str, a: Vec<Value>) -> FR {
+fn url_join(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let m = map_arg(&a, 0)?;
     let get = |k| dict_string(m.as_ref(), k);
     let mut u = Url {
