@@ -178,6 +178,17 @@ impl Budget {
         self.limits.max_list
     }
 
+    /// Charges an operation that runs in one step (key generation, password hashing): its
+    /// `units` of work, and refuses it before it starts unless `expected` time is left, since
+    /// the deadline is only seen between steps.
+    pub(crate) fn charge_step(&mut self, units: u64, expected: Duration) -> Result<(), ErrKind> {
+        let finish = Instant::now().checked_add(expected);
+        if finish.is_none_or(|finish| finish > self.deadline) {
+            return Err(ErrKind::Limit(Limit::Deadline));
+        }
+        self.charge_work(units)
+    }
+
     /// Charges `units` of work; reads the clock every [`CLOCK_EVERY`] units.
     pub(crate) fn charge_work(&mut self, units: u64) -> Result<(), ErrKind> {
         self.work_left = self

@@ -790,4 +790,9 @@ impl Runtime for Exec<'_> {
     fn charge_scan(&mut self, bytes: usize) -> Result<(), ErrKind> {
         self.budget.charge_bytes(bytes)
     }
+
+    /// Charges an operation that runs in one step, refused unless `expected` time is left.
+    fn charge_step(&mut self, units: u64, expected: std::time::Duration) -> Result<(), ErrKind> {
+        self.budget.charge_step(units, expected)
+    }
 }

@@ -226,6 +226,12 @@ pub(crate) trait Runtime {
     fn charge(&mut self, units: u64) -> Result<(), crate::ErrKind>;
     /// Charges a scan over `bytes` bytes.
     fn charge_scan(&mut self, bytes: usize) -> Result<(), crate::ErrKind>;
+    /// Charges an operation that runs in one step, refused unless `expected` time is left.
+    fn charge_step(
+        &mut self,
+        units: u64,
+        expected: std::time::Duration,
+    ) -> Result<(), crate::ErrKind>;
 }
 
 /// A template value.

@@ -193,3 +193,32 @@ fn derive_password_is_over_the_default_memory_budget() {
     let source = r#"{{ derivePassword 1 "long" "password" "user" "example.com" }}"#;
     assert_eq!(budget.render(source, &no_values()), limit(Limit::Memory));
 }
+
+/// Key generation and password hashing run in one step, past any deadline check: a template
+/// of RSA keys held a worker for seconds under a 100 ms deadline. They start only when the time
+/// they may take is left.
+#[test]
+fn one_step_operations_that_cannot_finish_before_the_deadline_do_not_start() {
+    for source in [
+        r#"{{ genPrivateKey "rsa" }}"#,
+        r#"{{ genCA "ca" 365 }}"#,
+        r#"{{ bcrypt "password" }}"#,
+    ] {
+        let limits = Limits {
+            deadline: Duration::from_millis(50),
+            ..Limits::default()
+        };
+        let mut budget = Budget::new(limits);
+        assert_eq!(
+            budget.render(source, &no_values()),
+            limit(Limit::Deadline),
+            "{source}"
+        );
+    }
+    // With the time they take left, they run.
+    let mut budget = Budget::new(untimed());
+    let key = budget
+        .render(r#"{{ genPrivateKey "ecdsa" }}"#, &no_values())
+        .unwrap();
+    assert!(key.expose().starts_with(b"-----BEGIN EC PRIVATE KEY-----"));
+}

@@ -3,6 +3,8 @@
 //! (`pemBlockForKey`, `parsePrivateKeyPEM`) and `x509.CreateCertificate`'s certificate
 //! layout. Keys and signatures come from aws-lc-rs; DER is written here.
 
+use std::time::Duration;
+
 use aws_lc_rs::encoding::{AsBigEndian as _, AsDer as _};
 use aws_lc_rs::signature::{self as sig, KeyPair as _};
 use base64::engine::general_purpose::STANDARD;
@@ -48,6 +50,11 @@ pub(super) const FUNCS: &[Func] = &[
 const RSA4096_WORK: u64 = 5_000_000;
 const RSA2048_WORK: u64 = 1_000_000;
 const EC_WORK: u64 = 50_000;
+/// Time a key generation may take on a loaded core (RSA's prime search varies a lot): what
+/// must be left before the deadline for it to start.
+const RSA4096_TIME: Duration = Duration::from_secs(2);
+const RSA2048_TIME: Duration = Duration::from_millis(300);
+const EC_TIME: Duration = Duration::from_millis(5);
 /// Work charged per certificate signed (one private-key operation).
 const SIGN_WORK: u64 = 20_000;
 
@@ -691,10 +698,10 @@ fn string_list(v: &Value) -> Result<Vec<Vec<u8>>, ErrKind> {
 
 fn gen_private_key(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let kind = s_arg(&a, 0)?;
-    ex.charge(match kind {
-        b"" | b"rsa" => RSA4096_WORK,
-        _ => EC_WORK,
-    })?;
+    match kind {
+        b"" | b"rsa" => ex.charge_step(RSA4096_WORK, RSA4096_TIME)?,
+        _ => ex.charge_step(EC_WORK, EC_TIME)?,
+    }
     match kind {
         b"" | b"rsa" | b"ecdsa" | b"ed25519" => {}
         b"dsa" => return Err(fail("dsa keys are not supported")),
@@ -716,7 +723,7 @@ fn key_or_new(ex: &mut dyn Runtime, pem: Option<&[u8]>) -> Result<Key, ErrKind> 
             Key::from_pem(p)
         }
         None => {
-            ex.charge(RSA2048_WORK)?;
+            ex.charge_step(RSA2048_WORK, RSA2048_TIME)?;
             Key::rsa2048()
         }
     }

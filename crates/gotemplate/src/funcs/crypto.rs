@@ -1,5 +1,7 @@
 //! Sprig `crypto.go`: hashes, and the random and key-generating functions.
 
+use std::time::Duration;
+
 use aes::cipher::{BlockCipherDecrypt as _, BlockCipherEncrypt as _, KeyInit as _};
 use base64::engine::general_purpose::STANDARD;
 use rand::RngExt as _;
@@ -232,6 +234,8 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 const SCRYPT_MEMORY: usize = 128 * 8 * 32_768;
 /// Work charged for one scrypt derivation, on top of its memory.
 const SCRYPT_WORK: u64 = 500_000;
+/// Time one derivation may take on a loaded core: what must be left before the deadline.
+const SCRYPT_TIME: Duration = Duration::from_millis(600);
 
 /// Sprig's `derivePassword`: Master Password (scrypt N=32768, r=8, p=2 keyed by the user,
 /// HMAC-SHA-256 over the site and counter, characters from the type's template). An
@@ -244,7 +248,7 @@ fn derive_password(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
         msg.extend(kind);
         return mk_bytes(ex, &msg);
     };
-    ex.charge(SCRYPT_WORK)?;
+    ex.charge_step(SCRYPT_WORK, SCRYPT_TIME)?;
     ex.alloc(SCRYPT_MEMORY)?;
     ex.charge_scan(password.len() + user.len() + site.len())?;
     let len32 = |s: &[u8]| (s.len() as u32).to_be_bytes();
@@ -275,6 +279,8 @@ const BCRYPT_COST: u32 = 10;
 /// Work charged per bcrypt hash: about what its key expansions take, so that an object's
 /// work budget allows only a few (five with the defaults).
 const BCRYPT_WORK: u64 = 2_000_000;
+/// Time a bcrypt hash may take on a loaded core: what must be left before the deadline.
+const BCRYPT_TIME: Duration = Duration::from_millis(100);
 
 /// bcrypt's base64 (its own alphabet, no padding).
 fn bcrypt_base64(b: &[u8]) -> Vec<u8> {
@@ -339,7 +345,7 @@ pub(crate) fn bcrypt_with_salt(password: &[u8], salt: &[u8; 16], cost: u32) -> S
 
 /// Sprig's `bcrypt`: a failure is returned as text, not as an error.
 fn bcrypt_text(ex: &mut dyn Runtime, password: &[u8]) -> Result<SecretBytes, ErrKind> {
-    ex.charge(BCRYPT_WORK)?;
+    ex.charge_step(BCRYPT_WORK, BCRYPT_TIME)?;
     Ok(match bcrypt_hash(password) {
         Ok(h) => h,
         Err(msg) => {
