@@ -14,8 +14,8 @@ use crate::cli::Cli;
 use crate::escrow::Recipient;
 use crate::files::Sink;
 use crate::modes::{
-    default_scope, merge_secrets_into, output_format, output_sink, raw_input, read_secret_input,
-    seal_all, seal_raw, sealing_recipients, usage,
+    default_scope, merged_file, output_format, output_sink, raw_input, read_secret_input, seal_all,
+    seal_raw, sealing_recipients, usage, write_merged,
 };
 
 /// The placeholder of `-w` and `--merge-into` paths.
@@ -159,9 +159,12 @@ fn seal_for_each(
         outputs.push((cluster, target, format, write_documents(&sealed, format)));
     }
     drop(secrets);
-    if cli.sealed_secret_file.is_some() {
-        for (_, target, _, text) in &outputs {
-            let path = target.clone().unwrap_or_default();
+    let files: Vec<(PathBuf, &str)> = outputs
+        .iter()
+        .filter_map(|(_, target, _, text)| Some((target.clone()?, text.as_str())))
+        .collect();
+    if !files.is_empty() {
+        for (path, text) in files {
             Sink::File {
                 path,
                 private: false,
@@ -229,10 +232,24 @@ fn merge_into_each(
         }
     }
     let (input, secrets) = read_secret_input(cli)?;
+    // Every file merged before any is written: a file that cannot take the items leaves all
+    // of them as they were.
+    let mut merged = Vec::with_capacity(targets.len());
     for ((cluster, cert), target) in certs.iter().zip(&targets) {
-        let secrets = secrets.clone();
-        merge_secrets_into(cli, target, cert, recipients, &input.source, secrets)
-            .with_context(|| format!("cluster {}", cluster.name))?;
+        let text = merged_file(
+            cli,
+            target,
+            cert,
+            recipients,
+            &input.source,
+            secrets.clone(),
+        )
+        .with_context(|| format!("cluster {}", cluster.name))?;
+        merged.push(text);
+    }
+    drop(secrets);
+    for (target, text) in targets.iter().zip(&merged) {
+        write_merged(target, text)?;
     }
     Ok(())
 }

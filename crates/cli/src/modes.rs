@@ -315,19 +315,30 @@ fn merge_into(
     recipients: &[Recipient],
 ) -> Result<()> {
     let (input, secrets) = read_secret_input(cli)?;
-    merge_secrets_into(cli, target, cert, recipients, &input.source, secrets)
+    let merged = merged_file(cli, target, cert, recipients, &input.source, secrets)?;
+    write_merged(target, &merged)
 }
 
-/// Seals `secrets` (read from `source`) as items of the SealedSecret file `target`, rewritten
-/// in place, keeping its escrow copy in step for `recipients`.
-pub(crate) fn merge_secrets_into(
+/// Rewrites `target` in place with what [`merged_file`] made of it.
+pub(crate) fn write_merged(target: &Path, merged: &str) -> Result<()> {
+    files::write_atomically(
+        target,
+        merged.as_bytes(),
+        files::FileMode::KeepExisting,
+        files::Overwrite::Replace,
+    )
+}
+
+/// The SealedSecret file `target` with `secrets` (read from `source`) sealed in as items, its
+/// escrow copy kept in step for `recipients`; nothing is written.
+pub(crate) fn merged_file(
     cli: &Cli,
     target: &Path,
     cert: &seal::Certificate,
     recipients: &[Recipient],
     source: &str,
     mut secrets: Vec<Secret>,
-) -> Result<()> {
+) -> Result<Zeroizing<String>> {
     let original_text = files::read_file(target)?;
     let original_text = std::str::from_utf8(&original_text)
         .map_err(|_| anyhow!("{}: not valid UTF-8", target.display()))?;
@@ -420,12 +431,7 @@ pub(crate) fn merge_secrets_into(
     if let Some(warning) = warning {
         eprintln!("warning: {}: {warning}", target.display());
     }
-    files::write_atomically(
-        target,
-        write_documents(std::slice::from_ref(&original), format).as_bytes(),
-        files::FileMode::KeepExisting,
-        files::Overwrite::Replace,
-    )
+    Ok(write_documents(std::slice::from_ref(&original), format))
 }
 
 /// The offline key sources of the bare command: `--recovery-private-key`, `--keyring`, and

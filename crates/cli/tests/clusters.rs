@@ -239,3 +239,36 @@ fn each_cluster_gets_its_own_escrow_copy() {
         assert_eq!(value(&secrets[0], "password"), "hunter2", "{cluster}");
     }
 }
+
+#[test]
+fn merge_into_leaves_every_file_as_it_was_when_one_cannot_take_the_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let prod = dir.path().join("prod.yaml");
+    kubeseal()
+        .args(["--cert", &cert("rsa2048").display().to_string()])
+        .arg("-w")
+        .arg(&prod)
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .success();
+    // Two documents: not a file --merge-into can rewrite.
+    let staging = dir.path().join("staging.yaml");
+    let two = format!(
+        "{}{}",
+        fs::read_to_string(&prod).unwrap(),
+        fs::read_to_string(&prod).unwrap()
+    );
+    fs::write(&staging, &two).unwrap();
+    let before = fs::read_to_string(&prod).unwrap();
+    kubeseal()
+        .args(["--cert", &named("prod", "rsa2048")])
+        .args(["--cert", &named("staging", "foreign2048")])
+        .arg("--merge-into")
+        .arg(dir.path().join("{cluster}.yaml"))
+        .write_stdin("kind: Secret\nmetadata: {name: x}\nstringData: {token: t0k}\n")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cluster staging"));
+    assert_eq!(fs::read_to_string(&prod).unwrap(), before);
+    assert_eq!(fs::read_to_string(&staging).unwrap(), two);
+}
