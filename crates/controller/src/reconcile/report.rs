@@ -91,37 +91,31 @@ pub struct EventToPublish {
 
 /// What to report for one reconcile.
 #[derive(Debug)]
-pub struct Report<'a> {
-    /// What the status condition says.
-    pub observed: Observed<'a>,
+pub struct Report {
+    /// The failure's reason and status message; none when synced.
+    failure: Option<(&'static str, String)>,
     /// The event, when one is due.
     pub event: Option<EventToPublish>,
     /// The outcome's key, to remember as reported.
     pub key: OutcomeKey,
 }
 
-/// Decides what to report about `outcome` (its status message already rendered in
-/// `status_message`, which the returned [`Observed`] borrows), given whether the Secret was
-/// written and the key of the outcome last reported for this object.
+impl Report {
+    /// What the status condition says.
+    #[must_use]
+    pub fn observed(&self) -> Observed<'_> {
+        match &self.failure {
+            Some((reason, message)) => Observed::Failed { reason, message },
+            None => Observed::Synced,
+        }
+    }
+}
+
+/// Decides what to report about `outcome`, given whether the Secret was written and the key of
+/// the outcome last reported for this object.
 #[must_use]
-pub fn report<'a>(
-    outcome: &'a Outcome,
-    status_message: Option<&'a str>,
-    written: &Written,
-    previously: Option<OutcomeKey>,
-) -> Report<'a> {
+pub fn report(outcome: &Outcome, written: &Written, previously: Option<OutcomeKey>) -> Report {
     let key = OutcomeKey::of(outcome);
-    let observed = match (outcome, status_message) {
-        (Err(failure), Some(message)) => Observed::Failed {
-            reason: failure.event_reason(),
-            message,
-        },
-        (Err(failure), None) => Observed::Failed {
-            reason: failure.event_reason(),
-            message: "",
-        },
-        (Ok(()), _) => Observed::Synced,
-    };
     let due = *written != Written::Nothing || previously != Some(key);
     let event = due.then(|| match outcome {
         Ok(()) => EventToPublish {
@@ -136,7 +130,10 @@ pub fn report<'a>(
         },
     });
     Report {
-        observed,
+        failure: outcome
+            .as_ref()
+            .err()
+            .map(|failure| (failure.event_reason(), failure.status_message())),
         event,
         key,
     }
@@ -160,8 +157,8 @@ mod tests {
     #[test]
     fn a_first_success_publishes_unsealed() {
         let outcome = Ok(());
-        let r = report(&outcome, None, &written(), None);
-        assert_eq!(r.observed, Observed::Synced);
+        let r = report(&outcome, &written(), None);
+        assert_eq!(r.observed(), Observed::Synced);
         let event = r.event.expect("an event");
         assert_eq!((event.type_, event.reason), (EventType::Normal, "Unsealed"));
     }
@@ -170,8 +167,7 @@ mod tests {
     fn the_same_outcome_again_publishes_nothing() {
         let outcome = unseal_failure("no key could decrypt");
         let before = OutcomeKey::of(&outcome);
-        let message = outcome.as_ref().unwrap_err().status_message();
-        let r = report(&outcome, Some(&message), &Written::Nothing, Some(before));
+        let r = report(&outcome, &Written::Nothing, Some(before));
         assert!(r.event.is_none());
         assert_eq!(r.key, before);
     }
@@ -179,7 +175,7 @@ mod tests {
     #[test]
     fn a_write_publishes_even_when_the_outcome_repeats() {
         let outcome = Ok(());
-        let r = report(&outcome, None, &written(), Some(OutcomeKey::of(&outcome)));
+        let r = report(&outcome, &written(), Some(OutcomeKey::of(&outcome)));
         assert!(r.event.is_some());
     }
 
@@ -188,17 +184,12 @@ mod tests {
         let first = unseal_failure("no key could decrypt");
         let second = unseal_failure("cannot render template.data item (a)");
         let message = second.as_ref().unwrap_err().status_message();
-        let r = report(
-            &second,
-            Some(&message),
-            &Written::Nothing,
-            Some(OutcomeKey::of(&first)),
-        );
-        let event = r.event.expect("an event");
+        let r = report(&second, &Written::Nothing, Some(OutcomeKey::of(&first)));
+        let event = r.event.as_ref().expect("an event");
         assert_eq!(event.type_, EventType::Warning);
         assert_eq!(event.reason, "ErrUnsealFailed");
         assert_eq!(
-            r.observed,
+            r.observed(),
             Observed::Failed {
                 reason: "ErrUnsealFailed",
                 message: &message

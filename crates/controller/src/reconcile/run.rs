@@ -784,7 +784,6 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
             .metrics
             .count_error(failure.metric_reason(), &namespace);
     }
-    let status_message = outcome.as_ref().err().map(Failure::status_message);
     // The outcome last reported: remembered, or read back from the live status after a restart.
     let previously = context.remember(&uid, |m| m.reported).or_else(|| {
         object
@@ -792,7 +791,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
             .as_ref()
             .and_then(|status| OutcomeKey::from_status(status, object.metadata.generation))
     });
-    let report = report(&outcome, status_message.as_deref(), &written, previously);
+    let report = report(&outcome, &written, previously);
     if let Some(event) = &report.event
         && let Err(e) = context
             .recorder
@@ -813,7 +812,7 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         && let Some(status) = next_status(
             object.status.as_ref(),
             object.metadata.generation,
-            &report.observed,
+            &report.observed(),
             jiff::Timestamp::now(),
         )
     {
