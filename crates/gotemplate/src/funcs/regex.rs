@@ -53,13 +53,7 @@ fn regex_match(_ex: &mut dyn Runtime, name: &str, a: Vec<Value>) -> FR {
 fn regex_find(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let re = go_regex(s_arg(&a, 0)?)?;
     let s = s_arg(&a, 1)?;
-    let r = re
-        .find(s)
-        .map(|m| m.as_bytes().to_vec())
-        .unwrap_or_default();
-    let v = mk_bytes(ex, &r);
-    drop(SecretBytes::new(r));
-    v
+    mk_bytes(ex, re.find(s).map_or(&[][..], |m| m.as_bytes()))
 }
 
 fn f_regex_find_all(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {

@@ -77,17 +77,11 @@ fn abbrevboth(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
 fn f_trunc(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let c = i_arg(&a, 0)?;
     let s = s_arg(&a, 1)?;
-    let t = trunc(s, c).to_vec();
-    let v = mk_bytes(ex, &t);
-    drop(SecretBytes::new(t));
-    v
+    mk_bytes(ex, trunc(s, c))
 }
 
 fn trim(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
-    let t = trim_space(s_arg(&a, 0)?).to_vec();
-    let v = mk_bytes(ex, &t);
-    drop(SecretBytes::new(t));
-    v
+    mk_bytes(ex, trim_space(s_arg(&a, 0)?))
 }
 
 fn upper(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
@@ -113,10 +107,7 @@ fn f_untitle(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
 fn f_substr(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (st, en) = (i_arg(&a, 0)?, i_arg(&a, 1)?);
     let s = s_arg(&a, 2)?;
-    let r = substr(s, st, en)?.to_vec();
-    let v = mk_bytes(ex, &r);
-    drop(SecretBytes::new(r));
-    v
+    mk_bytes(ex, substr(s, st, en)?)
 }
 
 fn repeat(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
@@ -138,18 +129,12 @@ fn trimall(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
 
 fn trim_suffix(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (suf, s) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
-    let r = s.strip_suffix(suf).unwrap_or(s).to_vec();
-    let v = mk_bytes(ex, &r);
-    drop(SecretBytes::new(r));
-    v
+    mk_bytes(ex, s.strip_suffix(suf).unwrap_or(s))
 }
 
 fn trim_prefix(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
     let (pre, s) = (s_arg(&a, 0)?, s_arg(&a, 1)?);
-    let r = s.strip_prefix(pre).unwrap_or(s).to_vec();
-    let v = mk_bytes(ex, &r);
-    drop(SecretBytes::new(r));
-    v
+    mk_bytes(ex, s.strip_prefix(pre).unwrap_or(s))
 }
 
 fn f_nospace(ex: &mut dyn Runtime, _name: &str, a: Vec<Value>) -> FR {
