@@ -172,6 +172,11 @@ async fn seal_and_wait_for_unseal(
     .await;
 }
 
+/// The release manifest's controller watches every namespace, as installed: beside another
+/// controller with another key it would mark that one's SealedSecrets as failing to unseal.
+/// The tests that run a controller take turns.
+static ONE_CONTROLLER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A namespace of its own for one test.
 async fn new_namespace(client: &kube::Client, prefix: &str) -> String {
     let ns = e2e::unique(prefix);
@@ -204,6 +209,7 @@ where
     ignore = "needs the test control plane and the unpacked images (deploy/image/build-and-check)"
 )]
 async fn controller_image_entrypoint_makes_its_key_and_unseals_in_cluster() {
+    let _alone = ONE_CONTROLLER_AT_A_TIME.lock().await;
     let plane = ControlPlane::shared();
     let client = plane.client().await;
     test_cluster::install_crd(&client).await;
@@ -265,6 +271,7 @@ async fn controller_image_entrypoint_makes_its_key_and_unseals_in_cluster() {
     ignore = "needs the test control plane and the static binaries (deploy/build-static)"
 )]
 async fn release_manifest_rbac_is_all_the_controller_needs() {
+    let _alone = ONE_CONTROLLER_AT_A_TIME.lock().await;
     let plane = ControlPlane::shared();
     let kubectl = |args: &[&str]| {
         Command::new("kubectl")
