@@ -160,7 +160,8 @@ fn already_exists(path: &Path) -> anyhow::Error {
 /// The one atomic writer: `bytes` go to a new temporary file beside `path`, synced, then
 /// renamed (or, with [`Overwrite::Refuse`], hard-linked) into place. The temporary file is
 /// removed on any failure, so `path` is either untouched or complete. A symlink at `path` is
-/// replaced, never followed.
+/// replaced, never followed, unless what it leads to is a device, pipe or socket: see
+/// [`write_through`].
 pub fn write_atomically(
     path: &Path,
     bytes: &[u8],
@@ -182,6 +183,9 @@ pub fn write_atomically(
     }
     if overwrite == Overwrite::Refuse && existing.is_some() {
         return Err(already_exists(path));
+    }
+    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return write_through(path, bytes);
     }
     // Plaintext never inherits a mode: an existing world-readable file (or whatever a symlink
     // there points to) must not make it world-readable.
@@ -238,6 +242,17 @@ pub fn write_atomically(
             describe_io(&e)
         )),
     }
+}
+
+/// `/dev/null`, `/dev/stdout`, a named pipe: a rename would put a regular file where the device
+/// or pipe was (and `-w /dev/null` would leave a file named `/dev/null` behind), so these are
+/// written in place, as a shell's `>` would. There is nothing to keep whole on failure.
+fn write_through(path: &Path, bytes: &[u8]) -> Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(bytes))
+        .map_err(|e| anyhow!("cannot write {}: {}", path.display(), describe_io(&e)))
 }
 
 /// Creates a directory (and parents) with mode 0700 for new directories.
@@ -329,6 +344,45 @@ mod tests {
             write_atomically(&missing, b"x", FileMode::KeepExisting, Overwrite::Replace).is_err()
         );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// `kubeseal -w /dev/null` replaced the device with a regular file (and `-w /dev/stdout`
+    /// the symlink): devices and pipes are written through, never renamed over.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_named_pipe_or_a_symlink_to_one_is_written_through_not_replaced() {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        const O_NONBLOCK: i32 = 0o4000;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        for (target, bytes) in [(&fifo, b"through the pipe"), (&link, b"through the link")] {
+            // A reader that is already open lets the writer open without waiting, and reads
+            // nothing if the bytes went anywhere but into the pipe.
+            let mut reader = OpenOptions::new()
+                .read(true)
+                .custom_flags(O_NONBLOCK)
+                .open(&fifo)
+                .unwrap();
+            write_atomically(target, bytes, FileMode::KeepExisting, Overwrite::Replace).unwrap();
+            let mut got = Vec::new();
+            let _ = reader.read_to_end(&mut got);
+            assert_eq!(got, bytes);
+        }
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]

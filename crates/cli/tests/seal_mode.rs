@@ -520,6 +520,27 @@ fn output_file_is_atomic_and_untouched_on_failure() {
     assert!(fs::read_to_string(&json_target).unwrap().starts_with('{'));
 }
 
+/// `kubeseal -w /dev/stdout` renamed a regular file over the `/dev/stdout` symlink instead of
+/// writing to standard output, as upstream's kubeseal and a shell's `>` do.
+#[cfg(target_os = "linux")]
+#[test]
+fn writing_to_dev_stdout_writes_to_standard_output() {
+    kubeseal()
+        .arg("--cert")
+        .arg(dev_cert())
+        .args(["-w", "/dev/stdout"])
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kind: SealedSecret"));
+    assert!(
+        fs::symlink_metadata("/dev/stdout")
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
 #[test]
 fn input_file_flag_and_env() {
     let dir = tempfile::tempdir().unwrap();
