@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use clap_complete::Shell;
 use seal::Scope;
 use seal::go_flags;
@@ -192,28 +192,126 @@ pub struct Cli {
 }
 
 /// Subcommands: additions that never change what the bare form does.
-#[derive(Debug, Subcommand)]
+///
+/// Written out rather than derived so that each one's arguments are built only when it runs
+/// (`clap::Command::defer`): clap builds every argument of every subcommand before it parses,
+/// and the `keys` commands alone have over a hundred, while the bare form, the one run in
+/// loops and pipelines, needs none of them.
+#[derive(Debug)]
 pub enum Command {
-    /// Print a shell completion script (e.g. `source <(kubeseal completion bash)`).
-    Completion {
-        /// The shell.
-        shell: Shell,
-    },
-    /// Print the kubeseal(1) man page (roff) to stdout.
+    /// `kubeseal completion SHELL`.
+    Completion(CompletionArgs),
+    /// `kubeseal man`.
     Man,
-    /// Back up, restore, list, rotate and retire sealing keys (in the cluster or a local
-    /// keyring directory).
-    #[command(subcommand)]
+    /// `kubeseal keys …`.
     Keys(Box<crate::keys::KeysCommand>),
-    /// Re-seal every SealedSecret file under the paths with the current certificate, offline.
+    /// `kubeseal reencrypt PATH…`.
     Reencrypt(crate::keys::ReencryptArgs),
-    /// Check SealedSecret and Secret files offline: plaintext Secrets, broken SealedSecrets,
-    /// duplicates, unknown or expired sealing certificates, values that do not open.
+    /// `kubeseal lint [PATH…]`.
     Lint(crate::lint::args::LintArgs),
+}
+
+/// `kubeseal completion`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    pub shell: Shell,
+}
+
+const SUBCOMMANDS: [&str; 5] = ["completion", "man", "keys", "reencrypt", "lint"];
+
+const KEYS: &str = "Back up, restore, list, rotate and retire sealing keys (in the cluster or a \
+                    local keyring directory)";
+
+fn keys_subcommands(keys: clap::Command) -> clap::Command {
+    <crate::keys::KeysCommand as clap::Subcommand>::augment_subcommands(keys).about(KEYS)
+}
+
+impl clap::Subcommand for Command {
+    // Each about is given twice: for the list in `kubeseal --help`, and again after the
+    // deferred arguments, whose derive would otherwise put its own doc comment there.
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        use crate::keys::ReencryptArgs;
+        use crate::lint::args::LintArgs;
+        use clap::Args;
+        const COMPLETION: &str =
+            "Print a shell completion script (e.g. `source <(kubeseal completion bash)`)";
+        const MAN: &str = "Print the kubeseal(1) man page (roff) to stdout";
+        const REENCRYPT: &str = "Re-seal every SealedSecret file under the paths with the \
+                                 current certificate, offline";
+        const LINT: &str = "Check SealedSecret and Secret files offline: plaintext Secrets, \
+                            broken SealedSecrets, duplicates, unknown or expired sealing \
+                            certificates, values that do not open";
+        cmd.subcommand(
+            clap::Command::new("completion")
+                .about(COMPLETION)
+                .defer(|c| CompletionArgs::augment_args(c).about(COMPLETION)),
+        )
+        .subcommand(clap::Command::new("man").about(MAN))
+        .subcommand(
+            clap::Command::new("keys")
+                .about(KEYS)
+                .subcommand_required(true)
+                .arg_required_else_help(true)
+                .defer(keys_subcommands),
+        )
+        .subcommand(
+            clap::Command::new("reencrypt")
+                .about(REENCRYPT)
+                .defer(|c| ReencryptArgs::augment_args(c).about(REENCRYPT)),
+        )
+        .subcommand(
+            clap::Command::new("lint")
+                .about(LINT)
+                .defer(|c| LintArgs::augment_args(c).about(LINT)),
+        )
+    }
+
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_subcommands(cmd)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        SUBCOMMANDS.contains(&name)
+    }
+}
+
+impl clap::FromArgMatches for Command {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Self::from_arg_matches_mut(&mut matches.clone())
+    }
+
+    fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        let Some((name, mut sub)) = matches.remove_subcommand() else {
+            return Err(clap::Error::new(clap::error::ErrorKind::MissingSubcommand));
+        };
+        Ok(match name.as_str() {
+            "completion" => Self::Completion(CompletionArgs::from_arg_matches_mut(&mut sub)?),
+            "man" => Self::Man,
+            "keys" => Self::Keys(Box::new(crate::keys::KeysCommand::from_arg_matches_mut(
+                &mut sub,
+            )?)),
+            "reencrypt" => {
+                Self::Reencrypt(crate::keys::ReencryptArgs::from_arg_matches_mut(&mut sub)?)
+            }
+            "lint" => Self::Lint(crate::lint::args::LintArgs::from_arg_matches_mut(&mut sub)?),
+            _ => return Err(clap::Error::new(clap::error::ErrorKind::InvalidSubcommand)),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 /// The clap command, for completions and the man page.
 #[must_use]
 pub fn command() -> clap::Command {
-    <Cli as clap::CommandFactory>::command()
+    // Built now, not deferred: clap copies the tree of `kubeseal help …` from the subcommands
+    // as they are before their deferred parts are built, and completions describe that tree.
+    <Cli as clap::CommandFactory>::command().mut_subcommands(|sub| match sub.get_name() {
+        "keys" => keys_subcommands(sub.defer(|keys| keys)),
+        _ => sub,
+    })
 }

@@ -57,9 +57,9 @@ fn run(cli: &Cli) -> Result<()> {
         return Ok(out.flush()?);
     }
     match &cli.command {
-        Some(Command::Completion { shell }) => {
+        Some(Command::Completion(args)) => {
             let mut buffer = Vec::new();
-            clap_complete::generate(*shell, &mut cli::command(), "kubeseal", &mut buffer);
+            clap_complete::generate(args.shell, &mut cli::command(), "kubeseal", &mut buffer);
             files::Sink::Stdout.write(&buffer)
         }
         Some(Command::Man) => {

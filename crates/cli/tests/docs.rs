@@ -137,6 +137,18 @@ fn completions_cover_the_flags() {
     kubeseal().args(["completion", "tcsh"]).assert().code(2);
 }
 
+/// Subcommands' arguments are built only when they run; clap copies the tree of `kubeseal
+/// help …` before that, so completions lost `kubeseal help keys backup` and the like.
+#[test]
+fn completions_keep_the_help_tree_of_subcommands_built_late() {
+    let out = kubeseal().args(["completion", "bash"]).output().unwrap();
+    let script = stdout(&out);
+    for sub in ["list", "backup", "restore", "rotate", "compromise", "init"] {
+        let help_of = format!("kubeseal__subcmd__help__subcmd__keys__subcmd__{sub}");
+        assert!(script.contains(&help_of), "bash completion lacks {help_of}");
+    }
+}
+
 #[test]
 fn subcommands_are_in_the_one_clap_tree() {
     for shell in ["bash", "zsh", "fish"] {
