@@ -185,7 +185,7 @@ pub fn write_atomically(
         return Err(already_exists(path));
     }
     if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return write_through(path, bytes);
+        return write_through(path, bytes, mode);
     }
     // Plaintext never inherits a mode: an existing world-readable file (or whatever a symlink
     // there points to) must not make it world-readable.
@@ -247,12 +247,61 @@ pub fn write_atomically(
 /// `/dev/null`, `/dev/stdout`, a named pipe: a rename would put a regular file where the device
 /// or pipe was (and `-w /dev/null` would leave a file named `/dev/null` behind), so these are
 /// written in place, as a shell's `>` would. There is nothing to keep whole on failure.
-fn write_through(path: &Path, bytes: &[u8]) -> Result<()> {
-    OpenOptions::new()
+///
+/// Plaintext goes only into a pipe or device of our own or root's: a named pipe that someone
+/// else left at the output path in a shared directory would hand them the values.
+fn write_through(path: &Path, bytes: &[u8], mode: FileMode) -> Result<()> {
+    write_through_as(path, bytes, mode, effective_uid())
+}
+
+fn write_through_as(path: &Path, bytes: &[u8], mode: FileMode, us: Option<u32>) -> Result<()> {
+    let fail = |e: &io::Error| anyhow!("cannot write {}: {}", path.display(), describe_io(e));
+    let mut file = OpenOptions::new()
         .write(true)
         .open(path)
-        .and_then(|mut file| file.write_all(bytes))
-        .map_err(|e| anyhow!("cannot write {}: {}", path.display(), describe_io(&e)))
+        .map_err(|e| fail(&e))?;
+    let opened = file.metadata().map_err(|e| fail(&e))?;
+    if opened.is_file() || opened.is_dir() {
+        return Err(anyhow!(
+            "{}: changed while it was being written; nothing was written",
+            path.display()
+        ));
+    }
+    if mode == FileMode::Private && !may_take_private_data(owner(&opened), us) {
+        return Err(anyhow!(
+            "{}: a pipe or device owned by another user: refusing to write private data into it",
+            path.display()
+        ));
+    }
+    file.write_all(bytes).map_err(|e| fail(&e))
+}
+
+#[cfg(unix)]
+fn effective_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    // The owner of /proc/self is the process's effective user.
+    fs::metadata("/proc/self").map(|m| m.uid()).ok()
+}
+
+#[cfg(unix)]
+fn owner(metadata: &fs::Metadata) -> u32 {
+    std::os::unix::fs::MetadataExt::uid(metadata)
+}
+
+#[cfg(not(unix))]
+fn effective_uid() -> Option<u32> {
+    None
+}
+
+#[cfg(not(unix))]
+fn owner(_: &fs::Metadata) -> u32 {
+    u32::MAX
+}
+
+/// Whether a pipe or device owned by `owner` may receive plaintext from a process running as
+/// `us` (unknown: only root's).
+fn may_take_private_data(owner: u32, us: Option<u32>) -> bool {
+    owner == 0 || us == Some(owner)
 }
 
 /// Creates a directory (and parents) with mode 0700 for new directories.
@@ -362,7 +411,11 @@ mod tests {
         assert!(made.success());
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&fifo, &link).unwrap();
-        for (target, bytes) in [(&fifo, b"through the pipe"), (&link, b"through the link")] {
+        for (target, bytes, mode) in [
+            (&fifo, &b"through the pipe"[..], FileMode::KeepExisting),
+            (&link, &b"through the link"[..], FileMode::KeepExisting),
+            (&link, &b"private, our pipe"[..], FileMode::Private),
+        ] {
             // A reader that is already open lets the writer open without waiting, and reads
             // nothing if the bytes went anywhere but into the pipe.
             let mut reader = OpenOptions::new()
@@ -370,7 +423,7 @@ mod tests {
                 .custom_flags(O_NONBLOCK)
                 .open(&fifo)
                 .unwrap();
-            write_atomically(target, bytes, FileMode::KeepExisting, Overwrite::Replace).unwrap();
+            write_atomically(target, bytes, mode, Overwrite::Replace).unwrap();
             let mut got = Vec::new();
             let _ = reader.read_to_end(&mut got);
             assert_eq!(got, bytes);
@@ -383,6 +436,44 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn private_data_goes_only_into_pipes_and_devices_of_our_own_or_roots() {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("planted");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let mut reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        // Root's pipes may take plaintext: as root, hand this one to an ordinary user first.
+        if owner(&fs::metadata(&fifo).unwrap()) == 0 {
+            std::os::unix::fs::chown(&fifo, Some(4242), None).unwrap();
+        }
+        // The same pipe, as seen by a process of another user than its (non-root) owner.
+        let someone_else = Some(owner(&fs::metadata(&fifo).unwrap()) + 1);
+        let err =
+            write_through_as(&fifo, b"plaintext", FileMode::Private, someone_else).unwrap_err();
+        assert!(err.to_string().contains("owned by another user"), "{err}");
+        write_through_as(&fifo, b"sealed", FileMode::KeepExisting, someone_else).unwrap();
+        let mut got = Vec::new();
+        let _ = reader.read_to_end(&mut got);
+        assert_eq!(got, b"sealed");
+
+        assert!(may_take_private_data(1000, Some(1000)));
+        assert!(may_take_private_data(0, Some(1000)));
+        assert!(may_take_private_data(0, None));
+        assert!(!may_take_private_data(1001, Some(1000)));
+        assert!(!may_take_private_data(1000, None));
     }
 
     #[test]
