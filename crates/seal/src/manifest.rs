@@ -363,32 +363,9 @@ pub fn read_sealed_secrets(input: &str) -> Result<Vec<SealedSecret>, ManifestErr
 }
 
 fn read_documents<T: Document>(input: &str) -> Result<Vec<T>, ManifestError> {
-    let raw: Vec<T> = match Format::detect(input) {
-        Format::Json => serde_json::Deserializer::from_str(input)
-            .into_iter::<T>()
-            .collect::<Result<_, _>>()
-            .map_err(|e| ManifestError::Parse {
-                format: "JSON",
-                location: format!("at line {} column {}", e.line(), e.column()),
-                message: sanitize(&strip_json_location(&e.to_string())),
-            })?,
-        Format::Yaml => {
-            let options = serde_saphyr::options! {
-                with_snippet: false,
-            };
-            serde_saphyr::from_multiple_with_options(input, options).map_err(|e| {
-                let location = e.location().map_or_else(
-                    || "input".to_owned(),
-                    |l| format!("at line {} column {}", l.line(), l.column()),
-                );
-                ManifestError::Parse {
-                    format: "YAML",
-                    location,
-                    message: sanitize(&first_line(&e.to_string())),
-                }
-            })?
-        }
-    };
+    // Windows editors and PowerShell start UTF-8 files with a byte order mark.
+    let input = input.strip_prefix('\u{feff}').unwrap_or(input);
+    let raw: Vec<T> = parse(input).map_err(|e| wrong_kind::<T>(input).unwrap_or(e))?;
     let mut out = Vec::with_capacity(raw.len());
     for (index, mut doc) in raw.into_iter().enumerate() {
         let kind = doc.kind().to_owned();
@@ -409,28 +386,144 @@ fn read_documents<T: Document>(input: &str) -> Result<Vec<T>, ManifestError> {
     Ok(out)
 }
 
+fn parse<D: DeserializeOwned>(input: &str) -> Result<Vec<D>, ManifestError> {
+    match Format::detect(input) {
+        Format::Json => match serde_json::Deserializer::from_str(input)
+            .into_iter::<D>()
+            .collect::<Result<_, _>>()
+        {
+            Ok(documents) => Ok(documents),
+            // `{kind: Secret, …}` is YAML in flow style, which YAML reads, as it reads JSON.
+            Err(e) if e.is_syntax() => read_yaml(input).map_err(|_| json_error(&e)),
+            Err(e) if e.is_data() => {
+                read_json_with_scalar_string_data(input).ok_or_else(|| json_error(&e))
+            }
+            Err(e) => Err(json_error(&e)),
+        },
+        Format::Yaml => read_yaml(input),
+    }
+}
+
+/// Just enough of a document to tell its kind (none: the kind read for, as `Secret` and
+/// `SealedSecret` take it).
+#[derive(Deserialize)]
+struct KindOnly {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    items: Vec<KindOnly>,
+}
+
+/// When the input does not read as `T`s, a document of another kind is the better answer: a
+/// ConfigMap's `data` is not base64, and "is a ConfigMap" says more than "not valid base64".
+fn wrong_kind<T: Document>(input: &str) -> Option<ManifestError> {
+    let documents: Vec<KindOnly> = parse(input).ok()?;
+    let kind_of = |doc: &KindOnly| doc.kind.clone().unwrap_or_else(|| T::KIND.to_owned());
+    documents.iter().enumerate().find_map(|(index, doc)| {
+        let kind = kind_of(doc);
+        let is_list = kind == "List" || (kind.ends_with("List") && kind != T::KIND);
+        let kinds: Vec<String> = if is_list {
+            doc.items.iter().map(kind_of).collect()
+        } else {
+            vec![kind]
+        };
+        kinds
+            .into_iter()
+            .find(|kind| kind != T::KIND)
+            .map(|kind| kind_error::<T>(&kind, index + 1))
+    })
+}
+
+/// `"stringData": {"port": 5432}`: kubectl refuses the number, upstream seals its text, and so
+/// do we (YAML scalars are always read as their text). `None` if the input still does not read.
+fn read_json_with_scalar_string_data<D: DeserializeOwned>(input: &str) -> Option<Vec<D>> {
+    let mut values = serde_json::Deserializer::from_str(input)
+        .into_iter::<serde_json::Value>()
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    values.iter_mut().for_each(string_data_scalars_as_text);
+    let documents = values.iter().map(D::deserialize).collect::<Result<_, _>>();
+    values.iter_mut().for_each(crate::secret::wipe_strings);
+    documents.ok()
+}
+
+fn string_data_scalars_as_text(document: &mut serde_json::Value) {
+    use serde_json::Value;
+    if let Some(Value::Array(items)) = document.get_mut("items") {
+        items.iter_mut().for_each(string_data_scalars_as_text);
+    }
+    if let Some(Value::Object(string_data)) = document.get_mut("stringData") {
+        for value in string_data.values_mut() {
+            let text = match value {
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                    (Some(i), _, _) => i.to_string(),
+                    (_, Some(u), _) => u.to_string(),
+                    // Whole floats as Go prints them: 1e3 is "1000", not "1000.0".
+                    (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
+                    _ => n.to_string(),
+                },
+                _ => continue,
+            };
+            *value = Value::String(text);
+        }
+    }
+}
+
+fn json_error(e: &serde_json::Error) -> ManifestError {
+    ManifestError::Parse {
+        format: "JSON",
+        location: format!("at line {} column {}", e.line(), e.column()),
+        message: sanitize(&strip_location(&e.to_string())),
+    }
+}
+
+fn read_yaml<D: DeserializeOwned>(input: &str) -> Result<Vec<D>, ManifestError> {
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+    };
+    serde_saphyr::from_multiple_with_options(input, options).map_err(|e| {
+        let location = e.location().map_or_else(
+            || "input".to_owned(),
+            |l| format!("at line {} column {}", l.line(), l.column()),
+        );
+        ManifestError::Parse {
+            format: "YAML",
+            location,
+            message: sanitize(&yaml_message(&e.to_string())),
+        }
+    })
+}
+
 fn check_kind<T: Document>(doc: &T, document: usize) -> Result<(), ManifestError> {
     if doc.kind() == T::KIND {
         return Ok(());
     }
-    let hint = match (T::KIND, doc.kind()) {
+    Err(kind_error::<T>(doc.kind(), document))
+}
+
+fn kind_error<T: Document>(found: &str, document: usize) -> ManifestError {
+    let hint = match (T::KIND, found) {
         ("Secret", SEALED_SECRET_KIND) => " (is the input already sealed?)",
         (SEALED_SECRET_KIND, "Secret") => " (is the input still a plain Secret?)",
         _ => "",
     };
-    Err(ManifestError::WrongKind {
+    ManifestError::WrongKind {
         document,
-        found: sanitize(doc.kind()),
+        found: sanitize(found),
         expected: T::KIND,
         hint,
-    })
+    }
 }
 
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or_default().to_owned()
+/// The parser's message without its own copy of the position (given once, before it) and
+/// without advice meant for programs that call the parser.
+fn yaml_message(message: &str) -> String {
+    let first_line = message.lines().next().unwrap_or_default();
+    strip_location(first_line).replace(", set DuplicateKeyPolicy in Options if acceptable", "")
 }
 
-fn strip_json_location(message: &str) -> String {
+fn strip_location(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
@@ -438,13 +531,14 @@ fn strip_json_location(message: &str) -> String {
 }
 
 /// Removes quoted input text from a decoder message: serde quotes the offending value
-/// (`invalid type: string "hunter2", expected a map`), which may be a secret.
+/// (`invalid type: string "hunter2", expected a map`; numbers in backquotes), which may be a
+/// secret.
 fn sanitize(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars();
     while let Some(c) = chars.next() {
         match c {
-            '"' | '\'' => {
+            '"' | '\'' | '`' => {
                 let close = c;
                 let mut escaped = false;
                 for inner in chars.by_ref() {
@@ -541,6 +635,73 @@ mod tests {
     }
 
     #[test]
+    fn json_starting_with_a_byte_order_mark_reads() {
+        let json = "\u{feff}{\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\"},\"stringData\":{\"a\":\"x\"}}";
+        let secrets = read_secrets(json).unwrap();
+        assert_eq!(secrets[0].string_data["a"].expose(), "x");
+    }
+
+    #[test]
+    fn flow_style_yaml_starting_with_a_brace_reads_as_yaml() {
+        let yaml = "{kind: Secret, metadata: {name: s}, stringData: {a: x}}\n";
+        let secrets = read_secrets(yaml).unwrap();
+        assert_eq!(secrets[0].string_data["a"].expose(), "x");
+        // Broken JSON is still reported as JSON.
+        let err = read_secrets("{\"kind\": \"Secret\" \"x\"}").unwrap_err();
+        assert!(
+            err.to_string().starts_with("invalid JSON at line 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn json_numbers_and_booleans_in_string_data_are_sealed_as_their_text() {
+        let json = r#"{"kind":"List","items":[{"kind":"Secret","metadata":{"name":"s"},
+            "stringData":{"port":5432,"neg":-7,"ratio":1.5,"big":1e3,"on":true,"none":null}}]}"#;
+        let secrets = read_secrets(json).unwrap();
+        let text = |k: &str| secrets[0].string_data[k].expose().to_owned();
+        assert_eq!(
+            ["port", "neg", "ratio", "big", "on", "none"].map(text),
+            ["5432", "-7", "1.5", "1000", "true", ""]
+        );
+        // Anything else that is not a string is still refused, with its position.
+        let err = read_secrets(r#"{"kind":"Secret","stringData":{"a":[1]}}"#).unwrap_err();
+        assert!(err.to_string().contains("at line 1 column"), "{err}");
+        let err = read_secrets(r#"{"kind":"Secret","data":{"a":5}}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("expected a base64 string"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_config_map_is_named_as_such_even_when_its_data_is_not_base64() {
+        for input in [
+            "kind: ConfigMap\nmetadata: {name: c}\ndata: {color: not base64!}\n",
+            "kind: List\nitems:\n- kind: Secret\n  data: {a: b2s=}\n- kind: ConfigMap\n  data: {a: b!}\n",
+        ] {
+            let err = read_secrets(input).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "document 1 is a ConfigMap, expected a Secret",
+                "{input:?}"
+            );
+        }
+        // A Secret with bad data still gets the data error.
+        let err = read_secrets("metadata: {name: c}\ndata: {a: b!}\n").unwrap_err();
+        assert!(err.to_string().contains("not valid base64"), "{err}");
+    }
+
+    #[test]
+    fn yaml_errors_give_the_position_once_and_no_parser_advice() {
+        let err = read_secrets("kind: Secret\nstringData:\n  a: x\n  a: y\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid YAML at line 4 column 3: duplicate mapping key: a"
+        );
+    }
+
+    #[test]
     fn parse_errors_never_echo_values() {
         let inputs = [
             "kind: Secret\ndata: hunter2\n",
@@ -550,11 +711,16 @@ mod tests {
             "{\"kind\": \"Secret\", \"stringData\": {\"a\": [\"hunter2\"]}}",
             "kind: Secret\nstringData:\n  a: hunter2\n b: [",
             "{\"kind\": \"Secret\", \"data\": {\"a\": \"hunter2",
+            "{\"kind\": \"Secret\", \"data\": {\"a\": 73310731}}",
+            "{\"kind\": \"Secret\", \"data\": 73310731}",
+            "kind: Secret\ndata: 73310731\n",
+            "kind: Secret\nstringData: 73310731\n",
         ];
         for input in inputs {
             let err = read_secrets(input).unwrap_err();
             let text = format!("{err} {err:?}");
             assert!(!text.contains("hunter2"), "{input:?} -> {text}");
+            assert!(!text.contains("73310731"), "{input:?} -> {text}");
         }
     }
 
