@@ -14,8 +14,8 @@ use crate::cli::Cli;
 use crate::escrow::Recipient;
 use crate::files::Sink;
 use crate::modes::{
-    default_scope, merged_file, output_format, output_sink, raw_input, read_secret_input, seal_all,
-    seal_raw, sealing_recipients, usage, write_merged,
+    default_scope, merge_target, merged_file, output_format, output_sink, raw_input,
+    read_secret_input, seal_all, seal_raw, sealing_recipients, usage, write_merged,
 };
 
 /// The placeholder of `-w` and `--merge-into` paths.
@@ -248,8 +248,12 @@ fn merge_into_each(
         merged.push(text);
     }
     drop(secrets);
-    for (target, text) in targets.iter().zip(&merged) {
-        write_merged(target, text)?;
+    let files: Vec<PathBuf> = targets
+        .iter()
+        .map(|t| merge_target(t))
+        .collect::<Result<_>>()?;
+    for (file, text) in files.iter().zip(&merged) {
+        write_merged(file, text)?;
     }
     Ok(())
 }

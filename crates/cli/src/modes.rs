@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow, bail};
 use seal::{
@@ -316,13 +316,32 @@ fn merge_into(
 ) -> Result<()> {
     let (input, secrets) = read_secret_input(cli)?;
     let merged = merged_file(cli, target, cert, recipients, &input.source, secrets)?;
-    write_merged(target, &merged)
+    write_merged(&merge_target(target)?, &merged)
 }
 
-/// Rewrites `target` in place with what [`merged_file`] made of it.
-pub(crate) fn write_merged(target: &Path, merged: &str) -> Result<()> {
+/// The file `--merge-into TARGET` rewrites: the one a symlink at `TARGET` names (the link
+/// stays), and only if it may be written, as upstream opens it; the rename that replaces it
+/// would otherwise get around a read-only mode.
+pub(crate) fn merge_target(target: &Path) -> Result<PathBuf> {
+    let fail = |e: std::io::Error| {
+        anyhow!(
+            "cannot write {}: {}",
+            target.display(),
+            files::describe_io(&e)
+        )
+    };
+    let file = std::fs::canonicalize(target).map_err(fail)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .map_err(fail)?;
+    Ok(file)
+}
+
+/// Rewrites `file`, a [`merge_target`], with what [`merged_file`] made of it.
+pub(crate) fn write_merged(file: &Path, merged: &str) -> Result<()> {
     files::write_atomically(
-        target,
+        file,
         merged.as_bytes(),
         files::FileMode::KeepExisting,
         files::Overwrite::Replace,

@@ -265,6 +265,85 @@ fn merge_into_failures_leave_the_file() {
         .stderr("error: open /nonexistent.yaml: no such file or directory\n");
 }
 
+/// `--merge-into` through a symlink replaced the link with a regular file and left the file it
+/// named without the new item (kustomize overlays share one SealedSecret through links).
+#[cfg(unix)]
+#[test]
+fn merge_into_a_symlink_edits_the_file_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.yaml");
+    fs::write(&real, seal_yaml(&[], SECRET_YAML)).unwrap();
+    let link = dir.path().join("link.yaml");
+    std::os::unix::fs::symlink("real.yaml", &link).unwrap();
+    kubeseal()
+        .arg("--cert")
+        .arg(dev_cert())
+        .arg("--merge-into")
+        .arg(&link)
+        .write_stdin("kind: Secret\nmetadata: {name: x}\nstringData: {password: pw}\n")
+        .assert()
+        .success();
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let secrets = unseal_with(&dev_key(), &fs::read_to_string(&real).unwrap());
+    assert_eq!(value(&secrets[0], "password"), "pw");
+    assert_eq!(value(&secrets[0], "user"), "admin");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+/// `--merge-into` replaced a read-only file: the rename needs only the directory to be
+/// writable. Upstream refuses, as `chmod a-w` means. Root may write any file, so as root the
+/// run is made as `nobody`, from copies it can read.
+#[cfg(target_os = "linux")]
+#[test]
+fn merge_into_a_read_only_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let target = dir.path().join("sealed.yaml");
+    let sealed = seal_yaml(&[], SECRET_YAML);
+    fs::write(&target, &sealed).unwrap();
+    let cert = dir.path().join("tls.crt");
+    fs::copy(dev_cert(), &cert).unwrap();
+    let as_root = std::os::unix::fs::MetadataExt::uid(&fs::metadata("/proc/self").unwrap()) == 0;
+    let mut cmd = if as_root {
+        let bin = dir.path().join("kubeseal");
+        fs::copy(env!("CARGO_BIN_EXE_kubeseal"), &bin).unwrap();
+        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::chown(&target, Some(65534), None).unwrap();
+        let mut runuser = assert_cmd::Command::new("runuser");
+        runuser
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", "/nonexistent-kubeseal-test-home")
+            .current_dir(dir.path())
+            .args(["-u", "nobody", "--"])
+            .arg(&bin);
+        runuser
+    } else {
+        let mut cmd = kubeseal();
+        cmd.current_dir(dir.path());
+        cmd
+    };
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o444)).unwrap();
+    cmd.arg("--cert")
+        .arg(&cert)
+        .arg("--merge-into")
+        .arg(&target)
+        .write_stdin("kind: Secret\nmetadata: {name: x}\nstringData: {password: pw}\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "error: cannot write {}: permission denied",
+            target.display()
+        )));
+    assert_eq!(fs::read_to_string(&target).unwrap(), sealed);
+}
+
 fn bits_of(name: &str) -> &'static str {
     if name.contains("rsa4096") {
         "rsa4096"
