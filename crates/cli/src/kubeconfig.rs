@@ -76,26 +76,38 @@ pub struct KubeArgs {
 
 const IN_CLUSTER_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
-/// The namespace kubectl would use: `-n`, else the chosen context's, else `default`
-/// (in a pod: the pod's namespace). `Err` when a kubeconfig exists but cannot be read.
+/// The namespace kubectl would use: `-n`, else the chosen context's, else `default` (in a
+/// pod: the pod's namespace). `Err`, as upstream, when there is no configuration at all, when
+/// the context asked for (or the current one) is not in the kubeconfig, or when a kubeconfig
+/// cannot be read: a Secret without a namespace is not quietly sealed for `default` then.
 pub fn namespace(namespace: Option<&str>, kube: &KubeArgs) -> Result<String> {
     if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
         return Ok(ns.to_owned());
     }
     match load(kube)? {
-        Some(config) => {
-            let context = chosen_context(kube, &config);
-            Ok(context
-                .and_then(|c| c.namespace.clone())
+        Some(config) => match chosen_context(kube, &config) {
+            Some(context) => Ok(context
+                .namespace
+                .clone()
                 .filter(|ns| !ns.is_empty())
-                .unwrap_or_else(|| "default".to_owned()))
-        }
+                .unwrap_or_else(|| "default".to_owned())),
+            None if kube.server.is_some() => Ok("default".to_owned()),
+            None => match kube.context.as_ref() {
+                Some(name) => bail!("context was not found for specified context: {name}"),
+                None => bail!(
+                    "invalid configuration: no configuration has been provided (the kubeconfig has no current context)"
+                ),
+            },
+        },
+        None if kube.server.is_some() => Ok("default".to_owned()),
         None if in_cluster() => Ok(std::fs::read_to_string(IN_CLUSTER_NAMESPACE)
             .ok()
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "default".to_owned())),
-        None => Ok("default".to_owned()),
+        None => bail!(
+            "invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable"
+        ),
     }
 }
 

@@ -89,7 +89,7 @@ fn raw_errors_and_newline_warning() {
         .code(2)
         .stderr("error: must provide the --name flag with --raw and --scope strict\n");
     kubeseal()
-        .args(["--raw", "--name", "x", "--cert"])
+        .args(["--raw", "--name", "x", "-n", "x", "--cert"])
         .arg(dev_cert())
         .arg(format!("--from-file={},{}", file.display(), file.display()))
         .assert()

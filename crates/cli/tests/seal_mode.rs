@@ -257,19 +257,17 @@ fn errors_name_the_file_and_document() {
 #[test]
 fn namespace_rules() {
     let no_ns = "kind: Secret\nmetadata: {name: a}\nstringData: {k: v}\n";
-    // No kubeconfig at all: "default", as kubectl.
-    let out = kubeseal()
+    // No kubeconfig at all: an error, as upstream (it was sealed for "default", which the
+    // controller in the intended namespace cannot open).
+    kubeseal()
         .arg("--cert")
         .arg(dev_cert())
         .write_stdin(no_ns)
-        .output()
-        .unwrap();
-    assert_eq!(
-        unseal_with(&dev_key(), &stdout(&out))[0]
-            .metadata
-            .namespace(),
-        "default"
-    );
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "secret must declare a namespace (invalid configuration: no configuration has been provided",
+        ));
     // The kubeconfig context's namespace, via --kubeconfig, KUBECONFIG, ~/.kube/config, --context.
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = write_kubeconfig(dir.path(), "http://127.0.0.1:1", Some("ctxns"));
@@ -303,6 +301,26 @@ fn namespace_rules() {
         ),
         "otherns"
     );
+    // A context that is not in the kubeconfig (a typo) is an error, not "default".
+    kubeseal()
+        .arg("--cert")
+        .arg(dev_cert())
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["--context", "nosuch"])
+        .write_stdin(no_ns)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "secret must declare a namespace (context was not found for specified context: nosuch)",
+        ));
+    // A context without a namespace: "default", as kubectl.
+    let bare = dir.path().join("bare");
+    fs::write(
+        &bare,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"http://127.0.0.1:1\"}\ncontexts:\n- name: bare\n  context: {cluster: c}\ncurrent-context: bare\n",
+    )
+    .unwrap();
+    assert_eq!(ns_of(kubeseal().arg("--kubeconfig").arg(&bare)), "default");
     // -n fills it (and SEALED_SECRETS_NAMESPACE does too).
     assert_eq!(
         ns_of(
