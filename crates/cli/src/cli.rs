@@ -55,7 +55,9 @@ SEALED_SECRETS_CERT or SEALED_SECRETS_CONTROLLER_NAMESPACE; the command line win
     after_help = AFTER_HELP,
     version = env!("CARGO_PKG_VERSION"),
     disable_version_flag = true,
-    max_term_width = 100
+    max_term_width = 100,
+    // As pflag: a flag given again replaces its value (wrappers append overrides to defaults).
+    args_override_self = true
 )]
 #[allow(clippy::struct_excessive_bools)]
 pub struct Cli {
@@ -303,6 +305,28 @@ impl clap::FromArgMatches for Command {
         *self = Self::from_arg_matches(matches)?;
         Ok(())
     }
+}
+
+/// The command line, read as upstream reads it: a `SEALED_SECRETS_*` variable that is set but
+/// empty counts as unset (CI systems export `VAR=${INPUT:-}`), where clap would take "".
+#[must_use]
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let set_but_empty: Vec<clap::Id> = command
+        .get_arguments()
+        .filter(|arg| {
+            arg.get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|value| value.is_empty())
+        })
+        .map(|arg| arg.get_id().clone())
+        .collect();
+    for id in set_but_empty {
+        command = command.mut_arg(id, |arg| arg.env(None));
+    }
+    let mut matches = command.get_matches_mut();
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit())
 }
 
 /// The clap command, for completions and the man page.

@@ -60,6 +60,13 @@ pub struct KubeArgs {
     /// Do not check the server's certificate (insecure).
     #[arg(long = "insecure-skip-tls-verify", env = "SEALED_SECRETS_INSECURE_SKIP_TLS_VERIFY", help_heading = KUBE, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub insecure_skip_tls_verify: bool,
+    /// Proxy to reach the API server through (http, https or socks5 URL), instead of the
+    /// kubeconfig's `proxy-url` and the HTTPS_PROXY/HTTP_PROXY/NO_PROXY variables.
+    #[arg(long = "proxy-url", env = "SEALED_SECRETS_PROXY_URL", value_name = "URL", help_heading = KUBE)]
+    pub proxy_url: Option<String>,
+    /// Opt out of response compression (accepted as kubectl's; responses are never compressed).
+    #[arg(long = "disable-compression", env = "SEALED_SECRETS_DISABLE_COMPRESSION", help_heading = KUBE, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
+    pub disable_compression: bool,
     /// Server name to use for certificate validation.
     #[arg(long = "tls-server-name", env = "SEALED_SECRETS_TLS_SERVER_NAME", value_name = "NAME", help_heading = KUBE)]
     pub tls_server_name: Option<String>,
@@ -272,7 +279,13 @@ pub async fn client_config(kube: &KubeArgs, namespace: Option<&str>) -> Result<k
         config.read_timeout = Some(timeout);
         config.write_timeout = Some(timeout);
     }
-    if !explicit_proxy {
+    if let Some(proxy) = kube.proxy_url.as_deref().filter(|p| !p.is_empty()) {
+        config.proxy_url = Some(
+            proxy
+                .parse()
+                .map_err(|e| anyhow!("invalid --proxy-url {proxy:?}: {e}"))?,
+        );
+    } else if !explicit_proxy {
         config.proxy_url = env_proxy(&config.cluster_url)?;
     }
     Ok(config)

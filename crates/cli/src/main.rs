@@ -19,12 +19,11 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let mut cli = cli::parse();
     apply_rotate_alias(&mut cli);
     if let Some(Command::Lint(args)) = &cli.command {
         return lint::main(&cli, args);

@@ -324,3 +324,24 @@ fn proxies_from_the_environment() {
         .assert()
         .success();
 }
+
+/// kubectl's `--proxy-url` was refused as an unknown flag; upstream takes it.
+#[test]
+fn proxy_url_flag_carries_the_api_server_requests() {
+    let server = Server::start(Controller::dev());
+    let dir = tempfile::tempdir().unwrap();
+    // A server name that does not resolve: only the proxy can reach it.
+    let kubeconfig = write_kubeconfig(dir.path(), "http://api.example.invalid", None);
+    kubeseal()
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["--proxy-url", &server.url, "--disable-compression"])
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .success();
+    let paths = server.paths();
+    assert!(
+        paths.iter().any(|p| p.contains("/proxy/v1/cert.pem")),
+        "{paths:?}"
+    );
+}

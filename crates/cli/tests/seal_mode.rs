@@ -365,6 +365,68 @@ fn namespace_rules() {
         .stderr(predicate::str::contains("secret must declare a namespace"));
 }
 
+/// Wrappers put default flags first and overrides after them: pflag keeps the last value, and
+/// clap refused a flag given twice.
+#[test]
+fn a_flag_given_again_replaces_its_value() {
+    let out = kubeseal()
+        .arg("--cert")
+        .arg(dev_cert())
+        .args([
+            "-o",
+            "yaml",
+            "-o",
+            "json",
+            "--scope",
+            "cluster-wide",
+            "--scope",
+            "strict",
+        ])
+        .args(["-n", "other", "-n", "myns"])
+        .write_stdin(SECRET_YAML)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with('{'), "{text}");
+    let sealed = seal::read_sealed_secrets(&text).unwrap();
+    let annotations = &sealed[0].metadata.annotations;
+    assert!(
+        !annotations.contains_key("sealedsecrets.bitnami.com/cluster-wide"),
+        "{annotations:?}"
+    );
+    assert_eq!(sealed[0].metadata.namespace(), "myns");
+}
+
+/// CI systems export `SEALED_SECRETS_SCOPE=${SCOPE:-}`: upstream reads a variable that is set
+/// but empty as unset, and clap took "" as the value (an error for every flag with choices).
+#[test]
+fn an_empty_environment_variable_counts_as_unset() {
+    for variable in [
+        "SEALED_SECRETS_SCOPE",
+        "SEALED_SECRETS_FORMAT",
+        "SEALED_SECRETS_RAW",
+        "SEALED_SECRETS_ALLOW_EMPTY_DATA",
+        "SEALED_SECRETS_NAMESPACE",
+    ] {
+        kubeseal()
+            .arg("--cert")
+            .arg(dev_cert())
+            .env(variable, "")
+            .write_stdin(SECRET_YAML)
+            .assert()
+            .success();
+    }
+    // A value that is set is still checked.
+    kubeseal()
+        .arg("--cert")
+        .arg(dev_cert())
+        .env("SEALED_SECRETS_SCOPE", "bogus")
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .code(2);
+}
+
 #[test]
 fn scopes() {
     let out = kubeseal()
