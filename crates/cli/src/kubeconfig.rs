@@ -387,7 +387,25 @@ pub fn describe(e: &kube::Error) -> String {
                 format!("{message} (HTTP {})", status.code)
             }
         }
-        other => other.to_string(),
+        // Connection failures: the client's own words ("client error (Connect)") say nothing
+        // of why; the reason (refused, no such host, a TLS failure) is further down the chain.
+        other => {
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                let cause_text = match cause_text.find(" (os error ") {
+                    Some(end) => &cause_text[..end],
+                    None => &cause_text[..],
+                };
+                if !text.contains(cause_text) {
+                    text.push_str(": ");
+                    text.push_str(cause_text);
+                }
+                source = cause.source();
+            }
+            text
+        }
     }
 }
 

@@ -75,6 +75,7 @@ impl Controller {
             &cli.kube,
             cli.namespace.as_deref(),
         ))?;
+        let server = config.cluster_url.to_string();
         let client = runtime.block_on(async { kubeconfig::client(config) })?;
         let ns = &cli.controller_namespace;
         let name = &cli.controller_name;
@@ -87,7 +88,10 @@ impl Controller {
                 None,
                 "application/json",
             ))
-            .map_err(|e| service_error(&format!("{e:#}")))?;
+            .map_err(|e| {
+                let url = format!("{}{service_path}", server.trim_end_matches('/'));
+                service_error(&format!("Get {url:?}: {e:#}"))
+            })?;
         if !reply.status.is_success() {
             return Err(service_error(&reply.message()));
         }

@@ -493,6 +493,19 @@ fn recovery_key_sources() {
         .assert()
         .code(1)
         .stderr("error: stdin (mysecret): no key could decrypt secret (user)\n");
+    // A directory of key directories is not empty: it says its subdirectories are not searched.
+    let tree = tempfile::tempdir().unwrap();
+    fs::create_dir(tree.path().join("key1")).unwrap();
+    fs::copy(dev_key(), tree.path().join("key1/tls.key")).unwrap();
+    kubeseal()
+        .args(["--recovery-unseal", "--recovery-private-key"])
+        .arg(tree.path())
+        .write_stdin(seal_yaml(&[], SECRET_YAML))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "no private key found (its subdirectories are not searched",
+        ));
 }
 
 #[test]

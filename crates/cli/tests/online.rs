@@ -325,6 +325,37 @@ fn proxies_from_the_environment() {
         .success();
 }
 
+/// A refused connection, a name that does not resolve and a TLS failure all read
+/// `ServiceError: client error (Connect)`: the reason is further down the error's chain.
+#[test]
+fn connection_failures_say_why_and_where() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{closed}/cert.pem");
+    kubeseal()
+        .args(["--cert", &url])
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "tcp connect error: Connection refused",
+        ));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = write_kubeconfig(dir.path(), &format!("http://127.0.0.1:{closed}"), None);
+    kubeseal()
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["--controller-namespace", "zzz", "--fetch-cert"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "Get \"http://127.0.0.1:{closed}/api/v1/namespaces/zzz/services/sealed-secrets-controller\""
+        )))
+        .stderr(predicate::str::contains("Connection refused"));
+}
+
 /// kubectl's `--proxy-url` was refused as an unknown flag; upstream takes it.
 #[test]
 fn proxy_url_flag_carries_the_api_server_requests() {

@@ -148,10 +148,14 @@ fn load_file(path: &Path, unlock: &Unlock, keyring: &mut Keyring) -> Result<usiz
 }
 
 fn load_dir(dir: &Path, unlock: &Unlock, keyring: &mut Keyring) -> Result<()> {
-    let mut entries: Vec<_> = fs::read_dir(dir)
+    let all: Vec<_> = fs::read_dir(dir)
         .map_err(|e| anyhow!("open {}: {}", dir.display(), describe_io(&e)))?
         .filter_map(std::result::Result::ok)
         .map(|e| e.path())
+        .collect();
+    let has_subdirectories = all.iter().any(|p| p.is_dir());
+    let mut entries: Vec<_> = all
+        .into_iter()
         .filter(|p| p.is_file())
         .filter(|p| {
             !p.file_name()
@@ -189,6 +193,10 @@ fn load_dir(dir: &Path, unlock: &Unlock, keyring: &mut Keyring) -> Result<()> {
     if found == 0 {
         return Err(match first_error {
             Some(e) => anyhow!("{}: no private key found ({e:#})", dir.display()),
+            None if has_subdirectories => anyhow!(
+                "{}: no private key found (its subdirectories are not searched: name them, comma-separated)",
+                dir.display()
+            ),
             None => anyhow!(
                 "{}: no private key found (the directory is empty)",
                 dir.display()
