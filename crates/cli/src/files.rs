@@ -181,11 +181,11 @@ pub fn write_atomically(
     if existing.as_ref().is_some_and(fs::Metadata::is_dir) {
         return Err(anyhow!("{}: is a directory", path.display()));
     }
+    if is_pipe_or_device(path) {
+        return write_through(path, bytes, mode);
+    }
     if overwrite == Overwrite::Refuse && existing.is_some() {
         return Err(already_exists(path));
-    }
-    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return write_through(path, bytes, mode);
     }
     // Plaintext never inherits a mode: an existing world-readable file (or whatever a symlink
     // there points to) must not make it world-readable.
@@ -242,6 +242,23 @@ pub fn write_atomically(
             describe_io(&e)
         )),
     }
+}
+
+/// `rendered` (written with `\n`) with `original`'s line endings: a file rewritten in place keeps
+/// its CRLF, or every line of it would show up in a diff.
+#[must_use]
+pub fn with_line_endings_of(original: &str, rendered: &str) -> Zeroizing<String> {
+    if original.contains("\r\n") {
+        Zeroizing::new(rendered.replace('\n', "\r\n"))
+    } else {
+        Zeroizing::new(rendered.to_owned())
+    }
+}
+
+/// Whether `path` is, or a symlink there leads to, a pipe, device or socket (`/dev/stdout`):
+/// nothing there to keep or refuse to overwrite.
+pub fn is_pipe_or_device(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// `/dev/null`, `/dev/stdout`, a named pipe: a rename would put a regular file where the device

@@ -450,7 +450,10 @@ pub(crate) fn merged_file(
     if let Some(warning) = warning {
         eprintln!("warning: {}: {warning}", target.display());
     }
-    Ok(write_documents(std::slice::from_ref(&original), format))
+    Ok(files::with_line_endings_of(
+        original_text,
+        &write_documents(std::slice::from_ref(&original), format),
+    ))
 }
 
 /// The offline key sources of the bare command: `--recovery-private-key`, `--keyring`, and

@@ -23,8 +23,9 @@ fn list_json(dir: &Path) -> Vec<serde_json::Value> {
 
 /// A keyring with three keys (one compromised) and a value sealed with each key.
 fn keyring_with_sealed_values(dir: &Path) -> Vec<(seal::SealedSecret, String)> {
-    for _ in 0..3 {
-        init(dir);
+    init(dir);
+    for _ in 0..2 {
+        ok(&["keys", "rotate", "--keyring", s(dir)]);
     }
     let mut sealed = Vec::new();
     for (i, cert) in certs_of(dir).iter().enumerate() {
@@ -58,8 +59,15 @@ fn init_creates_private_files_and_list_reports_them() {
         assert_eq!(mode(&dir.join("tls.key")), 0o600);
         assert_eq!(mode(&dir), 0o700);
     }
-    sleep(Duration::from_millis(1100));
-    let second = init(&dir);
+    // A second init (a setup script run again) would add, and seal with, another key.
+    let err = fails(&["keys", "init", "--keyring", s(&dir)]);
+    assert!(err.contains("already holds 1 key(s)"), "{err}");
+    assert!(err.contains("keys rotate"), "{err}");
+    // Rotated at once, in the same second as the first key: certificate times have whole
+    // seconds, and the tie went to either key; the new one must seal.
+    let second = ok(&["keys", "rotate", "--keyring", s(&dir)])
+        .trim()
+        .to_owned();
     assert_ne!(first, second);
     let rows = list_json(&dir);
     assert_eq!(rows.len(), 2);
@@ -257,7 +265,12 @@ fn backup_never_overwrites_and_unencrypted_is_an_upstream_list() {
     ]);
     assert!(err.contains("already exists"), "{err}");
     assert_eq!(fs::read_to_string(&out).unwrap(), "precious");
-    let err = fails(&["keys", "backup", "--keyring", s(&src), "-o", s(&out)]);
+    let no_protection = bin()
+        .args(["keys", "backup", "--keyring", s(&src), "-o", s(&out)])
+        .output()
+        .unwrap();
+    assert_eq!(no_protection.status.code(), Some(2), "a usage error");
+    let err = String::from_utf8_lossy(&no_protection.stderr);
     assert!(err.contains("choose how to protect"), "{err}");
     let (good, _, err) = run(&[
         "keys",
@@ -308,7 +321,7 @@ fn decrypted_bundle_is_a_valid_upstream_list() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     init(&src);
-    init(&src);
+    ok(&["keys", "rotate", "--keyring", s(&src)]);
     let (recipient, identity_path) = age_identity(tmp.path(), "id.txt");
     let bundle = tmp.path().join("b.age");
     ok(&[
@@ -669,4 +682,115 @@ fn compromise_and_rotate_a_keyring() {
     assert_eq!(keyring_of(&dir).len(), 2);
     let err = fails(&["keys", "compromise", "SHA256:nope", "--keyring", s(&dir)]);
     assert!(err.contains("no key with fingerprint"), "{err}");
+}
+
+/// Restore named the bundle's first key `tls`, even a compromised one, so `--cert
+/// keyring/tls.crt` sealed with it; and `--dry-run` showed other names than the real run.
+#[test]
+fn restore_into_an_empty_keyring_names_the_sealing_key_tls_as_its_dry_run_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let old = init(&src);
+    let new = ok(&["keys", "rotate", "--keyring", s(&src)])
+        .trim()
+        .to_owned();
+    let third = ok(&["keys", "rotate", "--keyring", s(&src)])
+        .trim()
+        .to_owned();
+    ok(&["keys", "compromise", &third, "--keyring", s(&src)]);
+    let pass = tmp.path().join("pass");
+    fs::write(&pass, "pw\n").unwrap();
+    let bundle = tmp.path().join("b.age");
+    ok(&[
+        "keys",
+        "backup",
+        "--keyring",
+        s(&src),
+        "-o",
+        s(&bundle),
+        "--passphrase-file",
+        s(&pass),
+    ]);
+    let dst = tmp.path().join("dst");
+    let restore = |extra: &[&str]| {
+        let mut args = vec!["keys", "restore", s(&bundle), "--passphrase-file", s(&pass)];
+        args.extend(["--keyring", s(&dst)]);
+        args.extend(extra);
+        ok(&args)
+    };
+    let planned = restore(&["--dry-run"]).replace("would import", "imported");
+    let done = restore(&[]);
+    assert_eq!(planned, done);
+    assert!(done.contains(&format!("imported {new} as tls\n")), "{done}");
+    let tls = Certificate::from_pem(&fs::read(dst.join("tls.crt")).unwrap()).unwrap();
+    assert_eq!(tls.public_key().fingerprint().as_str(), new);
+    assert_ne!(tls.public_key().fingerprint().as_str(), old);
+}
+
+/// `keys backup -o -` wrote the bundle to a file named `-` and nothing to the pipe.
+#[test]
+fn backup_to_standard_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    init(&src);
+    let pass = tmp.path().join("pass");
+    fs::write(&pass, "pw\n").unwrap();
+    let out = bin()
+        .current_dir(tmp.path())
+        .args([
+            "keys",
+            "backup",
+            "--keyring",
+            s(&src),
+            "-o",
+            "-",
+            "--passphrase-file",
+            s(&pass),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout
+            .starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    );
+    assert!(!tmp.path().join("-").exists());
+    let bundle = tmp.path().join("b.age");
+    fs::write(&bundle, &out.stdout).unwrap();
+    let dst = tmp.path().join("dst");
+    ok(&[
+        "keys",
+        "restore",
+        s(&bundle),
+        "--passphrase-file",
+        s(&pass),
+        "--keyring",
+        s(&dst),
+    ]);
+    assert_eq!(certs_of(&dst).len(), 1);
+}
+
+/// `keys rotate --cert-out` into a missing directory made the key, then failed: every retry
+/// made one more.
+#[test]
+fn rotate_with_an_unwritable_cert_out_makes_no_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("keys");
+    init(&dir);
+    let before = snapshot(&dir);
+    let missing = tmp.path().join("no/such/dir/new.crt");
+    let err = fails(&[
+        "keys",
+        "rotate",
+        "--keyring",
+        s(&dir),
+        "--cert-out",
+        s(&missing),
+    ]);
+    assert!(err.contains("no such directory"), "{err}");
+    assert_eq!(snapshot(&dir), before);
 }

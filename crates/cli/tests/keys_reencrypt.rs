@@ -183,3 +183,26 @@ fn reencrypt_takes_keys_from_a_bundle_and_a_cert() {
     ]);
     assert!(err.contains("cannot read keyring directory"), "{err}");
 }
+
+/// A CRLF file came back with LF line endings: every line showed up in the diff.
+#[test]
+fn reencrypt_keeps_crlf_line_endings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    ok(&["keys", "init", "--keyring", s(&keys)]);
+    let sealed = seal_with(&certs_of(&keys).remove(0), "crlf", "value");
+    let text = write_documents(&[sealed], Format::Yaml).replace('\n', "\r\n");
+    let tree = tmp.path().join("repo");
+    fs::create_dir(&tree).unwrap();
+    let file = tree.join("crlf.yaml");
+    fs::write(&file, &text).unwrap();
+    ok(&["keys", "rotate", "--keyring", s(&keys)]);
+    ok(&["reencrypt", "--keyring", s(&keys), s(&tree)]);
+    let after = fs::read_to_string(&file).unwrap();
+    assert_ne!(after, text, "re-sealed");
+    assert_eq!(after.matches('\n').count(), after.matches("\r\n").count());
+    assert!(
+        after.matches("\r\n").count() >= text.matches("\r\n").count(),
+        "{after}"
+    );
+}

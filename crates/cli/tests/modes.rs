@@ -295,6 +295,25 @@ fn merge_into_a_symlink_edits_the_file_it_names() {
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
 }
 
+/// `--merge-into` rewrote a CRLF file with LF line endings.
+#[test]
+fn merge_into_keeps_crlf_line_endings() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("sealed.yaml");
+    fs::write(&target, seal_yaml(&[], SECRET_YAML).replace('\n', "\r\n")).unwrap();
+    kubeseal()
+        .arg("--cert")
+        .arg(dev_cert())
+        .arg("--merge-into")
+        .arg(&target)
+        .write_stdin("kind: Secret\nmetadata: {name: x}\nstringData: {password: pw}\n")
+        .assert()
+        .success();
+    let after = fs::read_to_string(&target).unwrap();
+    assert!(after.contains("password: "), "{after}");
+    assert_eq!(after.matches('\n').count(), after.matches("\r\n").count());
+}
+
 /// `--merge-into` replaced a read-only file: the rename needs only the directory to be
 /// writable. Upstream refuses, as `chmod a-w` means. Root may write any file, so as root the
 /// run is made as `nobody`, from copies it can read.

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use seal::{Format, go_flags};
 use zeroize::Zeroizing;
 
@@ -12,12 +12,13 @@ use super::bundle::Protection;
 use super::secrets_input::PassphraseArgs;
 use super::source_args::{SourceArgs, warn_all};
 use super::stored::{BACKED_UP_AT_ANNOTATION, format_time};
-use crate::files::{FileMode, Overwrite, write_atomically};
+use crate::files::{FileMode, Overwrite, Sink, is_pipe_or_device, write_atomically};
 
 /// `kubeseal keys backup`.
 #[derive(Debug, clap::Args)]
 pub struct BackupArgs {
-    /// The bundle to write (mode 0600; never partial; refused if it exists, unless --force).
+    /// The bundle to write (mode 0600; never partial; refused if it exists, unless --force), or
+    /// `-` for standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
     /// Encrypt to this age recipient (age1…) or SSH public key; repeatable.
@@ -43,20 +44,28 @@ pub struct BackupArgs {
 
 pub(super) fn backup(args: &BackupArgs) -> Result<()> {
     let has_recipients = !args.recipients.is_empty() || !args.recipients_files.is_empty();
+    // Usage errors (exit 2), as the command line's own.
     if has_recipients && args.passphrase.requested() {
-        bail!("choose either recipients or a passphrase, not both");
+        return Err(crate::modes::usage(
+            "choose either recipients or a passphrase, not both",
+        ));
     }
     if !has_recipients && !args.passphrase.requested() && !args.unencrypted {
-        bail!(
-            "choose how to protect the backup: --recipient/--recipients-file, --passphrase/--passphrase-file, or (plaintext) --unencrypted"
-        );
+        return Err(crate::modes::usage(
+            "choose how to protect the backup: --recipient/--recipients-file, --passphrase/--passphrase-file, or (plaintext) --unencrypted",
+        ));
     }
     let overwrite = if args.force {
         Overwrite::Replace
     } else {
         Overwrite::Refuse
     };
-    if overwrite == Overwrite::Refuse && fs::symlink_metadata(&args.output).is_ok() {
+    let to_stdout = args.output.as_os_str() == "-";
+    if overwrite == Overwrite::Refuse
+        && !to_stdout
+        && !is_pipe_or_device(&args.output)
+        && fs::symlink_metadata(&args.output).is_ok()
+    {
         bail!(
             "{} already exists: refusing to overwrite it (pass --force to replace it)",
             args.output.display()
@@ -111,7 +120,14 @@ pub(super) fn backup(args: &BackupArgs) -> Result<()> {
             Zeroizing::new(plaintext.as_bytes().to_vec())
         }
     };
-    write_atomically(&args.output, &bytes, FileMode::Private, overwrite)?;
+    if to_stdout {
+        // Not the quiet end a closed pipe is elsewhere: a backup that did not arrive failed.
+        Sink::Stdout
+            .write(&bytes)
+            .map_err(|e| anyhow!("the backup did not reach standard output: {e:#}"))?;
+    } else {
+        write_atomically(&args.output, &bytes, FileMode::Private, overwrite)?;
+    }
     let mut marked = 0;
     for key in &loaded.keys {
         match store.mark_backed_up(key, &at) {
@@ -127,11 +143,15 @@ pub(super) fn backup(args: &BackupArgs) -> Result<()> {
         Some(Protection::Passphrase(_)) => "encrypted with a passphrase".into(),
         None => "UNENCRYPTED".into(),
     };
+    let target = if to_stdout {
+        "standard output".to_owned()
+    } else {
+        args.output.display().to_string()
+    };
     eprintln!(
-        "backed up {} key(s) from {} to {} ({how}); {marked} marked as backed up at {at}",
+        "backed up {} key(s) from {} to {target} ({how}); {marked} marked as backed up at {at}",
         loaded.keys.len(),
         store.describe(),
-        args.output.display()
     );
     Ok(())
 }

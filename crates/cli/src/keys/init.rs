@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Result, bail};
+use seal::key_record::whole_seconds;
 use seal::{Certificate, PrivateKey};
 
 /// `kubeseal keys init`.
@@ -20,6 +23,18 @@ pub struct InitArgs {
 }
 
 pub(super) fn init(args: &InitArgs) -> Result<()> {
+    // Run again by a setup script, init would otherwise add (and seal with) another key.
+    if args.keyring.exists() {
+        let held = super::keyring_dir::load(&args.keyring, "")?;
+        let count = held.keys.len() + held.warnings.len();
+        if count > 0 {
+            bail!(
+                "{} already holds {count} key(s): `kubeseal keys rotate --keyring {}` adds one",
+                args.keyring.display(),
+                args.keyring.display()
+            );
+        }
+    }
     let (cert, stem) = new_keyring_key(&args.keyring, args.key_size, &args.my_cn)?;
     println!("{}", cert.public_key().fingerprint());
     eprintln!(
@@ -37,7 +52,28 @@ pub(super) fn new_keyring_key(
     cn: &str,
 ) -> Result<(Certificate, String)> {
     let key = PrivateKey::generate(bits)?;
+    wait_past_newest_key(dir);
     let cert = Certificate::self_signed(&key, cn, seal::keys::DEFAULT_CERT_VALIDITY)?;
     let stem = super::keyring_dir::add(dir, &key, &cert, None, false, None)?;
     Ok((cert, stem))
+}
+
+/// Keys are ordered by their certificate's start, in whole seconds: a key made in the same
+/// second as the newest one would tie with it, and the tie need not go to the new key (a
+/// rotation that reports a new sealing key while the old one goes on sealing). Waits, at most
+/// a second or two, until the new certificate starts after the newest.
+fn wait_past_newest_key(dir: &std::path::Path) {
+    let newest = super::keyring_dir::load(dir, "").ok().and_then(|loaded| {
+        loaded
+            .keys
+            .iter()
+            .filter_map(|k| k.record.certificate.as_ref().map(Certificate::not_before))
+            .max()
+    });
+    if let Some(newest) = newest {
+        let next = whole_seconds(newest) + Duration::from_secs(1);
+        if let Ok(wait) = next.duration_since(SystemTime::now()) {
+            std::thread::sleep(wait.min(Duration::from_secs(2)));
+        }
+    }
 }

@@ -188,9 +188,12 @@ fn taken(dir: &Path, stem: &str) -> bool {
 
 /// The stem for a new key: `tls` in an empty keyring, else `hint` when free, else
 /// `key-<UTC yyyymmddThhmmssZ>` (with `-2`, `-3`… on a clash).
+/// The name of the first key of a keyring: `tls.key` and `tls.crt`, as in `keys/`.
+pub const FIRST_KEY_STEM: &str = "tls";
+
 fn new_stem(dir: &Path, hint: Option<&str>) -> Result<String> {
-    if stems(dir)?.is_empty() && !taken(dir, "tls") {
-        return Ok("tls".into());
+    if stems(dir)?.is_empty() && !taken(dir, FIRST_KEY_STEM) {
+        return Ok(FIRST_KEY_STEM.into());
     }
     if let Some(hint) = hint.filter(|h| valid_stem(h))
         && !taken(dir, hint)

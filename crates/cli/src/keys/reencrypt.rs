@@ -327,7 +327,7 @@ fn process(
     }
     write_atomically(
         path,
-        rendered.as_bytes(),
+        crate::files::with_line_endings_of(text, &rendered).as_bytes(),
         FileMode::KeepExisting,
         Overwrite::Replace,
     )?;

@@ -38,8 +38,16 @@ pub(super) fn restore(args: &RestoreArgs) -> Result<()> {
         identities: args.identities.clone(),
         passphrase: args.passphrase.clone(),
     };
-    let items = super::bundle::read_any(&data, &unlock)
+    let mut items = super::bundle::read_any(&data, &unlock)
         .with_context(|| format!("{}", args.file.display()))?;
+    // The key that seals first: a keyring names the first key it gets `tls`, and `tls.crt`
+    // must not end up being a compromised or an old key.
+    items.sort_by_key(|item| {
+        (
+            item.compromised,
+            std::cmp::Reverse(item.certificate.not_before()),
+        )
+    });
     drop(data);
     let store = args.source.store()?;
     let existing = match &store {
@@ -68,7 +76,12 @@ pub(super) fn restore(args: &RestoreArgs) -> Result<()> {
             continue;
         }
         let id = if args.dry_run {
-            item.name.clone().unwrap_or_else(|| "a new key".into())
+            match &store {
+                Store::Dir { .. } if existing.keys.is_empty() && imported == 0 => {
+                    super::keyring_dir::FIRST_KEY_STEM.to_owned()
+                }
+                _ => item.name.clone().unwrap_or_else(|| "a new key".into()),
+            }
         } else {
             store
                 .add(item)

@@ -107,6 +107,24 @@ fn rotate_in_cluster(store: &ClusterStore, timeout: Duration) -> Result<Certific
 }
 
 pub(super) fn rotate(args: &RotateArgs) -> Result<()> {
+    // Checked before the key is made: a rotation that fails afterwards has still made a key,
+    // and every retry would make one more.
+    if let Some(path) = &args.cert_out {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        if !dir.is_dir() {
+            bail!(
+                "--cert-out {}: no such directory {}",
+                path.display(),
+                dir.display()
+            );
+        }
+        if path.is_dir() {
+            bail!("--cert-out {}: is a directory", path.display());
+        }
+    }
     let cert = if let Some(dir) = &args.source.keyring {
         let (cert, stem) = new_keyring_key(dir, args.key_size, &args.my_cn)?;
         eprintln!(
