@@ -54,6 +54,11 @@ fn init_logging(flags: &Flags) {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let registry = tracing_subscriber::registry().with(filter);
+    // Colour codes only for a person at a terminal: a pod's log goes to a file and a shipper.
+    let colours = {
+        use std::io::IsTerminal as _;
+        std::io::stderr().is_terminal()
+    };
     let result = match (flags.log_format.as_str(), flags.log_info_stdout) {
         ("json", true) => registry
             .with(
@@ -70,10 +75,18 @@ fn init_logging(flags: &Flags) {
             )
             .try_init(),
         (_, true) => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(errors.or_else(std::io::stdout)))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(colours)
+                    .with_writer(errors.or_else(std::io::stdout)),
+            )
             .try_init(),
         (_, false) => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(colours)
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
     if let Err(e) = result {

@@ -2897,3 +2897,45 @@ async fn template_failure_status_names_item_and_function_only(env: &Env) {
     );
     ctl.stop().await;
 }
+
+scenario!(a_changed_type_is_reported_in_the_api_servers_words_and_immutable_is_set_on_create_only);
+/// A new `template.type` was reported as "the target Secret is immutable", which it was not
+/// (the API server refuses a change of `type`); and `template.immutable` added later made the
+/// existing Secret immutable for good, where upstream sets it on create only.
+async fn a_changed_type_is_reported_in_the_api_servers_words_and_immutable_is_set_on_create_only(
+    env: &Env,
+) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
+    let cert = ctl.cert().await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    synced(env, &env.ns, NAME, "True", 1).await;
+
+    update_spec(
+        env,
+        &TestSecret::new(env)
+            .data(&[("foo", "baz")])
+            .immutable()
+            .seal(&cert),
+    )
+    .await;
+    let s = secret_with_data(env, &env.ns, NAME, &[("foo", "baz")]).await;
+    assert_ne!(s.immutable, Some(true));
+    synced(env, &env.ns, NAME, "True", 2).await;
+
+    update_spec(
+        env,
+        &TestSecret::new(env)
+            .data(&[("foo", "baz")])
+            .type_("kubernetes.io/basic-auth")
+            .seal(&cert),
+    )
+    .await;
+    let c = synced(env, &env.ns, NAME, "False", 3).await;
+    let message = c.message.unwrap_or_default();
+    assert!(message.contains("field is immutable"), "{message}");
+    assert!(
+        !message.contains("the target Secret is immutable"),
+        "{message}"
+    );
+    ctl.stop().await;
+}

@@ -278,10 +278,8 @@ pub fn apply_to_existing(
     if desired.type_.is_some() {
         next.type_ = desired.type_.take();
     }
-    // Upstream only sets `immutable` on create; making a Secret immutable later is allowed too.
-    if desired.immutable == Some(true) {
-        next.immutable = Some(true);
-    }
+    // `immutable` is applied on create only, as upstream: turning it on later could never be
+    // undone, and every later change to the SealedSecret would fail until the Secret is deleted.
     if existing.immutable == Some(true)
         && (non_empty(&next.data) != non_empty(&existing.data) || next.type_ != existing.type_)
     {
@@ -701,6 +699,24 @@ mod tests {
             run(&immutable_sealed, Some(&same)),
             Ok(SecretAction::Unchanged)
         );
+    }
+
+    /// Adding `template.immutable: true` made an existing Secret immutable, for good; upstream
+    /// sets it on create only.
+    #[test]
+    fn template_immutable_added_later_leaves_an_existing_secret_mutable() {
+        let current = existing(
+            &[],
+            Some("uid-1"),
+            &[("foo", "old")],
+            &[("mylabel", "myvalue")],
+        );
+        let mut s = sealed();
+        s.spec.template.immutable = Some(true);
+        let Ok(SecretAction::Update(secret)) = run(&s, Some(&current)) else {
+            panic!()
+        };
+        assert_eq!(secret.immutable, None);
     }
 
     #[test]

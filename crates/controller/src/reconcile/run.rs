@@ -759,11 +759,14 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
                 Err(kube::Error::Api(s)) if s.code == 409 => {
                     return Err(Error::Api(format!("update Secret: {} (409)", s.reason)));
                 }
+                // An immutable Secret was caught before the write; what is left is a field that
+                // can never change, such as `type`: the API server's words say which.
                 Err(kube::Error::Api(s))
                     if s.code == 422 && s.message.contains("field is immutable") =>
                 {
+                    let message: String = s.message.chars().take(300).collect();
                     Err(Failure::Immutable(format!(
-                        "Error updating {namespace}/{name}: the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
+                        "Error updating {namespace}/{name}: {message}"
                     )))
                 }
                 Err(e) => {
