@@ -2939,3 +2939,68 @@ async fn a_changed_type_is_reported_in_the_api_servers_words_and_immutable_is_se
     );
     ctl.stop().await;
 }
+
+scenario!(labels_and_annotations_others_add_to_an_owned_secret_stay_and_hand_edits_are_put_back);
+/// Every edit to an owned Secret was put back wholesale within a moment, a tool's own label or
+/// annotation included, so the tool and the controller rewrote the Secret in turn. Others'
+/// labels and annotations now stay until the spec changes; edited values are still put back.
+async fn labels_and_annotations_others_add_to_an_owned_secret_stay_and_hand_edits_are_put_back(
+    env: &Env,
+) {
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
+    let cert = ctl.cert().await;
+    create(env, &TestSecret::new(env).seal(&cert)).await;
+    secret_with_data(env, &env.ns, NAME, &[("foo", "bar")]).await;
+    synced(env, &env.ns, NAME, "True", 1).await;
+    let unsealed = event_count(env, &env.ns, NAME, "Unsealed").await;
+
+    let stamp = json!({"metadata": {
+        "labels": {"app.kubernetes.io/instance": "myapp"},
+        "annotations": {"tool.example.com/stamp": "1"}}});
+    env.secret_api(&env.ns)
+        .patch(NAME, &PatchParams::default(), &Patch::Merge(stamp))
+        .await
+        .expect("label the Secret");
+    stays(
+        "others' label and annotation stay",
+        Duration::from_secs(2),
+        async || {
+            let s = env.secret_api(&env.ns).get(NAME).await.unwrap();
+            labels_of(&s)
+                .get("app.kubernetes.io/instance")
+                .map(String::as_str)
+                == Some("myapp")
+                && annotations_of(&s).contains_key("tool.example.com/stamp")
+        },
+    )
+    .await;
+    assert_eq!(event_count(env, &env.ns, NAME, "Unsealed").await, unsealed);
+
+    let hack = json!({"data": {"foo": "aGFja2Vk"}, "metadata": {"labels": {"mylabel": "changed"}}});
+    env.secret_api(&env.ns)
+        .patch(NAME, &PatchParams::default(), &Patch::Merge(hack))
+        .await
+        .expect("edit the Secret");
+    secret_with_data(env, &env.ns, NAME, &[("foo", "bar")]).await;
+    let s = eventually("the template label back", async || {
+        let s = env.secret_api(&env.ns).get(NAME).await.ok()?;
+        (labels_of(&s).get("mylabel").map(String::as_str) == Some("myvalue")).then_some(s)
+    })
+    .await;
+    assert_eq!(
+        labels_of(&s)
+            .get("app.kubernetes.io/instance")
+            .map(String::as_str),
+        Some("myapp")
+    );
+
+    // A new spec: the template's labels and annotations replace them, as upstream.
+    update_spec(
+        env,
+        &TestSecret::new(env).data(&[("foo", "baz")]).seal(&cert),
+    )
+    .await;
+    let s = secret_with_data(env, &env.ns, NAME, &[("foo", "baz")]).await;
+    assert_eq!(labels_of(&s), map(&[("mylabel", "myvalue")]));
+    ctl.stop().await;
+}

@@ -22,8 +22,8 @@ use seal::SecretBytes;
 use serde::{Deserialize, Deserializer};
 
 use super::decide::{
-    Failure, MANAGED_ANNOTATION, PATCH_ANNOTATION, PlainSecret, SecretAction, annotated,
-    apply_to_existing,
+    Failure, MANAGED_ANNOTATION, OthersMetadata, PATCH_ANNOTATION, PlainSecret, SecretAction,
+    annotated, apply_to_existing,
 };
 
 /// A keyed digest (HMAC-SHA-256 under a per-process random key) of a Secret's `data`.
@@ -168,6 +168,7 @@ impl CachedSecret {
         &self,
         sealed: &seal::SealedSecret,
         desired: &PlainSecret,
+        others: OthersMetadata,
     ) -> Option<Result<SecretAction, Failure>> {
         let same_data = self.data == DataDigest::of(desired.data.as_ref());
         // With equal digests, the cached Secret with the desired values is the live one as far
@@ -179,7 +180,7 @@ impl CachedSecret {
             data: same_data.then(|| desired.data.clone()).flatten(),
             ..Secret::default()
         });
-        match apply_to_existing(sealed, desired.clone(), Some(&probe)) {
+        match apply_to_existing(sealed, desired.clone(), Some(&probe), others) {
             Err(unmanaged @ Failure::Unmanaged(_)) => Some(Err(unmanaged)),
             Ok(SecretAction::Unchanged) if same_data => Some(Ok(SecretAction::Unchanged)),
             _ => None,

@@ -148,6 +148,18 @@ pub struct DecideOptions<'a> {
     pub template_limits: Option<&'a gotemplate::Limits>,
 }
 
+/// What becomes of labels and annotations on an owned Secret that its template does not have
+/// (a tool's, an operator's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OthersMetadata {
+    /// The SealedSecret's spec changed (or this controller has not synced it since it
+    /// started): the template's labels and annotations replace the Secret's, as upstream.
+    Replace,
+    /// Nothing in the spec changed: they stay. Putting them back on every change to the Secret
+    /// would have the controller and the tool that adds them rewrite it in turn.
+    Keep,
+}
+
 /// The Secret a SealedSecret describes, before looking at what exists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Desired {
@@ -236,8 +248,9 @@ fn is_controlled_by(secret: &Secret, sealed: &SealedSecret) -> bool {
 }
 
 /// Step two, the existing-Secret matrix, as upstream: none → create; owned or `managed` →
-/// replace data, labels, annotations and ownerReferences; `patch` → merge, ownerReferences
-/// only if also `managed`; anything else → refuse, untouched.
+/// replace data, labels, annotations (others' kept with [`OthersMetadata::Keep`]) and
+/// ownerReferences; `patch` → merge, ownerReferences only if also `managed`; anything else →
+/// refuse, untouched.
 ///
 /// # Errors
 /// [`Failure::Unmanaged`] and [`Failure::Immutable`], with upstream's texts.
@@ -245,6 +258,7 @@ pub fn apply_to_existing(
     sealed: &SealedSecret,
     mut desired: PlainSecret,
     existing: Option<&Secret>,
+    others: OthersMetadata,
 ) -> Result<SecretAction, Failure> {
     let Some(existing) = existing else {
         return Ok(SecretAction::Create(desired));
@@ -271,8 +285,16 @@ pub fn apply_to_existing(
         }
     } else {
         next.data = data;
-        next.metadata.labels = labels;
-        next.metadata.annotations = annotations;
+        match others {
+            OthersMetadata::Keep => {
+                merge_into(&mut next.metadata.labels, labels);
+                merge_into(&mut next.metadata.annotations, annotations);
+            }
+            OthersMetadata::Replace => {
+                next.metadata.labels = labels;
+                next.metadata.annotations = annotations;
+            }
+        }
         next.metadata.owner_references = owner_references;
     }
     if desired.type_.is_some() {
@@ -427,8 +449,16 @@ mod tests {
     }
 
     fn run(sealed: &SealedSecret, existing: Option<&Secret>) -> Result<SecretAction, Failure> {
+        run_with(sealed, existing, OthersMetadata::Replace)
+    }
+
+    fn run_with(
+        sealed: &SealedSecret,
+        existing: Option<&Secret>,
+        others: OthersMetadata,
+    ) -> Result<SecretAction, Failure> {
         let desired = desired_secret(sealed, &keyring(), &DecideOptions::default())?;
-        apply_to_existing(sealed, desired.secret, existing)
+        apply_to_existing(sealed, desired.secret, existing, others)
     }
 
     fn data(secret: &Secret) -> BTreeMap<String, String> {
@@ -699,6 +729,51 @@ mod tests {
             run(&immutable_sealed, Some(&same)),
             Ok(SecretAction::Unchanged)
         );
+    }
+
+    /// Hand edits to an owned Secret were put back wholesale, labels and annotations that a
+    /// tool adds included: the tool and the controller then rewrote it in turn.
+    #[test]
+    fn others_labels_and_annotations_stay_until_the_spec_changes() {
+        let current = existing(
+            &[("tool.example.com/stamp", "1")],
+            Some("uid-1"),
+            &[("foo", "bar")],
+            &[("mylabel", "myvalue"), ("app.kubernetes.io/instance", "x")],
+        );
+        // In sync apart from others' metadata: nothing to write.
+        assert_eq!(
+            run_with(&sealed(), Some(&current), OthersMetadata::Keep),
+            Ok(SecretAction::Unchanged)
+        );
+        // Data or a template label edited by hand: put back, others' metadata kept.
+        let mut edited = current.clone();
+        edited.data = existing(&[], None, &[("foo", "hacked")], &[]).data;
+        edited
+            .metadata
+            .labels
+            .as_mut()
+            .unwrap()
+            .insert("mylabel".into(), "changed".into());
+        let Ok(SecretAction::Update(next)) =
+            run_with(&sealed(), Some(&edited), OthersMetadata::Keep)
+        else {
+            panic!()
+        };
+        assert_eq!(data(&next), data(&current));
+        assert_eq!(next.metadata.labels, current.metadata.labels);
+        assert_eq!(next.metadata.annotations, current.metadata.annotations);
+        // The spec changed: the template's labels and annotations replace them, as upstream.
+        let Ok(SecretAction::Update(next)) =
+            run_with(&sealed(), Some(&current), OthersMetadata::Replace)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            next.metadata.labels,
+            Some(BTreeMap::from([("mylabel".into(), "myvalue".into())]))
+        );
+        assert_eq!(next.metadata.annotations, None);
     }
 
     /// Adding `template.immutable: true` made an existing Secret immutable, for good; upstream

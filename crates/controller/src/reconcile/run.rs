@@ -20,8 +20,8 @@ use seal::Fingerprint;
 
 use super::cache::CachedSecret;
 use super::decide::{
-    DecideOptions, Failure, PlainSecret, SecretAction, apply_to_existing, deletable_with,
-    desired_secret,
+    DecideOptions, Failure, OthersMetadata, PlainSecret, SecretAction, apply_to_existing,
+    deletable_with, desired_secret,
 };
 use super::listed::{Listed, Unreadable, Unreadables, without_values};
 use super::report::{OutcomeKey, Written, report};
@@ -661,6 +661,15 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
     if context.remember(&uid, |m| m.synced.as_ref() == Some(&inputs)) {
         return Ok(settle(&context));
     }
+    let others = if context.remember(&uid, |m| {
+        m.synced
+            .as_ref()
+            .is_some_and(|synced| synced.generation == inputs.generation)
+    }) {
+        OthersMetadata::Keep
+    } else {
+        OthersMetadata::Replace
+    };
 
     let sealed = object.to_sealed().map_err(Error::Decode)?;
     let keys = context.keys.get();
@@ -697,17 +706,23 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
                 context.remember(&uid, |m| m.key_hint = Some(key));
             }
             match existing {
-                Existing::Live(live) => {
-                    apply_to_existing(&sealed, desired.secret, live.as_deref().map(|l| &**l))
-                }
+                Existing::Live(live) => apply_to_existing(
+                    &sealed,
+                    desired.secret,
+                    live.as_deref().map(|l| &**l),
+                    others,
+                ),
                 Existing::Cached(None) => Ok(SecretAction::Create(desired.secret)),
                 Existing::Cached(Some(cached)) => {
-                    match cached.settled_outcome(&sealed, &desired.secret) {
+                    match cached.settled_outcome(&sealed, &desired.secret, others) {
                         Some(outcome) => outcome,
                         // A write may be due: decide on the live Secret.
-                        None => {
-                            apply_to_existing(&sealed, desired.secret, get_live().await?.as_deref())
-                        }
+                        None => apply_to_existing(
+                            &sealed,
+                            desired.secret,
+                            get_live().await?.as_deref(),
+                            others,
+                        ),
                     }
                 }
             }
