@@ -38,6 +38,7 @@ pub mod key_manager;
 pub mod key_set;
 pub mod leader;
 pub mod metrics;
+pub mod process_metrics;
 pub mod ratelimit;
 pub mod reconcile;
 pub mod serve;

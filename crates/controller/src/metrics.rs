@@ -118,7 +118,10 @@ impl Metrics {
     /// Registers every metric.
     #[must_use]
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("sealed_secrets_controller");
+        // The process_* families have no prefix, as every client library exports them.
+        let mut root = Registry::default();
+        root.register_collector(Box::new(crate::process_metrics::ProcessCollector));
+        let registry = root.sub_registry_with_prefix("sealed_secrets_controller");
         let build_info = Family::<RevisionLabels, Gauge>::default();
         build_info
             .get_or_create(&RevisionLabels {
@@ -202,7 +205,7 @@ impl Metrics {
             metrics.seconds_until_renewal.clone(),
         );
         Self {
-            registry,
+            registry: root,
             ..metrics
         }
     }
@@ -319,6 +322,25 @@ mod tests {
         }
         metrics.forget_condition("ns", "n", "");
         assert!(!metrics.encode().contains("name=\"n\""));
+    }
+
+    /// Generic pod dashboards and alerts read `process_*`, which upstream (Go's client) has
+    /// and ours lacked.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn process_families_are_exported_without_the_prefix() {
+        let text = Metrics::new().encode();
+        for family in [
+            "# TYPE process_cpu_seconds counter",
+            "\nprocess_cpu_seconds_total ",
+            "\nprocess_resident_memory_bytes ",
+            "\nprocess_virtual_memory_bytes ",
+            "\nprocess_open_fds ",
+            "\nprocess_start_time_seconds ",
+        ] {
+            assert!(text.contains(family), "missing {family:?} in\n{text}");
+        }
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
     }
 
     #[test]
