@@ -421,3 +421,57 @@ fn chart_selectors_are_upstream_charts_and_select_the_pods() {
         }
     }
 }
+
+/// `rbac.clusterRole: false` left the controller without its ClusterRoleBinding, so an upgrade
+/// from upstream's chart with it (a ClusterRole shared between releases) silently took every
+/// cluster permission away. Upstream binds to `clusterRoleName` whoever creates it.
+#[test]
+#[cfg_attr(
+    not(helm),
+    ignore = "helm not installed: deploy/tools.sh helm (CI installs it)"
+)]
+fn cluster_role_false_still_binds_the_controller_to_the_named_role() {
+    let objs = objects(
+        &template(&[
+            "--set",
+            "rbac.clusterRole=false",
+            "--set",
+            "rbac.clusterRoleName=shared",
+        ])
+        .unwrap(),
+    );
+    assert!(!objs.iter().any(|o| o["kind"] == "ClusterRole"));
+    let binding = find(&objs, "ClusterRoleBinding", RELEASE);
+    assert_eq!(binding["roleRef"]["name"], "shared");
+    assert_eq!(binding["subjects"][0]["name"], RELEASE);
+}
+
+/// `resources` given were merged with the chart's defaults: `limits: {memory: 512Mi}` came
+/// out with a 500m CPU limit nobody asked for. As in upstream's chart, they replace them.
+#[test]
+#[cfg_attr(
+    not(helm),
+    ignore = "helm not installed: deploy/tools.sh helm (CI installs it)"
+)]
+fn resources_given_replace_the_defaults_whole() {
+    let resources_of = |extra: &[&str]| {
+        let objs = objects(&template(extra).unwrap());
+        find(&objs, "Deployment", RELEASE)["spec"]["template"]["spec"]["containers"][0]["resources"]
+            .clone()
+    };
+    assert_eq!(
+        resources_of(&[]),
+        json!({"limits": {"cpu": "500m", "memory": "256Mi"},
+               "requests": {"cpu": "50m", "memory": "64Mi"}})
+    );
+    let given = r#"resources={"limits":{"memory":"512Mi"},"requests":{"cpu":"100m"}}"#;
+    assert_eq!(
+        resources_of(&["--set-json", given]),
+        json!({"limits": {"memory": "512Mi"}, "requests": {"cpu": "100m"}})
+    );
+    let none = r#"resources={"limits":{},"requests":{}}"#;
+    assert_eq!(
+        resources_of(&["--set-json", none]),
+        json!({"limits": {}, "requests": {}})
+    );
+}
