@@ -230,6 +230,13 @@ impl Elector {
                         self.fence.revoke();
                         return (false, true);
                     }
+                    // Ours, renewed less than a renewal period ago: only looked at.
+                    Step::Claim { taking_over: false }
+                        if now.duration_since(since) < self.config.renew_every()
+                            && self.fence.holds() =>
+                    {
+                        return (true, true);
+                    }
                     Step::Claim { taking_over } => {
                         lease.spec = Some(self.desired(Some(&spec), taking_over));
                         // resourceVersion is kept: of two claims only one succeeds.
@@ -302,6 +309,9 @@ async fn reached<T>(rx: &mut watch::Receiver<T>, f: impl FnMut(&T) -> bool) -> b
 /// An outage of the API server at least this long restarts the leader's work when it ends.
 const OUTAGE_RESTART: Duration = Duration::from_secs(3);
 
+/// How often the leader reads its Lease between renewals (see `lead`).
+const LEADER_LOOKS_EVERY: Duration = Duration::from_secs(1);
+
 /// How long leader work may take to stop on shutdown before it is aborted: the Lease is
 /// released only after, and the other replica waits for it.
 const STOP_GRACE: Duration = Duration::from_secs(1);
@@ -370,8 +380,11 @@ where
             }
             _ => {}
         }
+        // The leader looks at least every second, renewing only when due: an outage shorter
+        // than a renewal period could otherwise fall between two rounds unseen, and leave the
+        // watches in back-off without the restart above.
         let pause = if leading && answered {
-            config.renew_every()
+            config.renew_every().min(LEADER_LOOKS_EVERY)
         } else {
             config.poll_every()
         };
