@@ -412,20 +412,38 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
+    /// A new named pipe at `path`.
+    #[cfg(target_os = "linux")]
+    fn mkfifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+
+    /// A reader of the pipe at `path` that is already open: the writer then opens without
+    /// waiting, and the reader reads nothing if the bytes went anywhere but into the pipe.
+    #[cfg(target_os = "linux")]
+    fn pipe_reader(path: &Path) -> File {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open(path)
+            .unwrap()
+    }
+
     /// `kubeseal -w /dev/null` replaced the device with a regular file (and `-w /dev/stdout`
     /// the symlink): devices and pipes are written through, never renamed over.
     #[cfg(target_os = "linux")]
     #[test]
     fn a_named_pipe_or_a_symlink_to_one_is_written_through_not_replaced() {
-        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-        const O_NONBLOCK: i32 = 0o4000;
+        use std::os::unix::fs::FileTypeExt;
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("pipe");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
+        mkfifo(&fifo);
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&fifo, &link).unwrap();
         for (target, bytes, mode) in [
@@ -433,13 +451,7 @@ mod tests {
             (&link, &b"through the link"[..], FileMode::KeepExisting),
             (&link, &b"private, our pipe"[..], FileMode::Private),
         ] {
-            // A reader that is already open lets the writer open without waiting, and reads
-            // nothing if the bytes went anywhere but into the pipe.
-            let mut reader = OpenOptions::new()
-                .read(true)
-                .custom_flags(O_NONBLOCK)
-                .open(&fifo)
-                .unwrap();
+            let mut reader = pipe_reader(&fifo);
             write_atomically(target, bytes, mode, Overwrite::Replace).unwrap();
             let mut got = Vec::new();
             let _ = reader.read_to_end(&mut got);
@@ -458,20 +470,10 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn private_data_goes_only_into_pipes_and_devices_of_our_own_or_roots() {
-        use std::os::unix::fs::OpenOptionsExt;
-        const O_NONBLOCK: i32 = 0o4000;
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("planted");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
-        let mut reader = OpenOptions::new()
-            .read(true)
-            .custom_flags(O_NONBLOCK)
-            .open(&fifo)
-            .unwrap();
+        mkfifo(&fifo);
+        let mut reader = pipe_reader(&fifo);
         // Root's pipes may take plaintext: as root, hand this one to an ordinary user first.
         if owner(&fs::metadata(&fifo).unwrap()) == 0 {
             std::os::unix::fs::chown(&fifo, Some(4242), None).unwrap();

@@ -658,14 +658,17 @@ async fn reconcile(object: Arc<SealedSecret>, context: Arc<Context>) -> Result<A
         secret_version: existing.resource_version(),
         key_epoch: epoch,
     };
-    if context.remember(&uid, |m| m.synced.as_ref() == Some(&inputs)) {
+    let (settled, spec_synced) = context.remember(&uid, |m| {
+        let synced = m.synced.as_ref();
+        (
+            synced == Some(&inputs),
+            synced.is_some_and(|synced| synced.generation == inputs.generation),
+        )
+    });
+    if settled {
         return Ok(settle(&context));
     }
-    let others = if context.remember(&uid, |m| {
-        m.synced
-            .as_ref()
-            .is_some_and(|synced| synced.generation == inputs.generation)
-    }) {
+    let others = if spec_synced {
         OthersMetadata::Keep
     } else {
         OthersMetadata::Replace
