@@ -1,5 +1,7 @@
 //! The shipped binaries are fully static x86_64 Linux executables: no ELF interpreter, so they
-//! run from a `FROM scratch` image. Built by `deploy/build-static` (CI runs it first).
+//! run from a `FROM scratch` image. The controller is position-independent (ASLR for the whole
+//! image of a long-running server); `kubeseal` is linked at a fixed address, so that it starts
+//! without relocating itself. Built by `deploy/build-static` (CI runs it first).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -7,6 +9,20 @@ use std::process::Command;
 const PT_INTERP: u32 = 3;
 const PT_DYNAMIC: u32 = 2;
 const DT_NEEDED: u64 = 1;
+/// `e_type` of an executable linked at a fixed address.
+const ET_EXEC: u16 = 2;
+/// `e_type` of a position-independent executable (or a shared object).
+const ET_DYN: u16 = 3;
+
+/// The ELF file type (`e_type`), or why the bytes are not an ELF file.
+fn elf_type(elf: &[u8]) -> Result<u16, String> {
+    if elf.get(..4) != Some(b"\x7fELF") {
+        return Err("not an ELF file".into());
+    }
+    elf.get(0x10..0x12)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .ok_or_else(|| "truncated ELF header".into())
+}
 
 /// The program header types of a little-endian ELF64 x86_64 executable, and its `DT_NEEDED`
 /// count, or why the bytes are not one.
@@ -80,6 +96,10 @@ fn program_header_parser_tells_a_dynamic_executable() {
     assert!(needed > 0);
     assert!(program_headers(b"#!/bin/sh\n").is_err());
     assert!(program_headers(&me[..0x30]).is_err());
+    // Cargo links test binaries as PIEs on this target.
+    assert_eq!(elf_type(&me), Ok(ET_DYN));
+    assert!(elf_type(b"#!/bin/sh\n").is_err());
+    assert!(elf_type(&me[..0x11]).is_err());
 }
 
 #[test]
@@ -99,6 +119,26 @@ fn shipped_binaries_are_fully_static() {
         );
         assert_eq!(needed, 0, "{name} needs shared libraries");
     }
+}
+
+#[test]
+#[cfg_attr(
+    not(static_binaries),
+    ignore = "static binaries not built: run deploy/build-static (CI does)"
+)]
+fn controller_is_position_independent_and_kubeseal_is_not() {
+    let controller = std::fs::read(shipped("sealed-secrets-controller")).unwrap();
+    assert_eq!(
+        elf_type(&controller),
+        Ok(ET_DYN),
+        "the controller must be a static PIE, so that its image is randomised"
+    );
+    let kubeseal = std::fs::read(shipped("kubeseal")).unwrap();
+    assert_eq!(
+        elf_type(&kubeseal),
+        Ok(ET_EXEC),
+        "kubeseal must be linked at a fixed address: a static PIE relocates itself at every start"
+    );
 }
 
 #[test]
