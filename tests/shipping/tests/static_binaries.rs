@@ -77,6 +77,34 @@ fn program_headers(elf: &[u8]) -> Result<(Vec<u32>, usize), String> {
     Ok((types, needed))
 }
 
+/// The names and sizes of the sections of a little-endian ELF64 file.
+fn sections(elf: &[u8]) -> Result<Vec<(String, u64)>, String> {
+    let bytes = |o: usize, n: usize| {
+        elf.get(o..o + n)
+            .ok_or_else(|| format!("truncated at {o}"))
+    };
+    let u16_at = |o: usize| bytes(o, 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at = |o: usize| bytes(o, 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()));
+    let u64_at = |o: usize| bytes(o, 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
+    let to_usize = |v: u64| usize::try_from(v).map_err(|e| e.to_string());
+    elf_type(elf)?;
+    let shoff = to_usize(u64_at(0x28)?)?;
+    let shentsize = usize::from(u16_at(0x3a)?);
+    let shnum = usize::from(u16_at(0x3c)?);
+    let names_header = shoff + usize::from(u16_at(0x3e)?) * shentsize;
+    let names = to_usize(u64_at(names_header + 0x18)?)?;
+    (0..shnum)
+        .map(|i| {
+            let header = shoff + i * shentsize;
+            let start = names + usize::try_from(u32_at(header)?).map_err(|e| e.to_string())?;
+            let rest = elf.get(start..).ok_or("section name out of range")?;
+            let len = rest.iter().position(|&b| b == 0).ok_or("unterminated name")?;
+            let name = String::from_utf8_lossy(&rest[..len]).into_owned();
+            Ok((name, u64_at(header + 0x20)?))
+        })
+        .collect()
+}
+
 fn shipped(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("SHIPPING_STATIC_DIR")).join(name);
     assert!(
@@ -100,6 +128,9 @@ fn program_header_parser_tells_a_dynamic_executable() {
     assert_eq!(elf_type(&me), Ok(ET_DYN));
     assert!(elf_type(b"#!/bin/sh\n").is_err());
     assert!(elf_type(&me[..0x11]).is_err());
+    let names: Vec<String> = sections(&me).unwrap().into_iter().map(|(n, _)| n).collect();
+    assert!(names.iter().any(|n| n == ".text"), "{names:?}");
+    assert!(!names.iter().any(|n| n == ".text.hot"), "{names:?}");
 }
 
 #[test]
@@ -139,6 +170,25 @@ fn controller_is_position_independent_and_kubeseal_is_not() {
         Ok(ET_EXEC),
         "kubeseal must be linked at a fixed address: a static PIE relocates itself at every start"
     );
+}
+
+#[test]
+#[cfg_attr(
+    not(static_binaries),
+    ignore = "static binaries not built: run deploy/build-static (CI does)"
+)]
+fn kubeseal_keeps_the_code_of_a_sealing_run_together() {
+    // deploy/kubeseal-hot-code.ld gathers it into its own section, before the rest of the code.
+    let kubeseal = std::fs::read(shipped("kubeseal")).unwrap();
+    let sections = sections(&kubeseal).unwrap();
+    let position = |name: &str| sections.iter().position(|(n, _)| n == name);
+    let hot = position(".text.hot").expect("kubeseal has no .text.hot section");
+    assert!(
+        sections[hot].1 > 100_000,
+        "the hot code is only {} bytes: the linker script matched almost nothing",
+        sections[hot].1
+    );
+    assert!(hot < position(".text").unwrap());
 }
 
 #[test]
