@@ -79,10 +79,7 @@ fn program_headers(elf: &[u8]) -> Result<(Vec<u32>, usize), String> {
 
 /// The names and sizes of the sections of a little-endian ELF64 file.
 fn sections(elf: &[u8]) -> Result<Vec<(String, u64)>, String> {
-    let bytes = |o: usize, n: usize| {
-        elf.get(o..o + n)
-            .ok_or_else(|| format!("truncated at {o}"))
-    };
+    let bytes = |o: usize, n: usize| elf.get(o..o + n).ok_or_else(|| format!("truncated at {o}"));
     let u16_at = |o: usize| bytes(o, 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
     let u32_at = |o: usize| bytes(o, 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()));
     let u64_at = |o: usize| bytes(o, 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
@@ -98,7 +95,10 @@ fn sections(elf: &[u8]) -> Result<Vec<(String, u64)>, String> {
             let header = shoff + i * shentsize;
             let start = names + usize::try_from(u32_at(header)?).map_err(|e| e.to_string())?;
             let rest = elf.get(start..).ok_or("section name out of range")?;
-            let len = rest.iter().position(|&b| b == 0).ok_or("unterminated name")?;
+            let len = rest
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or("unterminated name")?;
             let name = String::from_utf8_lossy(&rest[..len]).into_owned();
             Ok((name, u64_at(header + 0x20)?))
         })
