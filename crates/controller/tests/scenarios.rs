@@ -1726,6 +1726,34 @@ async fn old_gc_behavior_deletes_secret_of_sealed_secret_deleted_during_a_watch_
     ctl.stop().await;
 }
 
+scenario!(secret_made_without_owner_reference_stays_synced_and_takes_updates);
+/// skip-set-owner-references: the Secret made without an ownerReference is still the
+/// SealedSecret's to update. Upstream refuses it at once ("already exists and is not managed")
+/// and never updates it; an earlier version of ours reported Synced and then refused it at the
+/// object's next reconcile.
+async fn secret_made_without_owner_reference_stays_synced_and_takes_updates(env: &Env) {
+    let ns = env.ns.as_str();
+    let ctl = Controller::start(env, "ctl-a", &[]).await;
+    let cert = ctl.cert().await;
+    let skipping = || TestSecret::new(env).annotation(SKIP_OWNER_REFERENCES, "true");
+    create(env, &skipping().seal(&cert)).await;
+    let s = secret_with_data(env, ns, NAME, &[("foo", "bar")]).await;
+    assert!(owner_uids(&s).is_empty());
+    synced(env, ns, NAME, "True", 1).await;
+
+    update_spec(env, &skipping().data(&[("foo", "baz")]).seal(&cert)).await;
+    let s = secret_with_data(env, ns, NAME, &[("foo", "baz")]).await;
+    assert!(owner_uids(&s).is_empty());
+    synced(env, ns, NAME, "True", 2).await;
+    assert_eq!(
+        event_count(env, ns, NAME, "ErrUpdateFailed").await,
+        0,
+        "{:?}",
+        events(env, ns, "SealedSecret", NAME).await
+    );
+    ctl.stop().await;
+}
+
 scenario!(without_old_gc_behavior_unowned_secret_outlives_its_sealed_secret);
 /// Without `--old-gc-behavior` the controller deletes nothing: an unowned Secret
 /// (skip-set-owner-references) outlives its SealedSecret; an owned one goes through garbage

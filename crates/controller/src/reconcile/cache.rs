@@ -23,7 +23,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::decide::{
     Failure, MANAGED_ANNOTATION, OthersMetadata, PATCH_ANNOTATION, PlainSecret, SecretAction,
-    annotated, apply_to_existing,
+    annotated, apply_to_existing, made_without_owner,
 };
 
 /// A keyed digest (HMAC-SHA-256 under a per-process random key) of a Secret's `data`.
@@ -130,10 +130,13 @@ impl CachedSecret {
         owned_by_sealed_secret(&self.metadata) || annotated(&self.metadata, MANAGED_ANNOTATION)
     }
 
-    /// A SealedSecret owns this Secret, or its annotations let one take it over or patch it.
+    /// A SealedSecret owns this Secret, made it without an ownerReference, or its annotations
+    /// let one take it over or patch it.
     #[must_use]
     pub fn concerns_sealed_secrets(&self) -> bool {
-        self.wanted_back() || annotated(&self.metadata, PATCH_ANNOTATION)
+        self.wanted_back()
+            || annotated(&self.metadata, PATCH_ANNOTATION)
+            || made_without_owner(&self.metadata)
     }
 
     /// Drops what no decision reads, before the Secret enters the cache.
@@ -298,5 +301,20 @@ mod tests {
         assert_eq!(cached.metadata.name.as_deref(), Some("helm-release"));
         assert!(cached.metadata.labels.is_none() && cached.metadata.annotations.is_none());
         assert!(cached.type_.is_none());
+    }
+
+    #[test]
+    fn secret_made_without_owner_reference_keeps_its_metadata() {
+        // The annotation is all that says a SealedSecret made it: the cache must not drop it.
+        let json = serde_json::json!({
+            "metadata": {"name": "testsecret", "namespace": "ns", "resourceVersion": "9",
+                "annotations": {"sealedsecrets.bitnami.com/skip-set-owner-references": "true"}},
+            "data": {"foo": "YmFy"}
+        });
+        let mut cached: CachedSecret = serde_json::from_value(json).unwrap();
+        cached.slim();
+        assert!(cached.concerns_sealed_secrets());
+        assert!(!cached.wanted_back());
+        assert!(cached.metadata.annotations.is_some());
     }
 }

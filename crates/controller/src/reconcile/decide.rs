@@ -9,7 +9,9 @@ use std::ops::{Deref, DerefMut};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use seal::{Fingerprint, Keyring, SealedSecret, UnsealOptions};
+use seal::{
+    Fingerprint, Keyring, SKIP_SET_OWNER_REFERENCES_ANNOTATION, SealedSecret, UnsealOptions,
+};
 use zeroize::Zeroize as _;
 
 /// Annotation on a pre-existing Secret: the controller may take it over.
@@ -235,6 +237,17 @@ pub(super) fn annotated(metadata: &ObjectMeta, annotation: &str) -> bool {
         .is_some_and(|v| v == "true")
 }
 
+/// A SealedSecret whose template says `skip-set-owner-references` made this Secret: it carries
+/// that annotation (from the template) and nothing controls it.
+pub(super) fn made_without_owner(metadata: &ObjectMeta) -> bool {
+    annotated(metadata, SKIP_SET_OWNER_REFERENCES_ANNOTATION)
+        && !metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|r| r.controller == Some(true))
+}
+
 fn is_controlled_by(secret: &Secret, sealed: &SealedSecret) -> bool {
     let Some(uid) = sealed.metadata.uid.as_deref() else {
         return false;
@@ -252,6 +265,10 @@ fn is_controlled_by(secret: &Secret, sealed: &SealedSecret) -> bool {
 /// ownerReferences; `patch` → merge, ownerReferences only if also `managed`; anything else →
 /// refuse, untouched.
 ///
+/// Unlike upstream, a Secret that carries `skip-set-owner-references` and that nothing
+/// controls counts as owned: a SealedSecret's template made it so (the annotation comes from
+/// there), and upstream refuses to update the very Secret it has just created.
+///
 /// # Errors
 /// [`Failure::Unmanaged`] and [`Failure::Immutable`], with upstream's texts.
 pub fn apply_to_existing(
@@ -265,7 +282,11 @@ pub fn apply_to_existing(
     };
     let managed = annotated(&existing.metadata, MANAGED_ANNOTATION);
     let patch = annotated(&existing.metadata, PATCH_ANNOTATION);
-    if !is_controlled_by(existing, sealed) && !managed && !patch {
+    if !is_controlled_by(existing, sealed)
+        && !managed
+        && !patch
+        && !made_without_owner(&existing.metadata)
+    {
         return Err(Failure::Unmanaged(format!(
             "Resource {:?} already exists and is not managed by SealedSecret",
             existing.metadata.name.as_deref().unwrap_or_default()
@@ -574,6 +595,57 @@ mod tests {
         // Owned by another SealedSecret (another uid) counts as unowned.
         let other = existing(&[], Some("uid-other"), &[], &[]);
         assert!(run(&sealed(), Some(&other)).is_err());
+    }
+
+    #[test]
+    fn secret_made_without_owner_reference_takes_updates() {
+        // What the first reconcile of a skip-set-owner-references SealedSecret creates: the
+        // template's annotation, no ownerReference. Upstream refuses it from then on.
+        let skip = [(SKIP_SET_OWNER_REFERENCES_ANNOTATION, "true")];
+        let s = sealed_with(CERT, &skip);
+        let Ok(SecretAction::Create(created)) = run(&s, None) else {
+            panic!()
+        };
+        assert_eq!(owners(&created), 0);
+        assert_eq!(run(&s, Some(&created)), Ok(SecretAction::Unchanged));
+        let drifted = existing(&skip, None, &[("foo", "old")], &[]);
+        let Ok(SecretAction::Update(next)) = run(&s, Some(&drifted)) else {
+            panic!()
+        };
+        assert_eq!(data(&next), BTreeMap::from([("foo".into(), "bar".into())]));
+        assert_eq!(owners(&next), 0);
+        // The SealedSecret no longer skips them: it owns the Secret from now on.
+        let Ok(SecretAction::Update(next)) = run(&sealed(), Some(&drifted)) else {
+            panic!()
+        };
+        assert_eq!(owners(&next), 1);
+    }
+
+    #[test]
+    fn skip_annotation_does_not_open_a_secret_someone_else_controls() {
+        let skip = [(SKIP_SET_OWNER_REFERENCES_ANNOTATION, "true")];
+        let s = sealed_with(CERT, &skip);
+        let controlled = existing(&skip, Some("uid-of-something-else"), &[], &[]);
+        assert!(matches!(
+            run(&s, Some(&controlled)),
+            Err(Failure::Unmanaged(_))
+        ));
+        // Nor one without the annotation: skipping owner references is no takeover.
+        let unowned = existing(&[], None, &[("foo", "theirs")], &[]);
+        assert!(matches!(
+            run(&s, Some(&unowned)),
+            Err(Failure::Unmanaged(_))
+        ));
+        let other_value = existing(
+            &[(SKIP_SET_OWNER_REFERENCES_ANNOTATION, "false")],
+            None,
+            &[],
+            &[],
+        );
+        assert!(matches!(
+            run(&s, Some(&other_value)),
+            Err(Failure::Unmanaged(_))
+        ));
     }
 
     #[test]
