@@ -47,6 +47,21 @@ fn age_identity(dir: &Path, name: &str) -> (String, std::path::PathBuf) {
     (identity.to_public().to_string(), path)
 }
 
+/// A passphrase file in `dir`, for `--passphrase-file`.
+fn passphrase_file(dir: &Path) -> std::path::PathBuf {
+    let pass = dir.join("pass");
+    fs::write(&pass, "pw\n").unwrap();
+    pass
+}
+
+/// `keys restore BUNDLE --passphrase-file PASS --keyring DST EXTRA…`; its standard output.
+fn restore_with_passphrase(bundle: &Path, pass: &Path, dst: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["keys", "restore", s(bundle), "--passphrase-file", s(pass)];
+    args.extend(["--keyring", s(dst)]);
+    args.extend(extra);
+    ok(&args)
+}
+
 #[test]
 fn init_creates_private_files_and_list_reports_them() {
     let tmp = tempfile::tempdir().unwrap();
@@ -698,8 +713,7 @@ fn restore_into_an_empty_keyring_names_the_sealing_key_tls_as_its_dry_run_says()
         .trim()
         .to_owned();
     ok(&["keys", "compromise", &third, "--keyring", s(&src)]);
-    let pass = tmp.path().join("pass");
-    fs::write(&pass, "pw\n").unwrap();
+    let pass = passphrase_file(tmp.path());
     let bundle = tmp.path().join("b.age");
     ok(&[
         "keys",
@@ -712,14 +726,9 @@ fn restore_into_an_empty_keyring_names_the_sealing_key_tls_as_its_dry_run_says()
         s(&pass),
     ]);
     let dst = tmp.path().join("dst");
-    let restore = |extra: &[&str]| {
-        let mut args = vec!["keys", "restore", s(&bundle), "--passphrase-file", s(&pass)];
-        args.extend(["--keyring", s(&dst)]);
-        args.extend(extra);
-        ok(&args)
-    };
-    let planned = restore(&["--dry-run"]).replace("would import", "imported");
-    let done = restore(&[]);
+    let planned = restore_with_passphrase(&bundle, &pass, &dst, &["--dry-run"])
+        .replace("would import", "imported");
+    let done = restore_with_passphrase(&bundle, &pass, &dst, &[]);
     assert_eq!(planned, done);
     assert!(done.contains(&format!("imported {new} as tls\n")), "{done}");
     let tls = Certificate::from_pem(&fs::read(dst.join("tls.crt")).unwrap()).unwrap();
@@ -733,8 +742,7 @@ fn backup_to_standard_output() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     init(&src);
-    let pass = tmp.path().join("pass");
-    fs::write(&pass, "pw\n").unwrap();
+    let pass = passphrase_file(tmp.path());
     let out = bin()
         .current_dir(tmp.path())
         .args([
@@ -762,15 +770,7 @@ fn backup_to_standard_output() {
     let bundle = tmp.path().join("b.age");
     fs::write(&bundle, &out.stdout).unwrap();
     let dst = tmp.path().join("dst");
-    ok(&[
-        "keys",
-        "restore",
-        s(&bundle),
-        "--passphrase-file",
-        s(&pass),
-        "--keyring",
-        s(&dst),
-    ]);
+    restore_with_passphrase(&bundle, &pass, &dst, &[]);
     assert_eq!(certs_of(&dst).len(), 1);
 }
 

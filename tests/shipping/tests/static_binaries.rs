@@ -14,59 +14,62 @@ const ET_EXEC: u16 = 2;
 /// `e_type` of a position-independent executable (or a shared object).
 const ET_DYN: u16 = 3;
 
+/// `N` bytes of `elf` at offset `at`, or where the file ends too soon.
+fn bytes_at<const N: usize>(elf: &[u8], at: usize) -> Result<[u8; N], String> {
+    at.checked_add(N)
+        .and_then(|end| elf.get(at..end))
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| format!("truncated at {at}"))
+}
+
+fn u16_at(elf: &[u8], at: usize) -> Result<u16, String> {
+    bytes_at(elf, at).map(u16::from_le_bytes)
+}
+
+fn u32_at(elf: &[u8], at: usize) -> Result<u32, String> {
+    bytes_at(elf, at).map(u32::from_le_bytes)
+}
+
+/// A little-endian 64-bit offset or size, as an index into the file.
+fn usize_at(elf: &[u8], at: usize) -> Result<usize, String> {
+    let value = bytes_at(elf, at).map(u64::from_le_bytes)?;
+    usize::try_from(value).map_err(|e| e.to_string())
+}
+
 /// The ELF file type (`e_type`), or why the bytes are not an ELF file.
 fn elf_type(elf: &[u8]) -> Result<u16, String> {
     if elf.get(..4) != Some(b"\x7fELF") {
         return Err("not an ELF file".into());
     }
-    elf.get(0x10..0x12)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]))
-        .ok_or_else(|| "truncated ELF header".into())
+    u16_at(elf, 0x10)
 }
 
 /// The program header types of a little-endian ELF64 x86_64 executable, and its `DT_NEEDED`
 /// count, or why the bytes are not one.
 fn program_headers(elf: &[u8]) -> Result<(Vec<u32>, usize), String> {
-    let u16_at = |o: usize| -> Result<u16, String> {
-        elf.get(o..o + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-            .ok_or_else(|| format!("truncated at {o}"))
-    };
-    let u32_at = |o: usize| -> Result<u32, String> {
-        elf.get(o..o + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
-            .ok_or_else(|| format!("truncated at {o}"))
-    };
-    let u64_at = |o: usize| -> Result<u64, String> {
-        elf.get(o..o + 8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
-            .ok_or_else(|| format!("truncated at {o}"))
-    };
-    if elf.get(..4) != Some(b"\x7fELF") {
-        return Err("not an ELF file".into());
-    }
+    elf_type(elf)?;
     if elf[4] != 2 || elf[5] != 1 {
         return Err("not a little-endian 64-bit ELF".into());
     }
     const EM_X86_64: u16 = 62;
-    if u16_at(0x12)? != EM_X86_64 {
+    if u16_at(elf, 0x12)? != EM_X86_64 {
         return Err("not x86_64".into());
     }
-    let phoff = usize::try_from(u64_at(0x20)?).map_err(|e| e.to_string())?;
-    let phentsize = usize::from(u16_at(0x36)?);
-    let phnum = usize::from(u16_at(0x38)?);
+    let phoff = usize_at(elf, 0x20)?;
+    let phentsize = usize::from(u16_at(elf, 0x36)?);
+    let phnum = usize::from(u16_at(elf, 0x38)?);
     let mut types = Vec::new();
     let mut needed = 0;
     for i in 0..phnum {
         let header = phoff + i * phentsize;
-        let kind = u32_at(header)?;
+        let kind = u32_at(elf, header)?;
         types.push(kind);
         if kind == PT_DYNAMIC {
             // Entries of (tag, value), 16 bytes each, up to DT_NULL.
-            let offset = usize::try_from(u64_at(header + 8)?).map_err(|e| e.to_string())?;
-            let size = usize::try_from(u64_at(header + 32)?).map_err(|e| e.to_string())?;
+            let offset = usize_at(elf, header + 8)?;
+            let size = usize_at(elf, header + 32)?;
             for entry in (offset..offset + size).step_by(16) {
-                match u64_at(entry)? {
+                match bytes_at(elf, entry).map(u64::from_le_bytes)? {
                     0 => break,
                     DT_NEEDED => needed += 1,
                     _ => {}
@@ -79,28 +82,23 @@ fn program_headers(elf: &[u8]) -> Result<(Vec<u32>, usize), String> {
 
 /// The names and sizes of the sections of a little-endian ELF64 file.
 fn sections(elf: &[u8]) -> Result<Vec<(String, u64)>, String> {
-    let bytes = |o: usize, n: usize| elf.get(o..o + n).ok_or_else(|| format!("truncated at {o}"));
-    let u16_at = |o: usize| bytes(o, 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at = |o: usize| bytes(o, 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()));
-    let u64_at = |o: usize| bytes(o, 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
-    let to_usize = |v: u64| usize::try_from(v).map_err(|e| e.to_string());
     elf_type(elf)?;
-    let shoff = to_usize(u64_at(0x28)?)?;
-    let shentsize = usize::from(u16_at(0x3a)?);
-    let shnum = usize::from(u16_at(0x3c)?);
-    let names_header = shoff + usize::from(u16_at(0x3e)?) * shentsize;
-    let names = to_usize(u64_at(names_header + 0x18)?)?;
+    let shoff = usize_at(elf, 0x28)?;
+    let shentsize = usize::from(u16_at(elf, 0x3a)?);
+    let shnum = usize::from(u16_at(elf, 0x3c)?);
+    let names_header = shoff + usize::from(u16_at(elf, 0x3e)?) * shentsize;
+    let names = usize_at(elf, names_header + 0x18)?;
     (0..shnum)
         .map(|i| {
             let header = shoff + i * shentsize;
-            let start = names + usize::try_from(u32_at(header)?).map_err(|e| e.to_string())?;
+            let start = names + usize::try_from(u32_at(elf, header)?).map_err(|e| e.to_string())?;
             let rest = elf.get(start..).ok_or("section name out of range")?;
             let len = rest
                 .iter()
                 .position(|&b| b == 0)
                 .ok_or("unterminated name")?;
             let name = String::from_utf8_lossy(&rest[..len]).into_owned();
-            Ok((name, u64_at(header + 0x20)?))
+            Ok((name, bytes_at(elf, header + 0x20).map(u64::from_le_bytes)?))
         })
         .collect()
 }
