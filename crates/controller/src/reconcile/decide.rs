@@ -240,12 +240,16 @@ pub(super) fn annotated(metadata: &ObjectMeta, annotation: &str) -> bool {
 /// A SealedSecret whose template says `skip-set-owner-references` made this Secret: it carries
 /// that annotation (from the template) and nothing controls it.
 pub(super) fn made_without_owner(metadata: &ObjectMeta) -> bool {
-    annotated(metadata, SKIP_SET_OWNER_REFERENCES_ANNOTATION)
-        && !metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|r| r.controller == Some(true))
+    annotated(metadata, SKIP_SET_OWNER_REFERENCES_ANNOTATION) && controller_of(metadata).is_none()
+}
+
+/// The ownerReference that says who controls the object (Kubernetes allows one).
+fn controller_of(metadata: &ObjectMeta) -> Option<&OwnerReference> {
+    metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true))
 }
 
 fn is_controlled_by(secret: &Secret, sealed: &SealedSecret) -> bool {
@@ -346,13 +350,7 @@ pub fn apply_to_existing(
 /// someone else's Secret with values merged in.
 #[must_use]
 pub fn deletable_with(secret: &Secret, sealed_uid: &str) -> bool {
-    let controller = secret
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|r| r.controller == Some(true));
-    let foreign_controller = controller.is_some_and(|r| r.uid != sealed_uid);
+    let foreign_controller = controller_of(&secret.metadata).is_some_and(|r| r.uid != sealed_uid);
     let patch_only = annotated(&secret.metadata, PATCH_ANNOTATION)
         && !annotated(&secret.metadata, MANAGED_ANNOTATION);
     !foreign_controller && !patch_only
