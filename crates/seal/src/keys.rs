@@ -14,7 +14,7 @@ use der::{Decode, Encode};
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use rsa::traits::PublicKeyParts;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
@@ -89,7 +89,7 @@ impl Fingerprint {
         ssh_string(&mut wire, b"ssh-rsa");
         ssh_mpint(&mut wire, exponent);
         ssh_mpint(&mut wire, modulus);
-        let digest = Sha256::digest(&wire);
+        let digest = crate::backend::sha256(&wire);
         Self(format!(
             "SHA256:{}",
             base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
