@@ -102,16 +102,16 @@ fn emit_string(s: &str, out: &mut SecretBytes) {
 
 /// Whether `s` can be written without quotes and still read back as this exact string.
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    // Every character allowed is ASCII, so bytes will do (sealed values are long).
+    let Some(&first) = s.as_bytes().first() else {
         return false;
     };
-    if !(first.is_ascii_alphanumeric() || matches!(first, '.' | '_' | '/')) {
+    if !(first.is_ascii_alphanumeric() || matches!(first, b'.' | b'_' | b'/')) {
         return false;
     }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '+' | '=' | ':'))
-    {
+    if !s.bytes().all(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/' | b'+' | b'=' | b':')
+    }) {
         return false;
     }
     if s.ends_with(':') || s.contains(": ") {
