@@ -1,62 +1,92 @@
 #!/usr/bin/env bash
-# Regenerates deploy/kubeseal-hot-code.ld: a linker script that places the functions a sealing
-# run executes side by side at the start of kubeseal's code, so that starting it touches a few
-# 64-KB windows of code instead of scattering page faults over its whole text section.
+# Regenerates deploy/kubeseal-hot-code.ld: a linker script that places the code a sealing run
+# executes, and the constants it reads, side by side at the start of kubeseal's code and
+# read-only data, in the order the run first uses them, so that starting kubeseal faults in a
+# few pages instead of pages all over its 15 MB.
 #
-# It builds kubeseal as deploy/build-static does but with symbols and a linker map, runs one
-# sealing of a 10-value Secret (the bench's input) under valgrind's callgrind, and writes one
-# input-section pattern per function executed (bench/hot-code-patterns.py). The patterns name
-# functions without the hashes that change with the toolchain and each dependency's version,
-# so the script stays useful across upgrades; a function that no longer exists only stops
-# matching. Rerun it when the sealing path changes a lot (bench/kubeseal.sh shows the effect).
+# It builds kubeseal as deploy/build-static does (same flags, so the same symbol names) plus a
+# linker map, then runs the usual sealings: stdin to stdout with a cluster's certificate, and a
+# file to a file as JSON with the development certificate (its warning path). The code comes
+# from single-stepping them on this CPU (bench/hot-code-trace.c): valgrind would take the code
+# paths of its own emulated CPU. The constants come from valgrind's memory trace, which does not
+# depend on the CPU. bench/hot-code-patterns.py turns the addresses into input-section patterns.
+# Rerun it after a toolchain or dependency upgrade, or when the sealing path changes a lot
+# (bench/kubeseal.sh shows the effect; the shipping tests check that the script still matches).
 #
-# Needs: cargo, valgrind, python3. Usage: bench/hot-code-order.sh
+# Needs: cargo, cc, valgrind, openssl, python3. Usage: bench/hot-code-order.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in cargo valgrind python3; do
+for tool in cargo cc valgrind openssl python3; do
   command -v "$tool" >/dev/null || { echo "hot-code-order: $tool is required" >&2; exit 1; }
 done
 out=deploy/kubeseal-hot-code.ld
 target=x86_64-unknown-linux-gnu
-target_dir=${CARGO_TARGET_DIR:-$PWD/target}/hot-code
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "== building kubeseal with symbols" >&2
-CARGO_TARGET_DIR=$target_dir CARGO_PROFILE_RELEASE_STRIP=none \
-  RUSTFLAGS="-C target-feature=+crt-static --cfg getrandom_backend=\"linux_getrandom\"" \
+echo "== building kubeseal with a linker map" >&2
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static --cfg getrandom_backend=\"linux_getrandom\"" \
   cargo rustc --release --locked --target "$target" -p kubeseal --bin kubeseal \
   -- -C relocation-model=static -C "link-arg=-Wl,-Map,$tmp/kubeseal.map" \
   -C link-arg=-Wl,--no-demangle >&2
-bin=$target_dir/$target/release/kubeseal
+bin=$tmp/kubeseal
+cp "$target_dir/$target/release/kubeseal" "$bin"
 
 {
   printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: bench\n  namespace: default\ntype: Opaque\nstringData:\n'
   for i in $(seq 0 9); do printf '  key%d: value-number-%d-abcdefghijklmnopqrstuvwxyz\n' "$i" "$i"; done
 } > "$tmp/secret.yaml"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=sealed-secret/O=sealed-secret" \
+  -keyout "$tmp/cluster.key" -out "$tmp/cluster.crt" 2> /dev/null
+runs=(
+  "--cert $tmp/cluster.crt"
+  "--cert keys/tls.crt -f $tmp/secret.yaml -o json -w $tmp/sealed.json"
+)
 
-echo "== tracing one sealing run" >&2
-valgrind --tool=callgrind --demangle=no --callgrind-out-file="$tmp/callgrind.out" \
-  "$bin" --cert keys/tls.crt -f "$tmp/secret.yaml" > /dev/null 2> "$tmp/valgrind.log" \
-  || { cat "$tmp/valgrind.log" >&2; exit 1; }
+# The address ranges of the code (the executable segment) and of the read-only data (the
+# segment before it).
+read -r data_lo data_hi code_lo code_hi < <(python3 - "$bin" <<'EOF'
+import subprocess, sys
+headers = subprocess.run(["readelf", "-lW", sys.argv[1]], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+loads = [line.split() for line in headers if line.split()[:1] == ["LOAD"]]
+code = next(i for i, load in enumerate(loads) if load[6:8] == ["R", "E"])
+end = lambda load: hex(int(load[2], 16) + int(load[5], 16))
+print(loads[code - 1][2], end(loads[code - 1]), loads[code][2], end(loads[code]))
+EOF
+)
 
-# Function names, first definitions only: "fn=(12) name" or "cfn=(12) name"; callgrind adds
-# 'N to a name for recursion levels.
-sed -nE "s/^c?fn=\([0-9]+\) (.*)$/\1/p" "$tmp/callgrind.out" | sed -E "s/'[0-9]+$//" \
-  | grep -vE '^(0x[0-9a-f]+|\(below main\))$' | sort -u > "$tmp/functions"
+echo "== tracing the code of ${#runs[@]} sealing runs" >&2
+cc -O2 -Wall -o "$tmp/hot-code-trace" bench/hot-code-trace.c
+for args in "${runs[@]}"; do
+  # shellcheck disable=SC2086 # the runs are word lists
+  "$tmp/hot-code-trace" "$tmp/code" "${code_lo#0x}" "${code_hi#0x}" "$bin" $args \
+    < "$tmp/secret.yaml" > /dev/null 2> "$tmp/run.log" || { cat "$tmp/run.log" >&2; exit 1; }
+done
 
-python3 bench/hot-code-patterns.py "$tmp/functions" "$tmp/kubeseal.map" > "$tmp/patterns"
+echo "== tracing the constants they read" >&2
+for args in "${runs[@]}"; do
+  # shellcheck disable=SC2086
+  valgrind --tool=lackey --trace-mem=yes --log-file="$tmp/lackey.log" "$bin" $args \
+    < "$tmp/secret.yaml" > /dev/null 2> "$tmp/run.log" || { cat "$tmp/run.log" >&2; exit 1; }
+  python3 - "$tmp/lackey.log" "$data_lo" "$data_hi" >> "$tmp/data" <<'EOF'
+import sys
+lo, hi = int(sys.argv[2], 16), int(sys.argv[3], 16)
+for line in open(sys.argv[1]):
+    if line[:1] == " " and line[1:2] in "LSM":
+        address = int(line[3:].split(",", 1)[0], 16)
+        if lo <= address < hi:
+            print(f"{address:x}")
+EOF
+done
 
 {
-  echo "/* Generated by bench/hot-code-order.sh from one traced sealing run: the functions it"
-  echo "   executes, placed together before the rest of kubeseal's code. Used by"
-  echo "   deploy/build-static when linking kubeseal. Regenerate, do not edit. */"
-  echo "SECTIONS {"
-  echo "  .text.hot : {"
-  cat "$tmp/patterns"
-  echo "  }"
-  echo "}"
-  echo "INSERT BEFORE .text;"
+  echo "/* Generated by bench/hot-code-order.sh from traced sealing runs: the code they execute"
+  echo "   and the constants they read, in the order first used, placed before the rest of"
+  echo "   kubeseal's code and read-only data. Used by deploy/build-static when linking kubeseal."
+  echo "   Regenerate, do not edit. */"
+  python3 bench/hot-code-patterns.py "$tmp/kubeseal.map" "$tmp/code" "$tmp/data"
 } > "$out.tmp"
 mv "$out.tmp" "$out"
-echo "wrote $out: $(grep -c '^    \*' "$out") patterns from $(wc -l < "$tmp/functions") functions" >&2
+echo "wrote $out: $(grep -c '^    ' "$out") patterns" >&2

@@ -1,37 +1,39 @@
-"""Input-section patterns for deploy/kubeseal-hot-code.ld (bench/hot-code-order.sh runs this).
+"""The SECTIONS of deploy/kubeseal-hot-code.ld (bench/hot-code-order.sh runs this).
 
-Arguments: a file of the function names a traced run executed (one per line, mangled) and the
-linker map (lld -Map, --no-demangle) of the binary that ran. The map says which input section
-holds each function: its own section (Rust, and C built with one section per function), or a
-section an object shares among its functions (assembly, glibc). Prints one pattern per line.
+Arguments: the linker map (lld -Map, --no-demangle) of a kubeseal build, a file of the
+instruction addresses traced sealing runs of that build executed, and a file of the read-only
+data addresses they read, each in the order first used. Prints two output sections:
+`.text.hot` with the code those runs executed and `.rodata.hot` with the constants they read,
+each input section once, in the order first used, so that a run goes front to back through a
+few pages instead of faulting in pages all over the binary.
 
-The patterns leave out what changes with the toolchain and each dependency's version (symbol
-hashes, crate disambiguators, the hash that prefixes object names inside Rust libraries), so
-that a pattern keeps matching its function across upgrades.
+A pattern names its section without what changes with the toolchain and each dependency's
+version (symbol hashes, crate disambiguators, the hashes in the names of objects inside Rust
+libraries) when that name is still unique in the build, so that it keeps matching across
+upgrades. A generic function's instances, and the anonymous constants rustc numbers, can only
+be named exactly: those names hold while the toolchain and the dependencies stay the same.
 """
 
+import bisect
 import re
 import sys
 
+# LLVM puts a function in .text.NAME, or under one of these prefixes.
+TEXT_PREFIXES = (".text.unlikely.", ".text.startup.", ".text.hot.", ".text.exit.", ".text.split.", ".text.")
 
-def read_homes(map_path):
-    """Symbol name -> (object, input section), for symbols in executable sections."""
-    homes = {}
-    current = None
+
+def read_sections(map_path):
+    """Input sections with bytes in them: sorted (address, size, object, section name)."""
+    sections = []
     for line in open(map_path):
         fields = line.split(None, 4)
         if len(fields) < 5:
-            current = None
             continue
-        rest = fields[4].strip()
-        section = re.match(r"^(\S+):\((\.text[^)]*)\)$", rest)
-        if section:
-            current = (section.group(1), section.group(2))
-        elif ":(" in rest or rest.startswith("."):
-            current = None  # another kind of input section, or an output section
-        elif current and " " not in rest:
-            homes.setdefault(rest, current)
-    return homes
+        found = re.match(r"^(\S+):\((\.[^)+]*)\)$", fields[4].strip())
+        if found and int(fields[2], 16) > 0:
+            sections.append((int(fields[0], 16), int(fields[2], 16), found.group(1), found.group(2)))
+    sections.sort()
+    return sections
 
 
 def hash_free(name):
@@ -44,39 +46,112 @@ def hash_free(name):
     return re.sub(r"\.(llvm|constprop|part|isra|cold)\.[0-9]+", "*", name)
 
 
-def pattern(name, obj, section):
-    if section.endswith("." + name):
-        glob = hash_free(name)
-        if re.search(r"[^A-Za-z0-9_$.*]", glob):
-            return None  # not expressible in a linker-script pattern; rare
-        # LLVM may put a function under .text.unlikely. or .text.startup. as well as .text.
-        return f"*(.text.{glob} .text.*.{glob})"
+def function_name(section):
+    for prefix in TEXT_PREFIXES:
+        if section.startswith(prefix) and len(section) > len(prefix):
+            return section[len(prefix):]
+    return None
+
+
+def symbol_name(section):
+    """The symbol a per-symbol data section is named after: .rodata.NAME (a function's jump
+    table, a named constant); None for rustc's numbered anonymous constants and for sections
+    an object shares (.rodata, .rodata.cst16, .rodata.str1.1)."""
+    found = re.match(r"^\.rodata\.(_ZN.*|_R.*)$", section)
+    return found.group(1) if found else None
+
+
+def object_pattern(obj, section):
+    """A section an object shares among its symbols (assembly, glibc, C): name the object."""
+    if obj.startswith("<"):
+        return None  # made by the linker (merged strings): no object to name
     member = re.match(r"^.*/([^/(]+)\(([^)]+)\)$", obj)
-    if not member:
-        return None
-    archive, member = member.groups()
-    member = re.sub(r"^[0-9a-f]{16}-", "*-", member)
-    libc = re.match(r"^lib(c|m)(-[0-9.]+)?\.a$", archive)
-    if libc:
-        # glibc picks a variant of a function (memmove-avx-..., memmove-evex-...) for the CPU
-        # at start, and the traced run's CPU may not be the one that runs it: take them all.
-        member = re.sub(r"^([a-z_0-9]+)[-.].*$", r"\1*.o", member)
-        return f"*lib{libc.group(1)}*.a:{member}(.text .text.*)"
-    # Assembly objects hold every CPU variant of their functions in one section.
-    return f"*:{member}(.text .text.*)"
+    if member:
+        archive, member = member.groups()
+        member = re.sub(r"^[0-9a-f]{16}-", "*-", member)  # the hash Rust libraries prefix
+        archive = re.sub(r"-[0-9a-f]{16}\.rlib$", "-*.rlib", archive)  # the crate's hash
+        archive = re.sub(r"-[0-9.]+\.a$", "*.a", archive)  # libm-2.36.a
+        return f"*{archive}:{member}({section})"
+    return f"*/{obj.rsplit('/', 1)[-1]}({section})"
+
+
+def expressible(glob):
+    return not re.search(r"[^A-Za-z0-9_$.*]", glob)
+
+
+class Namer:
+    def __init__(self, sections):
+        # How many sections each hash-free name stands for: more than one means a generic
+        # function's instances, which only their exact names tell apart.
+        self.shared = {}
+        for _, _, _, section in sections:
+            name = function_name(section) or symbol_name(section)
+            if name:
+                glob = hash_free(name)
+                self.shared[glob] = self.shared.get(glob, 0) + 1
+
+    def unique(self, name):
+        glob = hash_free(name)
+        return glob if self.shared.get(glob, 0) == 1 else name
+
+    def text(self, obj, section):
+        name = function_name(section)
+        if name is None:
+            return object_pattern(obj, section)
+        glob = self.unique(name)
+        return f"*(.text.{glob} .text.*.{glob})" if expressible(glob) else None
+
+    def rodata(self, obj, section):
+        name = symbol_name(section)
+        if name is not None:
+            glob = self.unique(name)
+            return f"*(.rodata.{glob})" if expressible(glob) else None
+        if section.startswith(".rodata..L"):
+            return f"*({section})" if expressible(section) else None
+        if section.startswith(".rodata"):
+            return object_pattern(obj, section)
+        return None  # .eh_frame and the like stay where the linker wants them
+
+
+# A section this large is an object's code for every CPU (aws-lc's AVX-512 AES-GCM is 700 KB)
+# of which a run executes a few pages: moving it would only push the rest apart.
+LARGEST_SECTION = 128 * 1024
+
+
+def patterns(sections, addresses_path, make):
+    starts = [s[0] for s in sections]
+    seen = set()
+    for line in open(addresses_path):
+        address = int(line, 16)
+        i = bisect.bisect_right(starts, address) - 1
+        if i < 0 or address >= sections[i][0] + sections[i][1]:
+            continue  # made by the linker (PLT, thunks, headers)
+        if sections[i][1] > LARGEST_SECTION:
+            continue
+        p = make(*sections[i][2:])
+        if p and p not in seen:
+            seen.add(p)
+            yield p
 
 
 def main():
-    functions = [line.rstrip("\n") for line in open(sys.argv[1])]
-    homes = read_homes(sys.argv[2])
-    seen = set()
-    for name in functions:
-        if name not in homes:
-            continue  # not in kubeseal's code (valgrind's own, say)
-        p = pattern(name, *homes[name])
-        if p and p not in seen:
-            seen.add(p)
-            print("    " + p)
+    map_path, code_addresses, data_addresses = sys.argv[1:4]
+    sections = read_sections(map_path)
+    namer = Namer(sections)
+    print("SECTIONS {")
+    print("  .text.hot : {")
+    for p in patterns(sections, code_addresses, namer.text):
+        print("    " + p)
+    print("  }")
+    print("}")
+    print("INSERT BEFORE .text;")
+    print("SECTIONS {")
+    print("  .rodata.hot : {")
+    for p in patterns(sections, data_addresses, namer.rodata):
+        print("    " + p)
+    print("  }")
+    print("}")
+    print("INSERT BEFORE .rodata;")
 
 
 main()
