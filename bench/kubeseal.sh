@@ -16,7 +16,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-50}
 WARMUP=3
-CERT=keys/tls.crt
 TIME=/usr/bin/time
 
 for tool in cargo python3 node npm openssl "$TIME"; do
@@ -25,6 +24,10 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# A cluster's certificate, as users seal with (the development one in keys/ makes kubeseal warn).
+CERT=$tmp/cluster.crt
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=sealed-secret/O=sealed-secret" \
+  -keyout "$tmp/cluster.key" -out "$CERT" 2> /dev/null
 
 echo "== building the static release binaries" >&2
 OURS=$(deploy/build-static)/kubeseal
@@ -101,7 +104,7 @@ echo "== checking outputs" >&2
 for i in "${!names[@]}"; do
   (( i == floor )) && continue
   ${cmds[$i]} < "${inputs[$i]}" > "$tmp/out.$i"
-  "$OURS" --recovery-unseal --recovery-private-key keys/tls.key -o json < "$tmp/out.$i" \
+  "$OURS" --recovery-unseal --recovery-private-key "$tmp/cluster.key" -o json < "$tmp/out.$i" \
     | grep -q '"key9": "dmFsdWUtbnVtYmVyLTktYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo="' \
     || { echo "bench: output of ${names[$i]} does not unseal to the input" >&2; exit 1; }
 done
@@ -155,4 +158,4 @@ echo
 awk -v a="$fastest_other" -v b="$ours" \
   'BEGIN { printf "Ours is %.1fx faster than the fastest other tool measured in this run.\n", a / b }'
 awk -v a="$ours" -v b="$floor_ms" \
-  'BEGIN { r = a / b; printf "Ours takes %.1fx the time of /bin/true (target: at most 2x): %s.\n", r, (r <= 2 ? "met" : "NOT met") }'
+  'BEGIN { r = a / b; printf "Ours takes %.2fx the time of /bin/true (target: at most 2x): %s.\n", r, (r <= 2 ? "met" : "NOT met") }'
