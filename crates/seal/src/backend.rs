@@ -97,15 +97,20 @@ pub(crate) fn aes_seal(key: &[u8; SESSION_KEY_LEN], plaintext: &[u8]) -> Vec<u8>
 pub(crate) fn aes_open(key: &[u8], ciphertext: &[u8]) -> Option<SecretBytes> {
     // Upstream would also accept 16- and 24-byte session keys; no sealer makes them.
     let key: &[u8; SESSION_KEY_LEN] = key.try_into().ok()?;
+    // Decrypted in place; wiped if the tag is wrong (what is left then is unspecified), handed
+    // over without a copy if it is right.
     let mut buffer = Zeroizing::new(ciphertext.to_vec());
-    let plaintext = gcm(key)
+    let len = gcm(key)
         .open_in_place(
             Nonce::assume_unique_for_key(ZERO_NONCE),
             Aad::empty(),
             &mut buffer,
         )
-        .ok()?;
-    Some(SecretBytes::from_slice(plaintext))
+        .ok()?
+        .len();
+    let mut plaintext = std::mem::take(&mut *buffer);
+    plaintext.truncate(len);
+    Some(SecretBytes::new(plaintext))
 }
 
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
