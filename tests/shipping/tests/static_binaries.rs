@@ -30,10 +30,13 @@ fn u32_at(elf: &[u8], at: usize) -> Result<u32, String> {
     bytes_at(elf, at).map(u32::from_le_bytes)
 }
 
+fn u64_at(elf: &[u8], at: usize) -> Result<u64, String> {
+    bytes_at(elf, at).map(u64::from_le_bytes)
+}
+
 /// A little-endian 64-bit offset or size, as an index into the file.
 fn usize_at(elf: &[u8], at: usize) -> Result<usize, String> {
-    let value = bytes_at(elf, at).map(u64::from_le_bytes)?;
-    usize::try_from(value).map_err(|e| e.to_string())
+    usize::try_from(u64_at(elf, at)?).map_err(|e| e.to_string())
 }
 
 /// The ELF file type (`e_type`), or why the bytes are not an ELF file.
@@ -69,7 +72,7 @@ fn program_headers(elf: &[u8]) -> Result<(Vec<u32>, usize), String> {
             let offset = usize_at(elf, header + 8)?;
             let size = usize_at(elf, header + 32)?;
             for entry in (offset..offset + size).step_by(16) {
-                match bytes_at(elf, entry).map(u64::from_le_bytes)? {
+                match u64_at(elf, entry)? {
                     0 => break,
                     DT_NEEDED => needed += 1,
                     _ => {}
@@ -98,9 +101,14 @@ fn sections(elf: &[u8]) -> Result<Vec<(String, u64)>, String> {
                 .position(|&b| b == 0)
                 .ok_or("unterminated name")?;
             let name = String::from_utf8_lossy(&rest[..len]).into_owned();
-            Ok((name, bytes_at(elf, header + 0x20).map(u64::from_le_bytes)?))
+            Ok((name, u64_at(elf, header + 0x20)?))
         })
         .collect()
+}
+
+/// The bytes of a shipped binary.
+fn shipped_elf(name: &str) -> Vec<u8> {
+    std::fs::read(shipped(name)).unwrap()
 }
 
 fn shipped(name: &str) -> PathBuf {
@@ -156,13 +164,13 @@ fn shipped_binaries_are_fully_static() {
     ignore = "static binaries not built: run deploy/build-static (CI does)"
 )]
 fn controller_is_position_independent_and_kubeseal_is_not() {
-    let controller = std::fs::read(shipped("sealed-secrets-controller")).unwrap();
+    let controller = shipped_elf("sealed-secrets-controller");
     assert_eq!(
         elf_type(&controller),
         Ok(ET_DYN),
         "the controller must be a static PIE, so that its image is randomised"
     );
-    let kubeseal = std::fs::read(shipped("kubeseal")).unwrap();
+    let kubeseal = shipped_elf("kubeseal");
     assert_eq!(
         elf_type(&kubeseal),
         Ok(ET_EXEC),
@@ -179,7 +187,7 @@ fn kubeseal_keeps_the_code_and_constants_of_a_sealing_run_together() {
     // deploy/kubeseal-hot-code.ld gathers each into its own section, before the rest. A sealing
     // run executes about a megabyte of code; far less means the script's names no longer match
     // the build (a toolchain or dependency upgrade): rerun bench/hot-code-order.sh.
-    let kubeseal = std::fs::read(shipped("kubeseal")).unwrap();
+    let kubeseal = shipped_elf("kubeseal");
     let sections = sections(&kubeseal).unwrap();
     let position = |name: &str| sections.iter().position(|(n, _)| n == name);
     for (hot, rest, least) in [
