@@ -4,7 +4,7 @@
 # read-only data, in the order the run first uses them, so that starting kubeseal faults in a
 # few pages instead of pages all over its 15 MB.
 #
-# It builds kubeseal as deploy/build-static does (same flags, so the same symbol names) plus a
+# It builds kubeseal with deploy/build-static (so with the symbol names it ships with) plus a
 # linker map, then runs the usual sealings: stdin to stdout with a cluster's certificate, and a
 # file to a file as JSON with the development certificate (its warning path). The code comes
 # from single-stepping them on this CPU (bench/hot-code-trace.c): valgrind would take the code
@@ -20,18 +20,13 @@ for tool in cargo cc valgrind openssl python3; do
   command -v "$tool" >/dev/null || { echo "hot-code-order: $tool is required" >&2; exit 1; }
 done
 out=deploy/kubeseal-hot-code.ld
-target=x86_64-unknown-linux-gnu
-target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 echo "== building kubeseal with a linker map" >&2
-RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static --cfg getrandom_backend=\"linux_getrandom\"" \
-  cargo rustc --release --locked --target "$target" -p kubeseal --bin kubeseal \
-  -- -C relocation-model=static -C "link-arg=-Wl,-Map,$tmp/kubeseal.map" \
-  -C link-arg=-Wl,--no-demangle >&2
 bin=$tmp/kubeseal
-cp "$target_dir/$target/release/kubeseal" "$bin"
+release=$(deploy/build-static -C "link-arg=-Wl,-Map,$tmp/kubeseal.map" -C link-arg=-Wl,--no-demangle)
+cp "$release/kubeseal" "$bin"
 
 {
   printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: bench\n  namespace: default\ntype: Opaque\nstringData:\n'

@@ -54,10 +54,10 @@ def function_name(section):
 
 
 def symbol_name(section):
-    """The symbol a per-symbol data section is named after: .rodata.NAME (a function's jump
+    """The symbol a per-symbol data section is named after: .rodata[.unlikely].NAME (a jump
     table, a named constant); None for rustc's numbered anonymous constants and for sections
     an object shares (.rodata, .rodata.cst16, .rodata.str1.1)."""
-    found = re.match(r"^\.rodata\.(_ZN.*|_R.*)$", section)
+    found = re.match(r"^\.rodata\.(?:unlikely\.|hot\.)?(_ZN.*|_R.*)$", section)
     return found.group(1) if found else None
 
 
@@ -72,7 +72,8 @@ def object_pattern(obj, section):
         archive = re.sub(r"-[0-9a-f]{16}\.rlib$", "-*.rlib", archive)  # the crate's hash
         archive = re.sub(r"-[0-9.]+\.a$", "*.a", archive)  # libm-2.36.a
         return f"*{archive}:{member}({section})"
-    return f"*/{obj.rsplit('/', 1)[-1]}({section})"
+    name = re.sub(r"-[0-9a-f]{16}\.", "-*.", obj.rsplit("/", 1)[-1])  # a Rust crate's hash
+    return f"*/{name}({section})"
 
 
 def expressible(glob):
@@ -81,18 +82,17 @@ def expressible(glob):
 
 class Namer:
     def __init__(self, sections):
-        # How many sections each hash-free name stands for: more than one means a generic
-        # function's instances, which only their exact names tell apart.
-        self.shared = {}
+        # The symbols each hash-free name stands for: more than one means a generic function's
+        # instances, which only their exact names tell apart.
+        self.symbols = {}
         for _, _, _, section in sections:
             name = function_name(section) or symbol_name(section)
             if name:
-                glob = hash_free(name)
-                self.shared[glob] = self.shared.get(glob, 0) + 1
+                self.symbols.setdefault(hash_free(name), set()).add(name)
 
     def unique(self, name):
         glob = hash_free(name)
-        return glob if self.shared.get(glob, 0) == 1 else name
+        return glob if len(self.symbols.get(glob, ())) == 1 else name
 
     def text(self, obj, section):
         name = function_name(section)
@@ -105,7 +105,7 @@ class Namer:
         name = symbol_name(section)
         if name is not None:
             glob = self.unique(name)
-            return f"*(.rodata.{glob})" if expressible(glob) else None
+            return f"*(.rodata.{glob} .rodata.*.{glob})" if expressible(glob) else None
         if section.startswith(".rodata..L"):
             return f"*({section})" if expressible(section) else None
         if section.startswith(".rodata"):
