@@ -311,6 +311,12 @@ impl clap::FromArgMatches for Command {
 /// empty counts as unset (CI systems export `VAR=${INPUT:-}`), where clap would take "".
 #[must_use]
 pub fn parse() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    crate::plain_args::parse(&args, |name| std::env::var_os(name)).unwrap_or_else(parse_with_clap)
+}
+
+/// [`parse`] by clap: every command line, its errors and `--help`.
+fn parse_with_clap() -> Cli {
     use clap::{CommandFactory, FromArgMatches};
     let mut command = Cli::command();
     let set_but_empty: Vec<clap::Id> = command

@@ -13,6 +13,7 @@ mod kubeconfig;
 mod lint;
 mod modes;
 mod online;
+mod plain_args;
 mod sealed_with;
 
 use std::io::{self, Write};
