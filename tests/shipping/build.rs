@@ -54,11 +54,7 @@ fn main() {
         .nth(4)
         .expect("target directory")
         .to_path_buf();
-    let triple = ["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"]
-        .into_iter()
-        .find(|t| target_dir.join(t).join("release/kubeseal").exists())
-        .unwrap_or("x86_64-unknown-linux-gnu");
-    let release = target_dir.join(triple).join("release");
+    let release = target_dir.join("x86_64-unknown-linux-gnu/release");
     let binaries = ["kubeseal", "sealed-secrets-controller"].map(|b| release.join(b));
     for binary in &binaries {
         println!("cargo::rerun-if-changed={}", binary.display());
