@@ -18,6 +18,11 @@ impl Cli {
     }
 }
 
+/// `--controller-name`'s default, upstream's.
+pub const DEFAULT_CONTROLLER_NAME: &str = "sealed-secrets-controller";
+/// `--controller-namespace`'s default, upstream's.
+pub const DEFAULT_CONTROLLER_NAMESPACE: &str = "kube-system";
+
 const IO: &str = "Input and output";
 const SEALING: &str = "Sealing";
 const CERT: &str = "Certificate and controller";
@@ -127,10 +132,10 @@ pub struct Cli {
     #[arg(long = "allow-expired-cert", env = "SEALED_SECRETS_ALLOW_EXPIRED_CERT", help_heading = CERT, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", hide_default_value = true, value_name = "BOOL", hide_possible_values = true, value_parser = go_flags::parse_bool)]
     pub allow_expired_cert: bool,
     /// Name of the sealed-secrets controller Service.
-    #[arg(long = "controller-name", env = "SEALED_SECRETS_CONTROLLER_NAME", value_name = "NAME", default_value = "sealed-secrets-controller", help_heading = CERT)]
+    #[arg(long = "controller-name", env = "SEALED_SECRETS_CONTROLLER_NAME", value_name = "NAME", default_value = DEFAULT_CONTROLLER_NAME, help_heading = CERT)]
     pub controller_name: String,
     /// Namespace of the sealed-secrets controller.
-    #[arg(long = "controller-namespace", env = "SEALED_SECRETS_CONTROLLER_NAMESPACE", value_name = "NAMESPACE", default_value = "kube-system", help_heading = CERT)]
+    #[arg(long = "controller-namespace", env = "SEALED_SECRETS_CONTROLLER_NAMESPACE", value_name = "NAMESPACE", default_value = DEFAULT_CONTROLLER_NAMESPACE, help_heading = CERT)]
     pub controller_namespace: String,
     /// Talk to the controller directly at this URL (e.g. a port-forward, http://localhost:8080)
     /// instead of through the API server's service proxy.

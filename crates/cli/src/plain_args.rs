@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use seal::go_flags;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE};
 use crate::kubeconfig::KubeArgs;
 
 /// How a flag takes values, as its clap definition says.
@@ -273,10 +273,10 @@ fn build(given: &Given) -> Option<Cli> {
         allow_expired_cert: given.boolean("allow_expired_cert")?,
         controller_name: given
             .text("controller_name")?
-            .unwrap_or_else(|| "sealed-secrets-controller".to_owned()),
+            .unwrap_or_else(|| DEFAULT_CONTROLLER_NAME.to_owned()),
         controller_namespace: given
             .text("controller_namespace")?
-            .unwrap_or_else(|| "kube-system".to_owned()),
+            .unwrap_or_else(|| DEFAULT_CONTROLLER_NAMESPACE.to_owned()),
         controller_url: given.text("controller_url")?,
         validate: given.boolean("validate")?,
         re_encrypt: given.boolean("re_encrypt")?,
