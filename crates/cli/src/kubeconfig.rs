@@ -19,7 +19,7 @@ const KUBE: &str = "Kubernetes connection (as kubectl)";
 
 /// The kubectl connection flags (with their `SEALED_SECRETS_<FLAG>` variables), shared by
 /// the sealing modes and `kubeseal keys`: one way to reach the cluster.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Clone, Default, clap::Args)]
 pub struct KubeArgs {
     /// Path to a kubeconfig. Default: $KUBECONFIG, ~/.kube/config, or in-cluster.
     #[arg(long, env = "SEALED_SECRETS_KUBECONFIG", value_name = "FILE", help_heading = KUBE)]
@@ -79,6 +79,34 @@ pub struct KubeArgs {
     /// Password for basic authentication to the API server.
     #[arg(long, env = "SEALED_SECRETS_PASSWORD", value_name = "PASSWORD", hide_env_values = true, help_heading = KUBE)]
     pub password: Option<String>,
+}
+
+/// Everything but the credentials: `--token` and `--password` show only whether they were given.
+impl std::fmt::Debug for KubeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let given = |credential: &Option<String>| credential.as_ref().map(|_| "<redacted>");
+        f.debug_struct("KubeArgs")
+            .field("kubeconfig", &self.kubeconfig)
+            .field("context", &self.context)
+            .field("cluster", &self.cluster)
+            .field("user", &self.user)
+            .field("server", &self.server)
+            .field("token", &given(&self.token))
+            .field("as_user", &self.as_user)
+            .field("as_group", &self.as_group)
+            .field("as_uid", &self.as_uid)
+            .field("certificate_authority", &self.certificate_authority)
+            .field("client_certificate", &self.client_certificate)
+            .field("client_key", &self.client_key)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("proxy_url", &self.proxy_url)
+            .field("disable_compression", &self.disable_compression)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("request_timeout", &self.request_timeout)
+            .field("username", &self.username)
+            .field("password", &given(&self.password))
+            .finish()
+    }
 }
 
 const IN_CLUSTER_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -475,5 +503,25 @@ mod proxy_tests {
         assert!(no_proxy_matches("anything", "*"));
         assert!(!no_proxy_matches("example.org", "example.com"));
         assert!(!no_proxy_matches("badexample.com", "example.com"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_token_and_the_password() {
+        let args = KubeArgs {
+            token: Some("bearer-hunter2".to_owned()),
+            password: Some("pass-hunter2".to_owned()),
+            username: Some("admin".to_owned()),
+            ..KubeArgs::default()
+        };
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains(r#"token: Some("<redacted>")"#), "{shown}");
+        assert!(shown.contains(r#"username: Some("admin")"#), "{shown}");
+        assert!(format!("{:?}", KubeArgs::default()).contains("token: None"));
     }
 }

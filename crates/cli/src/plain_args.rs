@@ -310,9 +310,14 @@ mod tests {
         None
     }
 
+    /// A reading as text to compare: `Debug`, plus the credentials it hides.
+    fn shown(cli: &Cli) -> String {
+        format!("{cli:?} {:?} {:?}", cli.kube.token, cli.kube.password)
+    }
+
     /// clap's reading of `args`, with each flag's environment variable given as `--flag=value`
     /// after them (which is what clap does with a variable when the flag is absent), as
-    /// `Debug` text.
+    /// [`shown`].
     fn clap_reads(args: &[String], env: &BTreeMap<&'static str, String>) -> Result<String, String> {
         let mut command = Cli::command();
         let with_env: Vec<clap::Id> = command
@@ -342,7 +347,7 @@ mod tests {
             .try_get_matches_from(argv)
             .map_err(|e| e.to_string())?;
         Cli::from_arg_matches_mut(&mut matches)
-            .map(|cli| format!("{cli:?}"))
+            .map(|cli| shown(&cli))
             .map_err(|e| e.to_string())
     }
 
@@ -427,7 +432,7 @@ mod tests {
                 |name| env.get(name).map(OsString::from),
             )
             .unwrap_or_else(|| panic!("{args:?} left to clap"));
-            assert_eq!(Ok(format!("{ours:?}")), clap_reads(&args, &env), "{args:?}");
+            assert_eq!(Ok(shown(&ours)), clap_reads(&args, &env), "{args:?}");
         }
     }
 
@@ -537,7 +542,7 @@ mod tests {
             });
             // Only what clap refuses (here: an empty path) is left to it.
             match ours {
-                Some(cli) => prop_assert_eq!(Ok(format!("{cli:?}")), clap_reads(&args, &env), "{:?} {:?}", args, env),
+                Some(cli) => prop_assert_eq!(Ok(shown(&cli)), clap_reads(&args, &env), "{:?} {:?}", args, env),
                 None => prop_assert!(clap_reads(&args, &env).is_err(), "{:?} {:?} left to clap", args, env),
             }
         }
